@@ -1,0 +1,41 @@
+"""Movie recommendations by user-based collaborative filtering on Qdrant sparse vectors.
+
+data (`datasets`) -> encode (`encode`) -> store (`store`) -> recommend (`recommend`).
+"""
+
+from reco.datasets import AGE_GROUPS, Dataset, DatasetError, DatasetUnavailable, load_movielens
+from reco.encode import Encoding, SparseVector
+from reco.recommend import (
+    Neighbour,
+    NeighbourRating,
+    Recommendation,
+    Recommendations,
+    Recommender,
+    ScoringOptions,
+    open_recommender,
+)
+from reco.search import MovieSearch
+from reco.store import EdgeStore, QdrantServerStore, StoreUnavailable, UserFilter, open_store
+
+__all__ = [
+    "AGE_GROUPS",
+    "Dataset",
+    "DatasetError",
+    "DatasetUnavailable",
+    "EdgeStore",
+    "Encoding",
+    "MovieSearch",
+    "Neighbour",
+    "NeighbourRating",
+    "QdrantServerStore",
+    "Recommendation",
+    "Recommendations",
+    "Recommender",
+    "ScoringOptions",
+    "SparseVector",
+    "StoreUnavailable",
+    "UserFilter",
+    "load_movielens",
+    "open_recommender",
+    "open_store",
+]

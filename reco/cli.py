@@ -1,0 +1,266 @@
+"""Command line: ``python -m reco build | recommend | search``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import TextIO
+
+import numpy as np
+
+from reco.datasets import KNOWN_DATASETS, DatasetError, load_movielens
+from reco.encode import ENCODINGS, check_stars
+from reco.recommend import (
+    DEFAULT_ENCODING,
+    DEFAULT_NORMALIZE,
+    Recommendations,
+    Recommender,
+    open_recommender,
+)
+from reco.search import MovieSearch
+from reco.store import StoreUnavailable
+
+
+class TextProgress:
+    """A one-line progress bar on a text stream, redrawn at most ten times a second."""
+
+    def __init__(
+        self, label: str, unit: str = "", scale: float = 1.0, stream: TextIO | None = None
+    ):
+        self.label, self.unit, self.scale = label, unit, scale
+        self.stream = stream if stream is not None else sys.stderr
+        self.shown = False
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        finished = total is not None and done >= total
+        if not finished and now - self._last < 0.1:
+            return
+        self._last = now
+        amount = f"{done / self.scale:,.0f}" + (f"/{total / self.scale:,.0f}" if total else "")
+        if total:
+            filled = int(30 * min(done / total, 1.0))
+            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {100 * done / total:5.1f}% "
+        else:
+            bar = ""
+        self.stream.write(f"\r{self.label} {bar}{amount} {self.unit}")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m reco",
+        description="Movie recommendations from users of similar taste (MovieLens on Qdrant).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--dataset",
+        default="ml-100k",
+        help=f"a name ({', '.join(KNOWN_DATASETS)}), a zip or a folder",
+    )
+    common.add_argument(
+        "--data-dir", help="datasets and indexes (default: $RECO_DATA_DIR or data/)"
+    )
+
+    engine = argparse.ArgumentParser(add_help=False, parents=[common])
+    engine.add_argument(
+        "--qdrant-url",
+        default=os.environ.get("QDRANT_URL"),
+        help="a Qdrant server instead of the embedded engine ($QDRANT_URL)",
+    )
+    engine.add_argument(
+        "--qdrant-api-key", default=None, help="API key for --qdrant-url (default: $QDRANT_API_KEY)"
+    )
+    engine.add_argument(
+        "--encoding",
+        choices=ENCODINGS,
+        default=DEFAULT_ENCODING,
+        help=f"how ratings become vector values (default {DEFAULT_ENCODING})",
+    )
+    engine.add_argument(
+        "--similarity", choices=("cosine", "dot"), default="cosine" if DEFAULT_NORMALIZE else "dot"
+    )
+
+    commands.add_parser("build", parents=[engine], help="index a dataset (once; reused later)")
+
+    recommend = commands.add_parser(
+        "recommend", parents=[engine], help="recommend movies for your ratings"
+    )
+    recommend.add_argument(
+        "--rate",
+        action="append",
+        default=[],
+        metavar="MOVIE_ID=STARS",
+        help="a rating from 0.5 to 5, e.g. --rate 50=5 (repeatable)",
+    )
+    recommend.add_argument("--age-group", action="append", default=[], help="repeatable")
+    recommend.add_argument("--gender", action="append", default=[], help="M or F; repeatable")
+    recommend.add_argument("--occupation", action="append", default=[], help="repeatable")
+    recommend.add_argument("--limit", type=int, default=10)
+    recommend.add_argument("--neighbours", type=int, default=None)
+    recommend.add_argument("--min-raters", type=int, default=None)
+    recommend.add_argument("--json", action="store_true", help="machine-readable output")
+
+    search = commands.add_parser("search", parents=[common], help="find movie ids by title")
+    search.add_argument("text", nargs="+")
+    search.add_argument("--limit", type=int, default=10)
+    search.add_argument("--json", action="store_true")
+    return parser
+
+
+def parse_rating(text: str) -> tuple[int, float]:
+    """``"50=4.5"`` -> ``(50, 4.5)``; `ValueError` with a readable message otherwise."""
+    movie, sep, stars = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        movie_id, value = int(movie.strip()), float(stars.strip())
+    except ValueError:
+        raise ValueError(f"--rate takes MOVIE_ID=STARS, e.g. 50=4.5; got {text!r}") from None
+    check_stars(np.array([value]))
+    return movie_id, value
+
+
+def _open(args: argparse.Namespace) -> tuple[Recommender, float, bool]:
+    download = TextProgress(f"Downloading {args.dataset}", "MB", 1e6)
+    build = TextProgress(f"Indexing {args.dataset}", "users")
+    started = time.perf_counter()
+    try:
+        recommender = open_recommender(
+            args.dataset,
+            data_dir=args.data_dir,
+            qdrant_url=args.qdrant_url,
+            qdrant_api_key=args.qdrant_api_key,
+            encoding=args.encoding,
+            normalize=args.similarity == "cosine",
+            download_progress=download,
+            build_progress=build,
+        )
+    finally:
+        download.close()
+        build.close()
+    return recommender, time.perf_counter() - started, build.shown
+
+
+def _build(args: argparse.Namespace, out: TextIO) -> None:
+    recommender, seconds, built = _open(args)
+    for warning in recommender.dataset.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    action = "Indexed" if built else "Index already up to date:"
+    print(f"{action} {recommender.dataset.summary()}", file=out)
+    print(
+        f"  store: {recommender.store.description} ({recommender.store.count():,} users)", file=out
+    )
+    print(f"  {seconds:.2f} s", file=out)
+
+
+def _recommend(args: argparse.Namespace, out: TextIO) -> None:
+    profile = dict(parse_rating(text) for text in args.rate)
+    recommender, _, _ = _open(args)
+    started = time.perf_counter()
+    result = recommender.recommend_explained(
+        profile,
+        args.limit,
+        age_groups=args.age_group,
+        genders=args.gender,
+        occupations=args.occupation,
+        neighbours=args.neighbours,
+        min_raters=args.min_raters,
+    )
+    seconds = time.perf_counter() - started
+    if args.json:
+        json.dump(_as_json(recommender, profile, result, seconds), out, indent=2)
+        out.write("\n")
+        return
+    titles = recommender.dataset.movies.set_index("movie_id")["title"]
+    if profile:
+        rated = ", ".join(f"{titles[m]} ({s:g}*)" for m, s in profile.items())
+        print(f"Your ratings: {rated}", file=out)
+    if result.where:
+        print(
+            "Neighbours limited to: "
+            + "; ".join(
+                f"{name} in {', '.join(values)}" for name, values in result.where.conditions()
+            ),
+            file=out,
+        )
+    if result.popular:
+        print(
+            "Popular movies (not personalised: "
+            + ("no ratings given)" if not profile else "no similar users found)"),
+            file=out,
+        )
+    else:
+        print(
+            f"Recommended from {len(result.neighbours)} similar users ({seconds * 1000:.0f} ms):",
+            file=out,
+        )
+    if not result.items:
+        print("  nothing to recommend: widen the filters or lower --min-raters", file=out)
+    for rank, item in enumerate(result.items, 1):
+        year = f" ({item.year})" if item.year else ""
+        print(
+            f"{rank:3}. {item.title}{year}  [id {item.movie_id}]  score {item.score:.2f}, "
+            f"{item.raters} raters, mean {item.mean_rating:.1f}*",
+            file=out,
+        )
+
+
+def _as_json(
+    recommender: Recommender, profile: dict[int, float], result: Recommendations, seconds: float
+) -> dict[str, object]:
+    return {
+        "dataset": recommender.dataset.name,
+        "ratings": {str(m): s for m, s in profile.items()},
+        "filter": dict(result.where.conditions()),
+        "popular": result.popular,
+        "seconds": round(seconds, 4),
+        "recommendations": [asdict(item) for item in result.items],
+        "neighbours": [asdict(n) for n in result.neighbours],
+    }
+
+
+def _search(args: argparse.Namespace, out: TextIO) -> None:
+    dataset = load_movielens(args.dataset, data_dir=args.data_dir)
+    index = MovieSearch(dataset.movies, dataset.ratings.groupby("movie_id").size())
+    found = index.search(" ".join(args.text), limit=args.limit)
+    if args.json:
+        rows = found[["movie_id", "title", "year", "genres", "ratings"]].astype(object)
+        json.dump(rows.where(rows.notna(), None).to_dict("records"), out, indent=2)
+        out.write("\n")
+        return
+    if found.empty:
+        print("no movie matches", file=out)
+    for row in found.itertuples(index=False):
+        year = f" ({row.year})" if row.year is not None and row.year == row.year else ""
+        print(
+            f"{row.movie_id:>7}  {row.title}{year}  {row.genres}  ({row.ratings} ratings)", file=out
+        )
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out if out is not None else sys.stdout
+    args = _parser().parse_args(argv)
+    if getattr(args, "qdrant_api_key", None) is None and hasattr(args, "qdrant_api_key"):
+        args.qdrant_api_key = os.environ.get("QDRANT_API_KEY")
+    handlers = {"build": _build, "recommend": _recommend, "search": _search}
+    try:
+        handlers[args.command](args, out)
+    except (ValueError, DatasetError, StoreUnavailable) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0

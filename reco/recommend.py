@@ -1,0 +1,511 @@
+"""User-based collaborative filtering on a vector store.
+
+The query profile ``{movie_id: stars}`` is encoded like the indexed users; the store returns the
+most similar users (optionally within an age group, gender or occupation) with their raw stars;
+`score_candidates` aggregates their ratings of movies the profile has not rated:
+
+    score(movie) = sum over neighbours v who rated it of  w_v * (e_v(movie) + offset)
+
+where ``w_v = similarity_v ** similarity_exponent`` (neighbours with similarity <= 0 are
+ignored), ``e_v`` is the neighbour's rating encoded like the index (without length
+normalisation) and ``offset`` rewards being rated at all. The seed notebook's method is the
+special case ``zscore`` encoding, 20 neighbours, exponent 0 (unweighted) and offset 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reco.datasets import AGE_GROUPS, Dataset, Progress, load_movielens
+from reco.encode import Encoding, EncodingName, SparseRows, check_stars, rows_from_ratings
+from reco.store import EdgeStore, SimilarUser, UserFilter, UserPoint, UserStore, open_store
+
+INDEX_VERSION = "1"
+DEFAULT_ENCODING: EncodingName = "liked"
+DEFAULT_NORMALIZE = True  # unit-length vectors: dot product = cosine similarity
+
+
+@dataclass(frozen=True)
+class ScoringOptions:
+    """How neighbours' ratings become scores."""
+
+    neighbours: int = 50
+    min_raters: int = 2
+    similarity_exponent: float = 2.0
+    offset: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.neighbours <= 10_000:
+            raise ValueError("neighbours must be from 1 to 10000")
+        if self.min_raters < 1:
+            raise ValueError("min_raters must be at least 1")
+        if not (math.isfinite(self.similarity_exponent) and self.similarity_exponent >= 0):
+            raise ValueError("similarity_exponent must be a finite number >= 0")
+        if not math.isfinite(self.offset):
+            raise ValueError("offset must be finite")
+
+
+SEED_OPTIONS = ScoringOptions(neighbours=20, min_raters=1, similarity_exponent=0.0, offset=0.0)
+"""The seed notebook's aggregation: unweighted sum of the top 20 neighbours' values."""
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A recommended movie, with what the neighbours thought of it."""
+
+    movie_id: int
+    title: str
+    year: int | None
+    genres: str
+    score: float
+    raters: int
+    mean_rating: float
+    popular: bool = False  # True: a popularity fallback, not personalised
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A user of similar taste used for the recommendations."""
+
+    user_id: int
+    similarity: float
+    ratings: int
+    common: int
+    age: int | None = None
+    age_group: str | None = None
+    gender: str | None = None
+    occupation: str | None = None
+
+
+@dataclass(frozen=True)
+class NeighbourRating:
+    """One neighbour's rating of one recommended movie (the "why" of a recommendation)."""
+
+    neighbour: Neighbour
+    stars: float
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    """Recommendations with the neighbours behind them."""
+
+    items: tuple[Recommendation, ...]
+    neighbours: tuple[Neighbour, ...]
+    popular: bool
+    where: UserFilter
+    _stars: Mapping[int, Mapping[int, float]] = field(default_factory=dict, repr=False)
+
+    def why(self, movie_id: int) -> list[NeighbourRating]:
+        """The neighbours who rated ``movie_id`` and their stars, most similar first."""
+        return [
+            NeighbourRating(n, self._stars[n.user_id][movie_id])
+            for n in self.neighbours
+            if movie_id in self._stars.get(n.user_id, {})
+        ]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Aggregated neighbour ratings of candidate movies, best first."""
+
+    movie_ids: np.ndarray
+    scores: np.ndarray
+    raters: np.ndarray
+    mean_stars: np.ndarray
+
+
+def score_candidates(
+    neighbour_stars: SparseRows,
+    similarities: np.ndarray,
+    exclude: np.ndarray,
+    encoding: Encoding,
+    options: ScoringOptions,
+) -> Candidates:
+    """Score every movie the neighbours rated and ``exclude`` does not hold, best first.
+
+    Movies rated by fewer than ``options.min_raters`` counted neighbours are left out; ties are
+    broken by movie id so the order is deterministic.
+    """
+    similarities = np.asarray(similarities, dtype=np.float64)
+    positive = np.maximum(similarities, 0.0)
+    weights = positive**options.similarity_exponent
+    if options.similarity_exponent > 0:
+        weights[positive == 0] = 0.0
+    counts = np.diff(neighbour_stars.indptr)
+    owner = np.repeat(np.arange(len(counts)), counts)
+    values = replace(encoding, normalize=False)._values(
+        neighbour_stars.values.astype(np.float64), owner, counts
+    )
+    counted = weights[owner] > 0
+    movies, inverse = np.unique(neighbour_stars.indices[counted], return_inverse=True)
+    contribution = weights[owner][counted] * (values[counted] + options.offset)
+    scores = np.bincount(inverse, weights=contribution, minlength=len(movies))
+    raters = np.bincount(inverse, minlength=len(movies))
+    star_sums = np.bincount(inverse, weights=neighbour_stars.values[counted], minlength=len(movies))
+    keep = (raters >= options.min_raters) & ~np.isin(movies, exclude)
+    movies, scores, raters, star_sums = movies[keep], scores[keep], raters[keep], star_sums[keep]
+    order = np.lexsort((movies, -scores))
+    return Candidates(
+        movies[order], scores[order], raters[order], (star_sums / np.maximum(raters, 1))[order]
+    )
+
+
+def index_fingerprint(dataset: Dataset, encoding: Encoding) -> str:
+    """What identifies an index: the data, the encoding and the index layout version."""
+    text = f"{INDEX_VERSION}|{dataset.fingerprint}|{encoding.key}"
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
+
+class Recommender:
+    """Recommendations for a profile ``{movie_id: stars}`` from similar users in a store.
+
+    Safe to share between threads (Streamlit sessions): queries only read.
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        store: UserStore,
+        encoding: Encoding,
+        options: ScoringOptions | None = None,
+    ):
+        self.dataset = dataset
+        self.store = store
+        self.encoding = encoding
+        self.options = options or ScoringOptions()
+        movies = dataset.movies.set_index("movie_id")
+        self._titles: dict[int, str] = movies["title"].to_dict()
+        self._years: dict[int, Any] = movies["year"].to_dict()
+        self._genres: dict[int, str] = movies["genres"].to_dict()
+        self._known = set(self._titles)
+        users = dataset.users
+        self._choices: dict[str, frozenset[str]] = {}
+        if users is not None:
+            self._choices = {
+                "age_group": frozenset(AGE_GROUPS),
+                "gender": frozenset(users["gender"].unique()),
+                "occupation": frozenset(users["occupation"].unique()),
+            }
+        self._popular_cache: dict[UserFilter, list[tuple[int, int, int, float]]] = {}
+        self._popular_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def build(
+        cls,
+        dataset: Dataset,
+        store: UserStore | None = None,
+        *,
+        encoding: EncodingName | Encoding = DEFAULT_ENCODING,
+        normalize: bool = DEFAULT_NORMALIZE,
+        progress: Progress | None = None,
+        batch_size: int = 1_000,
+        **options: Any,
+    ) -> Recommender:
+        """A recommender over ``dataset``, indexing it into ``store`` unless already there.
+
+        ``store=None`` indexes into a temporary embedded Qdrant Edge store (for tests and
+        evaluation). ``options`` are `ScoringOptions` fields. ``progress(users_done, total)``
+        is called while indexing.
+        """
+        if not isinstance(encoding, Encoding):
+            encoding = Encoding.fit(
+                dataset.ratings["rating"].to_numpy(), encoding, normalize=normalize
+            )
+        store = store if store is not None else EdgeStore.temporary(dataset.name)
+        fingerprint = index_fingerprint(dataset, encoding)
+        if not store.ready(fingerprint):
+            total = int(dataset.ratings["user_id"].nunique())
+            store.rebuild(
+                fingerprint,
+                user_batches(dataset, encoding, batch_size),
+                total=total,
+                progress=progress,
+            )
+        return cls(dataset, store, encoding, ScoringOptions(**options))
+
+    # ------------------------------------------------------------------ queries
+
+    def recommend(
+        self,
+        ratings: Mapping[int, float],
+        limit: int = 10,
+        age_groups: Sequence[str] | None = None,
+        genders: Sequence[str] | None = None,
+        occupations: Sequence[str] | None = None,
+        neighbours: int | None = None,
+    ) -> list[Recommendation]:
+        """The best ``limit`` movies for a profile, best first; never a rated movie.
+
+        Raises `ValueError` for unknown movie ids, ratings outside 0.5-5, or unknown filter
+        values. An empty profile gets popular movies, flagged ``popular=True``.
+        """
+        result = self.recommend_explained(
+            ratings,
+            limit,
+            age_groups=age_groups,
+            genders=genders,
+            occupations=occupations,
+            neighbours=neighbours,
+        )
+        return list(result.items)
+
+    def recommend_explained(
+        self,
+        ratings: Mapping[int, float],
+        limit: int = 10,
+        age_groups: Sequence[str] | None = None,
+        genders: Sequence[str] | None = None,
+        occupations: Sequence[str] | None = None,
+        neighbours: int | None = None,
+        min_raters: int | None = None,
+    ) -> Recommendations:
+        """Like `recommend`, with the neighbours used and each item's "why"."""
+        profile = self.check_profile(ratings)
+        if not isinstance(limit, int) or not 1 <= limit <= 1_000:
+            raise ValueError("limit must be a whole number from 1 to 1000")
+        overrides: dict[str, int] = {}
+        if neighbours is not None:
+            overrides["neighbours"] = neighbours
+        if min_raters is not None:
+            overrides["min_raters"] = min_raters
+        options = replace(self.options, **overrides) if overrides else self.options
+        where = self.user_filter(age_groups, genders, occupations)
+        if not profile:
+            return Recommendations(self.popular(limit, where), (), True, where)
+
+        query = self.encoding.encode_query(profile)
+        hits = [
+            hit
+            for hit in self.store.similar_users(query, options.neighbours, where)
+            if hit.similarity > 0 or options.similarity_exponent == 0
+        ]
+        if not hits:
+            return Recommendations(self.popular(limit, where, exclude=profile), (), True, where)
+        rows = _stack(hits)
+        exclude = np.fromiter(profile, dtype=np.int64, count=len(profile))
+        candidates = score_candidates(
+            rows, np.array([hit.similarity for hit in hits]), exclude, self.encoding, options
+        )
+        items = tuple(
+            self._item(int(m), float(s), int(r), float(mean))
+            for m, s, r, mean in zip(
+                candidates.movie_ids[:limit],
+                candidates.scores[:limit],
+                candidates.raters[:limit],
+                candidates.mean_stars[:limit],
+                strict=True,
+            )
+        )
+        return Recommendations(
+            items,
+            tuple(_neighbour(hit, profile) for hit in hits),
+            False,
+            where,
+            {hit.user_id: hit.stars.as_dict() for hit in hits},
+        )
+
+    def popular(
+        self, limit: int = 10, where: UserFilter | None = None, exclude: Mapping[int, Any] = {}
+    ) -> tuple[Recommendation, ...]:
+        """Most liked movies (count of 4+ star ratings) among the users matching ``where``."""
+        ranked = self._popularity(where or UserFilter())
+        items = []
+        for movie_id, liked, raters, mean in ranked:
+            if movie_id in exclude:
+                continue
+            items.append(self._item(movie_id, float(liked), raters, mean, popular=True))
+            if len(items) == limit:
+                break
+        return tuple(items)
+
+    def population(self, field: str, where: UserFilter | None = None) -> dict[str, int]:
+        """How many indexed users hold each value of a demographic field (facet counts)."""
+        return self.store.facet(field, where)
+
+    # ------------------------------------------------------------------ validation
+
+    def check_profile(self, ratings: Mapping[int, float]) -> dict[int, float]:
+        """Validate a profile: known movie ids and 0.5-5 stars, else `ValueError`."""
+        if not isinstance(ratings, Mapping):
+            raise ValueError("ratings must be a mapping {movie_id: stars}")
+        profile: dict[int, float] = {}
+        for movie_id, stars in ratings.items():
+            try:
+                key = int(movie_id)
+                value = float(stars)
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"bad rating {movie_id!r}: {stars!r}") from error
+            if key != movie_id and str(key) != str(movie_id).strip():
+                raise ValueError(f"movie id {movie_id!r} is not a whole number")
+            profile[key] = value
+        unknown = sorted(m for m in profile if m not in self._known)
+        if unknown:
+            shown = ", ".join(map(str, unknown[:5])) + (" ..." if len(unknown) > 5 else "")
+            raise ValueError(f"unknown movie id(s) in {self.dataset.name}: {shown}")
+        check_stars(np.array(list(profile.values()), dtype=np.float64))
+        return profile
+
+    def user_filter(
+        self,
+        age_groups: Sequence[str] | None = None,
+        genders: Sequence[str] | None = None,
+        occupations: Sequence[str] | None = None,
+    ) -> UserFilter:
+        """A validated `UserFilter`; unknown values raise `ValueError`."""
+        chosen = {"age_group": age_groups, "gender": genders, "occupation": occupations}
+        values: dict[str, tuple[str, ...]] = {}
+        for name, given in chosen.items():
+            if isinstance(given, str):
+                given = [given]
+            wanted = tuple(dict.fromkeys(str(v) for v in (given or ())))
+            if wanted and not self._choices:
+                raise ValueError(f"{self.dataset.name} has no demographics to filter by {name}")
+            unknown = [v for v in wanted if v not in self._choices.get(name, ())]
+            if unknown:
+                known = ", ".join(self.choices(name))
+                raise ValueError(f"unknown {name} {unknown[0]!r}; choose from {known}")
+            values[name] = wanted
+        return UserFilter(values["age_group"], values["gender"], values["occupation"])
+
+    def choices(self, field: str) -> list[str]:
+        """The values a demographic field can take (empty without demographics)."""
+        if field == "age_group":
+            return list(AGE_GROUPS) if self._choices else []
+        return sorted(self._choices.get(field, ()))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _item(
+        self, movie_id: int, score: float, raters: int, mean: float, popular: bool = False
+    ) -> Recommendation:
+        year = self._years.get(movie_id)
+        return Recommendation(
+            movie_id=movie_id,
+            title=self._titles[movie_id],
+            year=None if year is None or pd.isna(year) else int(year),
+            genres=self._genres[movie_id],
+            score=score,
+            raters=raters,
+            mean_rating=round(mean, 3),
+            popular=popular,
+        )
+
+    def _popularity(self, where: UserFilter) -> list[tuple[int, int, int, float]]:
+        with self._popular_lock:
+            if where not in self._popular_cache:
+                if len(self._popular_cache) >= 64:
+                    self._popular_cache.clear()
+                self._popular_cache[where] = popularity(self.dataset, where)
+            return self._popular_cache[where]
+
+
+def popularity(dataset: Dataset, where: UserFilter) -> list[tuple[int, int, int, float]]:
+    """``(movie_id, liked, raters, mean stars)`` by liked count (ratings >= 4), among the
+    users matching ``where``."""
+    ratings = dataset.ratings
+    if where and dataset.users is not None:
+        users = dataset.users
+        mask = np.ones(len(users), dtype=bool)
+        for name, values in where.conditions():
+            mask &= users[name].astype(str).isin(values).to_numpy()
+        ratings = ratings[ratings["user_id"].isin(users["user_id"][mask])]
+    stats = ratings.groupby("movie_id")["rating"].agg(
+        liked=lambda s: int((s >= 4).sum()), raters="size", mean="mean"
+    )
+    stats = stats.reset_index().sort_values(
+        ["liked", "mean", "movie_id"], ascending=[False, False, True]
+    )
+    return [
+        (int(m), int(liked), int(raters), float(mean))
+        for m, liked, raters, mean in stats[["movie_id", "liked", "raters", "mean"]].itertuples(
+            index=False
+        )
+    ]
+
+
+def _stack(hits: Sequence[SimilarUser]) -> SparseRows:
+    lengths = [len(hit.stars) for hit in hits]
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return SparseRows(
+        indptr,
+        np.concatenate([hit.stars.indices for hit in hits]).astype(np.int32),
+        np.concatenate([hit.stars.values for hit in hits]).astype(np.float32),
+    )
+
+
+def _neighbour(hit: SimilarUser, profile: Mapping[int, float]) -> Neighbour:
+    payload = hit.payload
+    age = payload.get("age")
+    return Neighbour(
+        user_id=hit.user_id,
+        similarity=hit.similarity,
+        ratings=int(payload.get("n_ratings", len(hit.stars))),
+        common=int(np.isin(hit.stars.indices, list(profile)).sum()),
+        age=int(age) if age is not None else None,
+        age_group=payload.get("age_group"),
+        gender=payload.get("gender"),
+        occupation=payload.get("occupation"),
+    )
+
+
+def user_batches(
+    dataset: Dataset, encoding: Encoding, batch_size: int = 1_000
+) -> Iterator[list[UserPoint]]:
+    """The dataset's users as `UserPoint` batches: taste vector, raw stars, demographics."""
+    ratings = dataset.ratings
+    user_ids, stars = rows_from_ratings(
+        ratings["user_id"].to_numpy(),
+        ratings["movie_id"].to_numpy(),
+        ratings["rating"].to_numpy(),
+    )
+    taste = encoding.encode_rows(stars)
+    demographics: dict[int, dict[str, Any]] = {}
+    if dataset.users is not None:
+        for row in dataset.users.itertuples(index=False):
+            demographics[int(row.user_id)] = {
+                "age": None if pd.isna(row.age) else int(row.age),
+                "age_group": str(row.age_group),
+                "gender": str(row.gender),
+                "occupation": str(row.occupation),
+            }
+    counts = np.diff(stars.indptr)
+    batch: list[UserPoint] = []
+    for i, user_id in enumerate(user_ids.tolist()):
+        payload = {"n_ratings": int(counts[i]), **demographics.get(user_id, {})}
+        batch.append(UserPoint(user_id, taste.row(i), stars.row(i), payload))
+        if len(batch) == batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def open_recommender(
+    source: str | Path = "ml-100k",
+    *,
+    data_dir: str | Path | None = None,
+    qdrant_url: str | None = None,
+    qdrant_api_key: str | None = None,
+    download_progress: Progress | None = None,
+    build_progress: Progress | None = None,
+    **options: Any,
+) -> Recommender:
+    """Load a dataset, open its persistent store and build the index only if it is missing.
+
+    The store is Qdrant Edge under ``<data_dir>/index/`` unless ``qdrant_url`` or
+    ``$QDRANT_URL`` names a Qdrant server. ``options`` go to `Recommender.build`.
+    """
+    dataset = load_movielens(source, data_dir=data_dir, progress=download_progress)
+    store = open_store(dataset.name, data_dir=data_dir, url=qdrant_url, api_key=qdrant_api_key)
+    return Recommender.build(dataset, store, progress=build_progress, **options)

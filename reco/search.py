@@ -1,0 +1,124 @@
+"""Finding movies by title: tolerant of case, accents, a leading article and small typos."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+_ARTICLES = frozenset({"the", "a", "an", "l", "la", "le", "les", "il", "el", "der", "die", "das"})
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, punctuation turned into single spaces."""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NON_WORD.sub(" ", ascii_text.lower()).strip()
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in fold(text).split() if w not in _ARTICLES] or fold(text).split()
+
+
+class MovieSearch:
+    """A title index over a movies frame (``movie_id``, ``title``, optional
+    ``original_title``, ``genres``, ``year``) with a popularity for ranking ties."""
+
+    def __init__(self, movies: pd.DataFrame, popularity: pd.Series | None = None):
+        self.movies = movies.reset_index(drop=True)
+        titles = self.movies["title"].astype(str)
+        if "original_title" in self.movies.columns:
+            titles = titles + " " + self.movies["original_title"].astype(str)
+        self._folded = [fold(title) for title in self.movies["title"].astype(str)]
+        self._squashed = [title.replace(" ", "") for title in self._folded]
+        self._postings: dict[str, set[int]] = defaultdict(set)
+        for row, text in enumerate(titles):
+            for word in fold(text).split():
+                self._postings[word].add(row)
+        self._vocabulary = list(self._postings)
+        counts = (
+            popularity.reindex(self.movies["movie_id"]).fillna(0).to_numpy()
+            if popularity is not None
+            else np.zeros(len(self.movies))
+        )
+        self._popularity = counts.astype(np.float64)
+
+    def genres(self) -> list[str]:
+        values = self.movies.get("genres", pd.Series(dtype=str)).astype(str).str.split("|")
+        return sorted({g for gs in values for g in gs if g and g != "(no genres listed)"})
+
+    def search(
+        self,
+        text: str = "",
+        *,
+        genres: Sequence[str] = (),
+        years: tuple[int, int] | None = None,
+        limit: int = 20,
+    ) -> pd.DataFrame:
+        """Matching movies, best first, with a ``match`` score in 0-1.
+
+        Every query word must match a title word exactly, as a prefix, or within a small edit
+        distance; a query that is a substring of the folded title scores highest. Without text,
+        the filtered movies come by popularity.
+        """
+        rows = np.arange(len(self.movies))
+        match = np.ones(len(self.movies))
+        words = _words(text)[:12]
+        if words:
+            match = np.zeros(len(self.movies))
+            candidates: set[int] | None = None
+            word_scores: list[dict[int, float]] = []
+            for word in words:
+                scores: dict[int, float] = {}
+                for title_word, closeness in self._similar_words(word):
+                    for row in self._postings[title_word]:
+                        scores[row] = max(scores.get(row, 0.0), closeness)
+                word_scores.append(scores)
+                candidates = set(scores) if candidates is None else candidates & set(scores)
+            for row in candidates or ():
+                match[row] = sum(scores[row] for scores in word_scores) / len(word_scores)
+            phrase = fold(text)
+            for row in candidates or ():
+                if phrase and phrase in self._folded[row]:
+                    match[row] = 1.0 + (0.1 if self._folded[row].startswith(phrase) else 0.0)
+            squashed = phrase.replace(" ", "")
+            if len(squashed) >= 4:  # "starwars" for "Star Wars"
+                for row, title in enumerate(self._squashed):
+                    if squashed in title:
+                        match[row] = max(match[row], 0.95)
+            if match.max() > 0:  # keep the close matches only
+                match[match < 0.6 * match.max()] = 0
+        keep = match > 0
+        if genres:
+            wanted = set(genres)
+            keep &= np.array([bool(wanted & set(g.split("|"))) for g in self.movies["genres"]])
+        if years is not None and "year" in self.movies.columns:
+            year = self.movies["year"].astype("Float64").fillna(-1).to_numpy()
+            keep &= (year >= years[0]) & (year <= years[1])
+        rows = rows[keep]
+        order = np.lexsort((rows, -self._popularity[rows], -np.round(match[rows], 3)))
+        chosen = rows[order][:limit]
+        found = self.movies.iloc[chosen].copy()
+        found["match"] = np.minimum(match[chosen], 1.0)
+        found["ratings"] = self._popularity[chosen].astype(np.int64)
+        return found.reset_index(drop=True)
+
+    def _similar_words(self, word: str) -> list[tuple[str, float]]:
+        found: dict[str, float] = {}
+        if word in self._postings:
+            found[word] = 1.0
+        if len(word) >= 2:
+            for title_word in self._vocabulary:
+                if title_word.startswith(word) and title_word != word:
+                    found.setdefault(title_word, 0.9)
+        if len(word) >= 4:
+            for title_word in difflib.get_close_matches(word, self._vocabulary, n=8, cutoff=0.72):
+                closeness = difflib.SequenceMatcher(None, word, title_word).ratio()
+                found.setdefault(title_word, 0.8 * closeness)
+        return list(found.items())

@@ -1,0 +1,497 @@
+"""Where user vectors live: one small interface, Qdrant Edge (embedded) and qdrant-client (server).
+
+Each user is one point: id = user id, a sparse ``taste`` vector (the encoded ratings, searched
+by dot product), a sparse ``stars`` vector (the raw ratings, returned for aggregation) and the
+demographics as payload. An index is identified by a fingerprint of the data and the encoding;
+`UserStore.ready` says whether the store holds it, `UserStore.rebuild` builds it aside and
+switches to it only when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import qdrant_edge as qe
+
+from reco.datasets import Progress, default_data_dir
+from reco.encode import SparseVector
+
+if TYPE_CHECKING:
+    from qdrant_client import QdrantClient
+
+TASTE, STARS = "taste", "stars"
+FILTER_FIELDS: tuple[str, ...] = ("age_group", "gender", "occupation")
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    """Payload filter: a user matches when each non-empty field holds one of its values."""
+
+    age_groups: tuple[str, ...] = ()
+    genders: tuple[str, ...] = ()
+    occupations: tuple[str, ...] = ()
+
+    def conditions(self) -> list[tuple[str, list[str]]]:
+        pairs = zip(FILTER_FIELDS, (self.age_groups, self.genders, self.occupations), strict=True)
+        return [(name, list(values)) for name, values in pairs if values]
+
+    def __bool__(self) -> bool:
+        return bool(self.conditions())
+
+
+@dataclass(frozen=True)
+class UserPoint:
+    """One user to store."""
+
+    user_id: int
+    taste: SparseVector
+    stars: SparseVector
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SimilarUser:
+    """A stored user found for a query, with the raw star ratings used for aggregation."""
+
+    user_id: int
+    similarity: float
+    payload: Mapping[str, Any]
+    stars: SparseVector
+
+
+class UserStore(Protocol):
+    """The few operations the recommender needs from a vector engine."""
+
+    description: str
+
+    def ready(self, fingerprint: str) -> bool:
+        """Whether the store holds a complete index with this fingerprint (and opens it)."""
+        ...
+
+    def rebuild(
+        self,
+        fingerprint: str,
+        batches: Iterable[Sequence[UserPoint]],
+        *,
+        total: int,
+        progress: Progress | None = None,
+    ) -> None:
+        """Build the index aside from ``batches`` and switch to it once complete."""
+        ...
+
+    def upsert(self, users: Sequence[UserPoint]) -> None: ...
+
+    def similar_users(
+        self, query: SparseVector, limit: int, where: UserFilter | None = None
+    ) -> list[SimilarUser]:
+        """The ``limit`` users with the highest dot product with ``query``, best first."""
+        ...
+
+    def count(self, where: UserFilter | None = None) -> int: ...
+
+    def facet(self, field: str, where: UserFilter | None = None) -> dict[str, int]:
+        """How many users hold each value of a payload field (under a filter)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class StoreUnavailable(RuntimeError):
+    """The vector engine cannot be reached or opened."""
+
+
+# --------------------------------------------------------------------------- Qdrant Edge
+
+
+def _edge_vector(vector: SparseVector) -> qe.SparseVector:
+    return qe.SparseVector(vector.indices.tolist(), vector.values.tolist())
+
+
+def _from_engine(vector: Any) -> SparseVector:
+    return SparseVector(
+        np.asarray(vector.indices, dtype=np.int32), np.asarray(vector.values, dtype=np.float32)
+    )
+
+
+def _edge_filter(where: UserFilter | None) -> qe.Filter | None:
+    if not where:
+        return None
+    return qe.Filter(
+        must=[
+            qe.FieldCondition(key=key, match=qe.MatchAny(values))
+            for key, values in where.conditions()
+        ]
+    )
+
+
+class EdgeStore:
+    """Qdrant Edge shards persisted under ``root/<name>-<fingerprint>/``.
+
+    Building writes into a hidden temporary folder beside it and renames it into place when
+    complete, so a crash never leaves a half-built index under the final name. Older indexes
+    of the same name are removed after a successful build.
+    """
+
+    def __init__(self, root: str | Path, name: str):
+        self.root = Path(root)
+        self.name = name
+        self._shard: qe.EdgeShard | None = None
+        self._path: Path | None = None
+        self._cleanup: weakref.finalize | None = None
+
+    @classmethod
+    def temporary(cls, name: str = "reco") -> EdgeStore:
+        """A store in a fresh temporary folder, removed when the store is closed or collected."""
+        root = tempfile.mkdtemp(prefix="reco-edge-")
+        store = cls(root, name)
+        store._cleanup = weakref.finalize(store, shutil.rmtree, root, True)
+        return store
+
+    @property
+    def description(self) -> str:
+        where = self._path if self._path is not None else self.root
+        return f"Qdrant Edge (embedded) at {where}"
+
+    def index_path(self, fingerprint: str) -> Path:
+        return self.root / f"{self.name}-{fingerprint}"
+
+    def ready(self, fingerprint: str) -> bool:
+        path = self.index_path(fingerprint)
+        if self._shard is not None and self._path == path:
+            return True
+        if not (path / MANIFEST).is_file():
+            return False
+        try:
+            manifest = json.loads((path / MANIFEST).read_text())
+            if manifest.get("fingerprint") != fingerprint:
+                return False
+            shard = qe.EdgeShard.load(str(path / "shard"))
+        except (OSError, ValueError, RuntimeError, Exception):  # a damaged folder: rebuild it
+            return False
+        self._switch(shard, path)
+        return True
+
+    def rebuild(
+        self,
+        fingerprint: str,
+        batches: Iterable[Sequence[UserPoint]],
+        *,
+        total: int,
+        progress: Progress | None = None,
+    ) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        final = self.index_path(fingerprint)
+        building = self.root / f".building-{self.name}-{fingerprint}-{uuid.uuid4().hex[:8]}"
+        started = time.perf_counter()
+        try:
+            shard = qe.EdgeShard.create(str(building / "shard"), _edge_config())
+            for field in FILTER_FIELDS:
+                shard.update(
+                    qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword)
+                )
+            done = 0
+            for batch in batches:
+                _edge_upsert(shard, batch)
+                done += len(batch)
+                if progress is not None:
+                    progress(done, total)
+            shard.optimize()
+            shard.flush()
+            shard.close()
+            manifest = {
+                "fingerprint": fingerprint,
+                "name": self.name,
+                "users": done,
+                "build_seconds": round(time.perf_counter() - started, 3),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
+            (building / MANIFEST).write_text(json.dumps(manifest, indent=2))
+            self.close_shard()
+            if final.exists():  # a damaged index under the final name: move it out of the way
+                final.rename(self.root / f".stale-{final.name}-{uuid.uuid4().hex[:8]}")
+            building.rename(final)
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
+        self._remove_stale(keep=final)
+        self._switch(qe.EdgeShard.load(str(final / "shard")), final)
+
+    def upsert(self, users: Sequence[UserPoint]) -> None:
+        shard = self._require()
+        _edge_upsert(shard, users)
+        shard.flush()
+
+    def similar_users(
+        self, query: SparseVector, limit: int, where: UserFilter | None = None
+    ) -> list[SimilarUser]:
+        if len(query) == 0 or limit <= 0:
+            return []
+        request = qe.QueryRequest(
+            limit=limit,
+            query=qe.Query.Nearest(_edge_vector(query), using=TASTE),
+            filter=_edge_filter(where),
+            with_vector=[STARS],
+            with_payload=True,
+        )
+        return [
+            SimilarUser(
+                int(hit.id), float(hit.score), hit.payload or {}, _from_engine(hit.vector[STARS])
+            )
+            for hit in self._require().query(request)
+        ]
+
+    def count(self, where: UserFilter | None = None) -> int:
+        return self._require().count(qe.CountRequest(exact=True, filter=_edge_filter(where)))
+
+    def facet(self, field: str, where: UserFilter | None = None) -> dict[str, int]:
+        request = qe.FacetRequest(key=field, limit=10_000, exact=True, filter=_edge_filter(where))
+        return {str(hit.value): int(hit.count) for hit in self._require().facet(request)}
+
+    def close_shard(self) -> None:
+        if self._shard is not None:
+            self._shard.close()
+            self._shard, self._path = None, None
+
+    def close(self) -> None:
+        self.close_shard()
+        if self._cleanup is not None:
+            self._cleanup()
+
+    def _require(self) -> qe.EdgeShard:
+        if self._shard is None:
+            raise StoreUnavailable(f"no index is open in {self.root}; build one first")
+        return self._shard
+
+    def _switch(self, shard: qe.EdgeShard, path: Path) -> None:
+        self.close_shard()
+        self._shard, self._path = shard, path
+
+    def _remove_stale(self, keep: Path) -> None:
+        for path in self.root.iterdir():
+            stale = path.name.startswith(f".stale-{self.name}-") or (
+                path.name.startswith(f"{self.name}-") and path.is_dir()
+            )
+            if stale and path != keep:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _edge_config() -> qe.EdgeConfig:
+    # No write-ahead log: an index is written once, flushed and renamed into place, and
+    # without the WAL's lock several processes (the app, the CLI) can open it at once.
+    return qe.EdgeConfig(
+        sparse_vectors={TASTE: qe.EdgeSparseVectorParams(), STARS: qe.EdgeSparseVectorParams()},
+        wal_enabled=False,
+    )
+
+
+def _edge_upsert(shard: qe.EdgeShard, users: Sequence[UserPoint]) -> None:
+    if not users:
+        return
+    points = [
+        qe.Point(
+            user.user_id,
+            {TASTE: _edge_vector(user.taste), STARS: _edge_vector(user.stars)},
+            dict(user.payload),
+        )
+        for user in users
+    ]
+    shard.update(qe.UpdateOperation.upsert_points(points))
+
+
+# --------------------------------------------------------------------------- qdrant-client
+
+
+class QdrantServerStore:
+    """A Qdrant server or cluster through qdrant-client (``QdrantClient(":memory:")`` in tests).
+
+    The index is the collection ``<name>-<fingerprint>``; the alias ``<name>`` points at the
+    complete one, switched atomically after a build.
+    """
+
+    def __init__(
+        self,
+        client: QdrantClient,
+        name: str,
+        *,
+        shard_number: int | None = None,
+        replication_factor: int | None = None,
+    ):
+        self.client = client
+        self.name = name
+        self.shard_number = shard_number
+        self.replication_factor = replication_factor
+
+    @classmethod
+    def from_url(
+        cls, url: str, name: str, *, api_key: str | None = None, timeout: int = 10, **options: Any
+    ) -> QdrantServerStore:
+        from qdrant_client import QdrantClient
+
+        client = QdrantClient(url=url, api_key=api_key, timeout=timeout)
+        try:
+            client.get_collections()
+        except Exception as error:  # connection refused, timeout, bad key, ...
+            raise StoreUnavailable(f"cannot reach the Qdrant server at {url}: {error}") from error
+        return cls(client, name, **options)
+
+    @property
+    def description(self) -> str:
+        return f"Qdrant server collection alias {self.name!r}"
+
+    def collection(self, fingerprint: str) -> str:
+        return f"{self.name}-{fingerprint}"
+
+    def ready(self, fingerprint: str) -> bool:
+        target = self.collection(fingerprint)
+        aliases = self.client.get_aliases().aliases
+        return any(a.alias_name == self.name and a.collection_name == target for a in aliases)
+
+    def rebuild(
+        self,
+        fingerprint: str,
+        batches: Iterable[Sequence[UserPoint]],
+        *,
+        total: int,
+        progress: Progress | None = None,
+    ) -> None:
+        from qdrant_client import models
+
+        target = self.collection(fingerprint)
+        if self.client.collection_exists(target):
+            self.client.delete_collection(target)
+        self.client.create_collection(
+            target,
+            vectors_config={},
+            sparse_vectors_config={
+                TASTE: models.SparseVectorParams(),
+                STARS: models.SparseVectorParams(),
+            },
+            shard_number=self.shard_number,
+            replication_factor=self.replication_factor,
+        )
+        for field in FILTER_FIELDS:
+            self.client.create_payload_index(target, field, models.PayloadSchemaType.KEYWORD)
+        done = 0
+        for batch in batches:
+            self._upsert(target, batch)
+            done += len(batch)
+            if progress is not None:
+                progress(done, total)
+        operations: list[Any] = []
+        if any(a.alias_name == self.name for a in self.client.get_aliases().aliases):
+            operations.append(
+                models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=self.name))
+            )
+        operations.append(
+            models.CreateAliasOperation(
+                create_alias=models.CreateAlias(collection_name=target, alias_name=self.name)
+            )
+        )
+        self.client.update_collection_aliases(change_aliases_operations=operations)
+        for collection in self.client.get_collections().collections:
+            if collection.name.startswith(f"{self.name}-") and collection.name != target:
+                self.client.delete_collection(collection.name)
+
+    def upsert(self, users: Sequence[UserPoint]) -> None:
+        self._upsert(self.name, users)
+
+    def similar_users(
+        self, query: SparseVector, limit: int, where: UserFilter | None = None
+    ) -> list[SimilarUser]:
+        from qdrant_client import models
+
+        if len(query) == 0 or limit <= 0:
+            return []
+        response = self.client.query_points(
+            self.name,
+            query=models.SparseVector(indices=query.indices.tolist(), values=query.values.tolist()),
+            using=TASTE,
+            limit=limit,
+            query_filter=self._filter(where),
+            with_payload=True,
+            with_vectors=[STARS],
+        )
+        return [
+            SimilarUser(
+                int(hit.id), float(hit.score), hit.payload or {}, _from_engine(hit.vector[STARS])
+            )
+            for hit in response.points
+        ]
+
+    def count(self, where: UserFilter | None = None) -> int:
+        return self.client.count(self.name, count_filter=self._filter(where), exact=True).count
+
+    def facet(self, field: str, where: UserFilter | None = None) -> dict[str, int]:
+        response = self.client.facet(
+            self.name, field, facet_filter=self._filter(where), limit=10_000, exact=True
+        )
+        return {str(hit.value): int(hit.count) for hit in response.hits}
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _upsert(self, collection: str, users: Sequence[UserPoint]) -> None:
+        from qdrant_client import models
+
+        if not users:
+            return
+        points = [
+            models.PointStruct(
+                id=user.user_id,
+                vector={
+                    TASTE: models.SparseVector(
+                        indices=user.taste.indices.tolist(), values=user.taste.values.tolist()
+                    ),
+                    STARS: models.SparseVector(
+                        indices=user.stars.indices.tolist(), values=user.stars.values.tolist()
+                    ),
+                },
+                payload=dict(user.payload),
+            )
+            for user in users
+        ]
+        self.client.upsert(collection, points=points, wait=True)
+
+    @staticmethod
+    def _filter(where: UserFilter | None) -> Any:
+        from qdrant_client import models
+
+        if not where:
+            return None
+        return models.Filter(
+            must=[
+                models.FieldCondition(key=key, match=models.MatchAny(any=values))
+                for key, values in where.conditions()
+            ]
+        )
+
+
+# --------------------------------------------------------------------------- choosing
+
+
+def open_store(
+    name: str,
+    *,
+    data_dir: str | Path | None = None,
+    url: str | None = None,
+    api_key: str | None = None,
+) -> UserStore:
+    """The store for a dataset: a Qdrant server when ``url`` or ``$QDRANT_URL`` is set,
+    otherwise Qdrant Edge under ``<data_dir>/index/``."""
+    url = url or os.environ.get("QDRANT_URL") or None
+    if url:
+        key = api_key or os.environ.get("QDRANT_API_KEY") or None
+        return QdrantServerStore.from_url(url, name, api_key=key)
+    folder = Path(data_dir) if data_dir is not None else default_data_dir()
+    return EdgeStore(folder / "index", name)

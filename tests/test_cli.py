@@ -1,0 +1,137 @@
+"""``python -m reco``: build, recommend, search, errors."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from conftest import two_taste_dataset, write_release
+
+from reco.cli import TextProgress, main, parse_rating
+
+
+@pytest.fixture
+def release(tmp_path: Path) -> Path:
+    return write_release(tmp_path / "ml-tiny", "ml-100k", two_taste_dataset())
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def test_build_indexes_once_then_reuses(release: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    code, text = run("build", "--dataset", str(release), "--data-dir", str(data))
+    assert code == 0 and text.startswith("Indexed ml-tiny: 181 ratings, 20 users")
+    assert "(20 users)" in text
+    code, text = run("build", "--dataset", str(release), "--data-dir", str(data))
+    assert code == 0 and text.startswith("Index already up to date:")
+    assert len(list((data / "index").iterdir())) == 1
+
+
+def test_recommend_prints_the_withheld_movie_first(release: Path, tmp_path: Path) -> None:
+    code, text = run(
+        "recommend",
+        "--dataset",
+        str(release),
+        "--data-dir",
+        str(tmp_path),
+        "--rate",
+        "1=5",
+        "--rate",
+        "2=5",
+        "--rate",
+        "3=4.5",
+    )
+    assert code == 0
+    lines = text.splitlines()
+    assert lines[0] == "Your ratings: Alien (5*), The Matrix (5*), Dune (4.5*)"
+    assert lines[1].startswith("Recommended from 10 similar users")
+    assert lines[2].startswith("  1. Solaris (1972)  [id 4]")
+
+
+def test_recommend_json_with_age_group(release: Path, tmp_path: Path) -> None:
+    code, text = run(
+        "recommend",
+        "--dataset",
+        str(release),
+        "--data-dir",
+        str(tmp_path),
+        "--rate",
+        "5=5",
+        "--age-group",
+        "35-44",
+        "--json",
+    )
+    assert code == 0
+    payload = json.loads(text)
+    assert payload["filter"] == {"age_group": ["35-44"]}
+    assert payload["popular"] is False
+    assert payload["recommendations"][0]["movie_id"] in (6, 7, 8)
+    assert {n["age_group"] for n in payload["neighbours"]} == {"35-44"}
+    assert all(r["movie_id"] != 5 for r in payload["recommendations"])
+
+
+def test_recommend_without_ratings_lists_popular_movies(release: Path, tmp_path: Path) -> None:
+    code, text = run("recommend", "--dataset", str(release), "--data-dir", str(tmp_path))
+    assert code == 0 and "Popular movies (not personalised: no ratings given)" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--rate", "999=5"], "unknown movie id(s) in ml-tiny: 999"),
+        (["--rate", "1=9"], "ratings must be from 0.5 to 5.0 stars; got 9.0"),
+        (["--rate", "1"], "--rate takes MOVIE_ID=STARS"),
+        (["--rate", "1=5", "--age-group", "teen"], "unknown age_group 'teen'"),
+    ],
+)
+def test_recommend_errors_are_messages_not_tracebacks(
+    release: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+) -> None:
+    code, _ = run("recommend", "--dataset", str(release), "--data-dir", str(tmp_path), *argv)
+    assert code == 2
+    assert f"error: {message}" in capsys.readouterr().err
+
+
+def test_bad_stars_are_rejected_before_any_indexing(release: Path, tmp_path: Path) -> None:
+    code, _ = run(
+        "recommend", "--dataset", str(release), "--data-dir", str(tmp_path), "--rate", "1=nan"
+    )
+    assert code == 2
+    assert not (tmp_path / "index").exists()
+
+
+def test_missing_dataset_is_an_error_message(tmp_path: Path, capsys) -> None:
+    code, _ = run("build", "--dataset", str(tmp_path / "nowhere"))
+    assert code == 2 and "does not exist" in capsys.readouterr().err
+
+
+def test_search_finds_ids_by_title(release: Path) -> None:
+    code, text = run("search", "matrix", "--dataset", str(release))
+    assert code == 0 and text.split()[0] == "2" and "The Matrix (1999)" in text
+    code, text = run("search", "amelie", "--dataset", str(release), "--json")
+    assert json.loads(text)[0]["movie_id"] == 5
+
+
+def test_parse_rating() -> None:
+    assert parse_rating("50=4.5") == (50, 4.5)
+    assert parse_rating(" 7 = 3 ") == (7, 3.0)
+    with pytest.raises(ValueError):
+        parse_rating("fifty=4")
+
+
+def test_text_progress_draws_a_bar() -> None:
+    stream = io.StringIO()
+    progress = TextProgress("Indexing", "users", stream=stream)
+    progress(943, 943)
+    progress.close()
+    assert "[##############################] 100.0% 943/943 users\n" in stream.getvalue()

@@ -1,0 +1,99 @@
+"""Encodings: known values, dropped zeros, the query encoded like the index."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from reco.encode import Encoding, SparseRows, rows_from_ratings
+
+
+def _rows(*profiles: dict[int, float]) -> SparseRows:
+    users = np.concatenate([[u] * len(p) for u, p in enumerate(profiles)])
+    movies = np.concatenate([list(p) for p in profiles])
+    stars = np.concatenate([list(p.values()) for p in profiles])
+    _, rows = rows_from_ratings(users, movies, stars)
+    return rows
+
+
+def test_rows_from_ratings_groups_by_user_and_sorts_movies() -> None:
+    users, rows = rows_from_ratings(
+        np.array([7, 3, 7, 3]), np.array([20, 5, 10, 1]), np.array([1.0, 2.0, 3.0, 4.0])
+    )
+    assert users.tolist() == [3, 7]
+    assert rows.row(0).as_dict() == {1: 4.0, 5: 2.0}
+    assert rows.row(1).as_dict() == {10: 3.0, 20: 1.0}
+
+
+def test_zscore_is_the_seed_global_standardisation() -> None:
+    encoding = Encoding("zscore", global_mean=3.0, global_std=2.0)
+    encoded = encoding.encode_rows(_rows({1: 5.0, 2: 3.0, 3: 1.0}))
+    assert encoded.row(0).as_dict() == {1: 1.0, 3: -1.0}  # 3.0 is the mean: dropped
+
+
+def test_fit_learns_global_mean_and_std() -> None:
+    encoding = Encoding.fit(np.array([1.0, 3.0, 5.0, 3.0]), "zscore")
+    assert encoding.global_mean == pytest.approx(3.0)
+    assert encoding.global_std == pytest.approx(math.sqrt(2.0))
+
+
+def test_centered_subtracts_the_shrunk_user_mean() -> None:
+    # mean of (5, 3) = 4, shrunk by 2 pseudo-ratings of 3.0 -> (8 + 6) / 4 = 3.5
+    encoding = Encoding("centered", shrinkage=2.0, global_mean=3.0)
+    assert encoding.encode_rows(_rows({1: 5.0, 2: 3.0})).row(0).as_dict() == {1: 1.5, 2: -0.5}
+
+
+def test_centered_without_shrinkage_keeps_a_five_star_profile_empty() -> None:
+    plain = Encoding("centered", shrinkage=0.0)
+    assert len(plain.encode_query({1: 5.0, 2: 5.0})) == 0
+    shrunk = Encoding("centered", shrinkage=5.0, global_mean=3.5)
+    assert all(v > 0 for v in shrunk.encode_query({1: 5.0, 2: 5.0}).values)
+
+
+def test_liked_is_plus_one_minus_one_and_drops_the_middle() -> None:
+    encoded = Encoding("liked").encode_query({1: 5.0, 2: 4.0, 3: 3.0, 4: 2.5, 5: 2.0, 6: 0.5})
+    assert encoded.as_dict() == {1: 1.0, 2: 1.0, 5: -1.0, 6: -1.0}
+
+
+def test_normalize_gives_unit_length_rows() -> None:
+    encoding = Encoding("liked", normalize=True)
+    encoded = encoding.encode_rows(_rows({1: 5.0, 2: 5.0, 3: 1.0, 4: 4.0}, {7: 5.0}))
+    assert np.linalg.norm(encoded.row(0).values) == pytest.approx(1.0)
+    assert encoded.row(0).values.tolist() == pytest.approx([0.5, 0.5, -0.5, 0.5])
+    assert encoded.row(1).as_dict() == {7: 1.0}
+
+
+def test_query_is_encoded_exactly_like_an_indexed_user() -> None:
+    profile = {50: 5.0, 172: 4.5, 181: 2.0, 1: 3.5}
+    for name in ("zscore", "centered", "liked"):
+        encoding = Encoding(name, normalize=True, global_mean=3.4, global_std=1.1)
+        as_user = encoding.encode_rows(_rows(profile)).row(0)
+        as_query = encoding.encode_query(profile)
+        assert as_query.indices.tolist() == as_user.indices.tolist() == sorted(as_query.indices)
+        assert as_query.values.tolist() == pytest.approx(as_user.values.tolist())
+        assert as_query.values.dtype == np.float32 and as_query.indices.dtype == np.int32
+        assert 0 not in as_query.values
+
+
+@pytest.mark.parametrize("stars", [0.0, 5.5, -1.0, float("nan"), float("inf")])
+def test_query_rejects_stars_outside_half_to_five(stars: float) -> None:
+    with pytest.raises(ValueError, match="0.5 to 5.0 stars"):
+        Encoding().encode_query({1: stars})
+
+
+def test_unknown_encoding_name_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown encoding 'cosine'"):
+        Encoding("cosine")  # type: ignore[arg-type]
+
+
+def test_key_changes_with_every_setting() -> None:
+    keys = {
+        Encoding("liked").key,
+        Encoding("zscore").key,
+        Encoding("liked", normalize=True).key,
+        Encoding("centered", shrinkage=1.0).key,
+        Encoding("centered", global_mean=3.0).key,
+    }
+    assert len(keys) == 5

@@ -1,0 +1,244 @@
+"""Recommendations on the two-taste population: known answers, filters, validation, reuse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import NEUTRAL, ROMANCE, SCIFI
+
+from reco.datasets import Dataset
+from reco.encode import Encoding, SparseRows
+from reco.recommend import (
+    SEED_OPTIONS,
+    Recommender,
+    ScoringOptions,
+    index_fingerprint,
+    score_candidates,
+)
+from reco.store import EdgeStore, UserStore
+
+FAN = {1: 5.0, 2: 5.0, 3: 4.5}  # a science-fiction fan who has not seen movie 4
+
+
+@pytest.fixture
+def recommender(two_taste: Dataset, store: UserStore) -> Recommender:
+    return Recommender.build(two_taste, store)
+
+
+def test_withheld_movie_of_the_fans_group_comes_first(recommender: Recommender) -> None:
+    items = recommender.recommend(FAN)
+    assert items[0].movie_id == 4
+    assert items[0].raters == 10 and items[0].mean_rating == 5.0
+    assert not items[0].popular
+    assert items[0].title == "Solaris (1972)"
+
+
+def test_never_recommends_a_rated_movie(recommender: Recommender) -> None:
+    for profile in (FAN, {5: 5.0, 6: 5.0}, {1: 5.0, 5: 1.0, 9: 3.0}):
+        ids = [item.movie_id for item in recommender.recommend(profile, limit=20)]
+        assert ids and not set(ids) & set(profile)
+
+
+def test_scores_are_sorted_and_minimum_raters_respected(recommender: Recommender) -> None:
+    items = recommender.recommend({5: 5.0, 6: 5.0}, limit=20)
+    scores = [item.score for item in items]
+    assert scores == sorted(scores, reverse=True)
+    assert all(item.raters >= recommender.options.min_raters for item in items)
+    # movie 10 has a single rater: left out by the default minimum of 2, kept with 1
+    assert 10 not in [i.movie_id for i in recommender.recommend(FAN, limit=20)]
+    explained = recommender.recommend_explained(FAN, limit=20, min_raters=1)
+    assert 10 in [i.movie_id for i in explained.items]
+
+
+def test_romance_fan_gets_romance(recommender: Recommender) -> None:
+    items = recommender.recommend({5: 5.0, 6: 4.0, 1: 1.0})
+    assert [i.movie_id for i in items[:2]] == [7, 8]
+
+
+def test_neighbours_are_exposed_with_demographics(recommender: Recommender) -> None:
+    result = recommender.recommend_explained(FAN)
+    assert {n.user_id for n in result.neighbours} == set(range(1, 11))
+    first = result.neighbours[0]
+    assert first.age_group == "18-24" and first.occupation == "student" and first.age == 20
+    assert first.common == 3
+    sims = [n.similarity for n in result.neighbours]
+    assert sims == sorted(sims, reverse=True) and sims[-1] > 0
+    why = result.why(4)
+    assert len(why) == 10 and {w.stars for w in why} == {5.0}
+    assert result.why(12345) == []
+
+
+def test_age_group_filter_restricts_neighbours(recommender: Recommender) -> None:
+    result = recommender.recommend_explained(FAN, age_groups=["35-44"])
+    assert result.neighbours == ()  # the romance fans all dislike these: no positive match
+    assert result.popular
+    romance = recommender.recommend_explained({5: 5.0}, age_groups=["35-44"], genders=["M"])
+    assert romance.neighbours and all(
+        n.age_group == "35-44" and n.gender == "M" for n in romance.neighbours
+    )
+    assert romance.where.conditions() == [("age_group", ["35-44"]), ("gender", ["M"])]
+
+
+def test_neighbour_count_limits_the_neighbours(recommender: Recommender) -> None:
+    assert len(recommender.recommend_explained(FAN, neighbours=3).neighbours) == 3
+
+
+def test_empty_profile_returns_popular_movies_flagged(recommender: Recommender) -> None:
+    items = recommender.recommend({}, limit=5)
+    assert len(items) == 5 and all(item.popular for item in items)
+    liked = [item.score for item in items]
+    assert liked == sorted(liked, reverse=True)
+    assert items[0].movie_id in SCIFI + ROMANCE  # liked by 10 users each; 9 by nobody
+    filtered = recommender.recommend({}, limit=3, age_groups=["18-24"])
+    assert [i.movie_id for i in filtered] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("profile", "message"),
+    [
+        ({999: 4.0}, "unknown movie id"),
+        ({1: 0.0}, "0.5 to 5.0"),
+        ({1: 5.5}, "0.5 to 5.0"),
+        ({1: float("nan")}, "0.5 to 5.0"),
+        ({1: -3}, "0.5 to 5.0"),
+        ({"x": 4.0}, "bad rating"),
+        ({1.5: 4.0}, "not a whole number"),
+        ([1, 2], "mapping"),
+    ],
+)
+def test_bad_profiles_raise_value_error(recommender: Recommender, profile, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        recommender.recommend(profile)
+
+
+def test_bad_filters_and_limits_raise_value_error(recommender: Recommender) -> None:
+    with pytest.raises(ValueError, match="unknown age_group '99'"):
+        recommender.recommend(FAN, age_groups=["99"])
+    with pytest.raises(ValueError, match="unknown occupation"):
+        recommender.recommend(FAN, occupations=["astronaut"])
+    with pytest.raises(ValueError, match="limit"):
+        recommender.recommend(FAN, limit=0)
+    with pytest.raises(ValueError, match="neighbours"):
+        recommender.recommend(FAN, neighbours=0)
+
+
+def test_filters_on_a_dataset_without_demographics_are_explained(two_taste: Dataset) -> None:
+    plain = Dataset(ratings=two_taste.ratings, movies=two_taste.movies, name="plain")
+    recommender = Recommender.build(plain)
+    assert recommender.recommend(FAN)[0].movie_id == 4
+    assert recommender.choices("age_group") == []
+    with pytest.raises(ValueError, match="no demographics"):
+        recommender.recommend(FAN, genders=["F"])
+
+
+@pytest.mark.parametrize("encoding", ["zscore", "centered", "liked"])
+@pytest.mark.parametrize("normalize", [False, True])
+def test_every_encoding_finds_the_withheld_movie(
+    two_taste: Dataset, encoding: str, normalize: bool
+) -> None:
+    recommender = Recommender.build(two_taste, encoding=encoding, normalize=normalize)
+    assert recommender.recommend(FAN)[0].movie_id == 4
+
+
+def test_seed_method_is_available_as_a_baseline(two_taste: Dataset) -> None:
+    recommender = Recommender.build(
+        two_taste, encoding="zscore", normalize=False, **SEED_OPTIONS.__dict__
+    )
+    assert recommender.options == SEED_OPTIONS
+    assert recommender.recommend(FAN, neighbours=10)[0].movie_id == 4
+    # With all 20 users as neighbours the seed's unweighted sum lets the opposite taste
+    # group cancel the fans' votes: the weakness the weighted default fixes.
+    assert recommender.recommend(FAN)[0].movie_id != 4
+    assert Recommender.build(two_taste).recommend(FAN, neighbours=20)[0].movie_id == 4
+
+
+def test_persisted_index_is_reused_not_rebuilt(two_taste: Dataset, tmp_path: Path) -> None:
+    calls: list[int] = []
+    Recommender.build(two_taste, EdgeStore(tmp_path, "two"), progress=lambda d, t: calls.append(d))
+    assert calls == [20]
+    again = Recommender.build(
+        two_taste, EdgeStore(tmp_path, "two"), progress=lambda d, t: calls.append(d)
+    )
+    assert calls == [20]
+    assert again.recommend(FAN)[0].movie_id == 4
+    Recommender.build(
+        two_taste,
+        EdgeStore(tmp_path, "two"),
+        encoding="zscore",
+        progress=lambda d, t: calls.append(d),
+    )
+    assert calls == [20, 20]  # another encoding is another index
+
+
+def test_fingerprint_depends_on_data_and_encoding(two_taste: Dataset) -> None:
+    encoding = Encoding("liked")
+    other_data = Dataset(
+        ratings=two_taste.ratings.iloc[:-1], movies=two_taste.movies, users=two_taste.users
+    )
+    assert index_fingerprint(two_taste, encoding) == index_fingerprint(two_taste, encoding)
+    assert index_fingerprint(two_taste, encoding) != index_fingerprint(other_data, encoding)
+    assert index_fingerprint(two_taste, encoding) != index_fingerprint(
+        two_taste, Encoding("zscore")
+    )
+
+
+# --------------------------------------------------------------------------- pure scoring
+
+
+def _neighbours(*profiles: dict[int, float]) -> SparseRows:
+    lengths = [len(p) for p in profiles]
+    return SparseRows(
+        np.concatenate([[0], np.cumsum(lengths)]),
+        np.concatenate([sorted(p) for p in profiles]).astype(np.int32),
+        np.concatenate([[p[k] for k in sorted(p)] for p in profiles]).astype(np.float32),
+    )
+
+
+def test_score_candidates_hand_computed() -> None:
+    rows = _neighbours({10: 5.0, 20: 1.0, 30: 4.0}, {10: 4.0, 30: 2.0}, {20: 5.0})
+    encoding = Encoding("liked")  # +1 at 4 or more, -1 at 2 or less
+    options = ScoringOptions(similarity_exponent=2.0, offset=1.0, min_raters=1)
+    result = score_candidates(rows, np.array([1.0, 0.5, -0.3]), np.array([99]), encoding, options)
+    # weights 1, 0.25, 0 (negative similarity): movie 10: 1*(1+1) + .25*(1+1) = 2.5
+    # movie 30: 1*(1+1) + .25*(-1+1) = 2.0; movie 20: 1*(-1+1) = 0
+    assert result.movie_ids.tolist() == [10, 30, 20]
+    assert result.scores.tolist() == pytest.approx([2.5, 2.0, 0.0])
+    assert result.raters.tolist() == [2, 2, 1]
+    assert result.mean_stars.tolist() == pytest.approx([4.5, 3.0, 1.0])
+
+
+def test_score_candidates_excludes_and_applies_min_raters() -> None:
+    rows = _neighbours({10: 5.0, 20: 5.0}, {10: 5.0})
+    options = ScoringOptions(min_raters=2)
+    result = score_candidates(rows, np.array([1.0, 1.0]), np.array([]), Encoding("liked"), options)
+    assert result.movie_ids.tolist() == [10]
+    excluded = score_candidates(
+        rows, np.array([1.0, 1.0]), np.array([10]), Encoding("liked"), options
+    )
+    assert excluded.movie_ids.tolist() == []
+
+
+def test_seed_scoring_is_an_unweighted_sum() -> None:
+    rows = _neighbours({10: 5.0}, {10: 1.0, 20: 5.0})
+    encoding = Encoding("zscore", global_mean=3.0, global_std=2.0)
+    result = score_candidates(rows, np.array([5.0, -1.0]), np.array([]), encoding, SEED_OPTIONS)
+    # z-scores: neighbour 1 -> movie 10: +1; neighbour 2 -> movie 10: -1, movie 20: +1
+    assert dict(zip(result.movie_ids.tolist(), result.scores.tolist(), strict=True)) == {
+        10: 0.0,
+        20: 1.0,
+    }
+
+
+def test_ties_break_by_movie_id() -> None:
+    rows = _neighbours({30: 5.0, 10: 5.0, 20: 5.0})
+    result = score_candidates(
+        rows, np.array([1.0]), np.array([]), Encoding("liked"), ScoringOptions(min_raters=1)
+    )
+    assert result.movie_ids.tolist() == [10, 20, 30]
+
+
+def test_liked_movie_ranks_above_a_neutral_one(recommender: Recommender) -> None:
+    ids = [i.movie_id for i in recommender.recommend(FAN, limit=20)]
+    assert ids.index(4) < ids.index(NEUTRAL)
