@@ -1,66 +1,550 @@
-"""Movie recommender: rate a few movies, get recommendations from people of similar taste.
+"""Movie recommender: search, rate with sliders, get recommendations from people of similar taste.
 
-A minimal page on the `reco` public API; the full app (search, sliders, charts) comes next.
+UI only: everything below the page is the `reco` package.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 import pandas as pd
 import streamlit as st
 
-from reco import DatasetError, Recommender, StoreUnavailable, open_recommender
+from reco import (
+    AGE_GROUPS,
+    DatasetError,
+    MovieSearch,
+    Recommendations,
+    Recommender,
+    StoreUnavailable,
+    open_recommender,
+)
+from reco.charts import composition_chart, recommendation_chart, similarity_chart
+from reco.datasets import KNOWN_DATASETS, available_datasets
+from reco.profile import format_profile, parse_profile, profile_from_csv, profile_to_csv
 
-DATASET = "ml-100k"
+DEFAULT_DATASET = "ml-100k"
+ONBOARDING_MIN = 3  # fewer ratings than this: quick-rate set and popular movies
+FEW_NEIGHBOURS = 5
+NOT_RATED = "Not rated"
+STAR_STEPS: tuple[object, ...] = (NOT_RATED, *[s / 2 for s in range(1, 11)])
+GENDERS = {"F": "Female", "M": "Male"}
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def md(text: object) -> str:
+    """Text from data files or users, escaped so that markdown shows it literally."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def stars_label(value: object) -> str:
+    return value if value == NOT_RATED else f"{value:g} ★"
+
+
+# --------------------------------------------------------------------------- cached resources
 
 
 @st.cache_resource(show_spinner=False)
 def load_recommender(name: str) -> Recommender:
-    """Once per process: load the dataset, build its index if missing (with a progress bar)."""
+    """Once per process: load the dataset (downloading it if needed) and open or build its index."""
     bar = st.progress(0.0, text=f"Preparing {name}…")
 
-    def progress(done: int, total: int | None) -> None:
-        bar.progress(min(done / total, 1.0) if total else 0.0, text=f"Preparing {name}…")
+    def downloading(done: int, total: int | None) -> None:
+        text = f"Downloading {name}: {done / 1e6:,.1f} MB"
+        bar.progress(min(done / total, 1.0) if total else 0.0, text=text)
 
-    recommender = open_recommender(name, download_progress=progress, build_progress=progress)
+    def indexing(done: int, total: int | None) -> None:
+        text = f"Indexing {name}: {done:,} of {total:,} users (once; reused next time)"
+        bar.progress(min(done / total, 1.0) if total else 0.0, text=text)
+
+    recommender = open_recommender(name, download_progress=downloading, build_progress=indexing)
     bar.empty()
     return recommender
 
 
-def recommender_ui(name: str) -> Recommender | None:
+@st.cache_resource(show_spinner=False)
+def movie_search(name: str) -> MovieSearch:
+    dataset = load_recommender(name).dataset
+    return MovieSearch(dataset.movies, dataset.ratings.groupby("movie_id").size())
+
+
+@st.cache_data(show_spinner=False)
+def population(name: str, field: str) -> dict[str, int]:
+    """Facet counts of a demographic field over every indexed user."""
+    return load_recommender(name).population(field)
+
+
+@st.cache_data(show_spinner=False)
+def titles(name: str) -> dict[int, str]:
+    movies = load_recommender(name).dataset.movies
+    return {
+        int(m): f"{t} ({y})" if pd.notna(y) else str(t)
+        for m, t, y in movies[["movie_id", "title", "year"]].itertuples(index=False)
+    }
+
+
+# --------------------------------------------------------------------------- state
+
+
+def my_ratings(name: str) -> dict[int, float]:
+    """This session's ratings for a dataset (movie ids differ between datasets)."""
+    return st.session_state.setdefault("ratings", {}).setdefault(name, {})
+
+
+def set_rating(name: str, movie_id: int, key: str) -> None:
+    """Widget callback: store (or, at "Not rated", remove) the rating a slider now shows."""
+    value = st.session_state[key]
+    ratings = my_ratings(name)
+    if value == NOT_RATED:
+        ratings.pop(movie_id, None)
+    else:
+        ratings[movie_id] = float(value)
+
+
+def remove_rating(name: str, movie_id: int) -> None:
+    my_ratings(name).pop(movie_id, None)
+
+
+def clear_ratings(name: str) -> None:
+    my_ratings(name).clear()
+
+
+def star_slider(name: str, movie_id: int, key: str, label: str = "Your rating") -> None:
+    """A 'Not rated', 0.5 … 5 star slider showing, and changing, the session's rating."""
+    st.session_state[key] = my_ratings(name).get(movie_id, NOT_RATED)
+    st.select_slider(
+        label,
+        options=STAR_STEPS,
+        key=key,
+        format_func=stars_label,
+        on_change=set_rating,
+        args=(name, movie_id, key),
+        label_visibility="collapsed",
+    )
+
+
+def restore_from_link(name: str, known: set[int]) -> None:
+    """Once per session: ratings from the URL (``?r=50:5,172:4.5``); bad parts are reported."""
+    if st.session_state.get("restored"):
+        return
+    st.session_state["restored"] = True
+    parsed = parse_profile(st.query_params.get("r"), known)
+    if parsed.ratings:
+        my_ratings(name).update(parsed.ratings)
+        st.toast(f"Restored {len(parsed.ratings)} rating(s) from the link.")
+    st.session_state["link_problems"] = list(parsed.problems)
+
+
+def sync_link(name: str) -> None:
+    """Keep the URL's query parameters equal to the ratings, so a copied link restores them."""
+    wanted = {"r": format_profile(my_ratings(name))}
+    if name != DEFAULT_DATASET:
+        wanted["dataset"] = name
+    current = st.query_params.to_dict()
+    if {k: v for k, v in current.items() if k in ("r", "dataset")} != {
+        k: v for k, v in wanted.items() if v
+    }:
+        st.query_params.clear()
+        st.query_params.update({k: v for k, v in wanted.items() if v})
+
+
+# --------------------------------------------------------------------------- sidebar
+
+
+@dataclass(frozen=True)
+class Settings:
+    age_groups: list[str]
+    genders: list[str]
+    occupations: list[str]
+    neighbours: int
+    limit: int
+    min_raters: int
+
+
+def dataset_ui() -> str:
+    """The dataset: chosen in the sidebar when several are on disk (default ml-100k)."""
+    choices = list(dict.fromkeys([DEFAULT_DATASET, *available_datasets()]))
+    from_link = st.query_params.get("dataset")
+    if "dataset" not in st.session_state:
+        if from_link in choices:
+            st.session_state["dataset"] = from_link
+        elif from_link:
+            st.session_state["link_dataset_problem"] = True
+    if len(choices) > 1:
+        return st.sidebar.selectbox("Dataset", choices, key="dataset")
+    return st.session_state.get("dataset", DEFAULT_DATASET)
+
+
+def widen_filters(name: str) -> None:
+    for key in ("age_groups", "genders", f"occupations-{name}"):
+        st.session_state[key] = []
+
+
+def settings_ui(recommender: Recommender, name: str) -> Settings:
+    sidebar = st.sidebar
+    sidebar.header("Whose taste?")
+    if recommender.dataset.has_demographics:
+        sidebar.caption("Only take neighbours from these groups (empty: everyone).")
+        ages = sidebar.multiselect("Age groups", list(AGE_GROUPS), key="age_groups")
+        genders = sidebar.multiselect(
+            "Gender", recommender.choices("gender"), key="genders", format_func=GENDERS.get
+        )
+        occupations = sidebar.multiselect(
+            "Occupation", recommender.choices("occupation"), key=f"occupations-{name}"
+        )
+    else:
+        sidebar.info(
+            f"{name} has no demographics (age, gender, occupation), so neighbours cannot be "
+            "filtered by them. The ml-100k and ml-1m datasets have them."
+        )
+        ages, genders, occupations = [], [], []
+    sidebar.header("Tuning")
+    neighbours = sidebar.slider(
+        "Neighbours",
+        5,
+        200,
+        50,
+        5,
+        key="neighbours",
+        help="How many users of most similar taste to ask.",
+    )
+    limit = sidebar.slider("Recommendations", 5, 50, 10, 1, key="limit")
+    min_raters = sidebar.slider(
+        "Minimum raters",
+        1,
+        10,
+        recommender.options.min_raters,
+        1,
+        key="min_raters",
+        help="A movie must be rated by at least this many neighbours to be recommended.",
+    )
+    return Settings(ages, genders, occupations, neighbours, limit, min_raters)
+
+
+# --------------------------------------------------------------------------- main column parts
+
+
+def search_ui(name: str) -> None:
+    st.subheader("🔎 Find movies to rate")
+    search = movie_search(name)
+    text = st.text_input("Title", key="search", placeholder="e.g. star wars, amelie, matrix")
+    with st.expander("Filter by genre and year"):
+        genres = st.multiselect("Genres", search.genres(), key=f"genres-{name}")
+        years = search.movies["year"].dropna()
+        low, high = (int(years.min()), int(years.max())) if len(years) else (1900, 2030)
+        chosen = st.slider("Years", low, high, (low, high), key=f"years-{name}")
+    year_filter = chosen if chosen != (low, high) else None
+    if not text.strip() and not genres and year_filter is None:
+        st.caption("Type part of a title; case, accents, “The” and small typos do not matter.")
+        return
+    found = search.search(text, genres=genres, years=year_filter, limit=10)
+    if found.empty:
+        st.info("No movie matches. Try fewer words or another spelling.")
+        return
+    for row in found.itertuples(index=False):
+        movie_id = int(row.movie_id)
+        left, right = st.columns([3, 2], vertical_alignment="center")
+        year = f" ({row.year})" if pd.notna(row.year) else ""
+        left.markdown(
+            f"**{md(row.title)}**{md(year)}  \n{md(row.genres.replace('|', ', '))} · "
+            f"{row.ratings:,} ratings"
+        )
+        with right:
+            star_slider(name, movie_id, f"search-{movie_id}")
+
+
+def my_ratings_ui(name: str) -> None:
+    ratings = my_ratings(name)
+    names = titles(name)
+    st.subheader(f"⭐ My ratings ({len(ratings)})")
+    if not ratings:
+        st.caption("Nothing rated yet.")
+    for movie_id in sorted(ratings, key=lambda m: names.get(m, "")):
+        left, middle, right = st.columns([3, 2, 1], vertical_alignment="center")
+        left.markdown(md(names.get(movie_id, movie_id)))
+        with middle:
+            star_slider(name, movie_id, f"mine-{movie_id}")
+        right.button(
+            "✕",
+            key=f"remove-{movie_id}",
+            help="Remove this rating",
+            on_click=remove_rating,
+            args=(name, movie_id),
+        )
+    keep_ui(name, ratings)
+
+
+def keep_ui(name: str, ratings: Mapping[int, float]) -> None:
+    """Download the ratings as CSV, or restore them from one."""
+    with st.expander("Save or restore my ratings"):
+        st.caption("The page link also holds your ratings: bookmark or share it.")
+        st.download_button(
+            "Download my ratings (CSV)",
+            profile_to_csv(ratings, titles(name)),
+            file_name=f"my-ratings-{name}.csv",
+            mime="text/csv",
+            disabled=not ratings,
+            key="download",
+        )
+        uploaded = st.file_uploader(
+            "Restore from a CSV (movie_id, rating)", type=["csv"], key="upload"
+        )
+        if uploaded is not None and st.session_state.get("uploaded_id") != uploaded.file_id:
+            st.session_state["uploaded_id"] = uploaded.file_id
+            parsed = profile_from_csv(uploaded.getvalue(), set(titles(name)))
+            st.session_state["upload_problems"] = list(parsed.problems)
+            if parsed.ratings:
+                my_ratings(name).clear()
+                my_ratings(name).update(parsed.ratings)
+                st.session_state["upload_done"] = len(parsed.ratings)
+                st.rerun()
+            else:
+                st.session_state["upload_problems"].append(
+                    "No usable rating in the file; your current ratings are kept."
+                )
+        if st.session_state.get("upload_done"):
+            st.success(f"Restored {st.session_state['upload_done']} rating(s) from the file.")
+        for problem in st.session_state.get("upload_problems", []):
+            st.warning(problem)
+
+
+def onboarding_ui(name: str, recommender: Recommender) -> None:
+    st.subheader("👋 Quick start")
+    st.caption(f"Rate at least {ONBOARDING_MIN} movies you know, from “Not rated” to 5 stars.")
+    picks = recommender.starter_movies(12)
+    columns = st.columns(3)
+    for i, item in enumerate(picks):
+        with columns[i % 3]:
+            year = f" ({item.year})" if item.year else ""
+            st.markdown(f"**{md(item.title)}**{md(year)}")
+            star_slider(name, item.movie_id, f"quick-{item.movie_id}")
+
+
+def recommendations_ui(name: str, recommender: Recommender, settings: Settings) -> None:
+    ratings = my_ratings(name)
+    personalised = len(ratings) >= ONBOARDING_MIN
     try:
-        return load_recommender(name)
-    except (DatasetError, StoreUnavailable) as error:
-        st.error(str(error))
-        return None
+        result = recommender.recommend_explained(
+            ratings if personalised else {},
+            settings.limit,
+            age_groups=settings.age_groups,
+            genders=settings.genders,
+            occupations=settings.occupations,
+            neighbours=settings.neighbours,
+            min_raters=settings.min_raters,
+        )
+    except ValueError as error:
+        st.error(f"Cannot recommend: {md(error)}")
+        return
+    if not personalised:
+        st.subheader("🍿 Popular movies")
+        st.caption(
+            f"Not personalised yet: rate {ONBOARDING_MIN - len(ratings)} more movie(s) "
+            "for recommendations from people of similar taste."
+        )
+        items = [i for i in result.items if i.movie_id not in ratings]
+        table_ui(items, popular=True)
+        return
+    st.subheader("🎯 Recommended for you")
+    filtered = bool(result.where)
+    if result.popular:
+        st.warning(
+            "Nobody "
+            + ("in the chosen groups " if filtered else "")
+            + "shares your ratings closely enough yet, so these are popular movies instead."
+        )
+        if filtered:
+            st.button(
+                "Widen the filter to everyone", key="widen", on_click=widen_filters, args=(name,)
+            )
+        table_ui(list(result.items), popular=True)
+        return
+    if len(result.neighbours) < FEW_NEIGHBOURS and filtered:
+        st.warning(
+            f"Only {len(result.neighbours)} user(s) in the chosen groups share your taste; "
+            "recommendations from so few people are unreliable."
+        )
+        st.button("Widen the filter to everyone", key="widen", on_click=widen_filters, args=(name,))
+    if not result.items:
+        st.warning(
+            f"None of your {len(result.neighbours)} neighbours' other movies is rated by "
+            f"{settings.min_raters} or more of them. Lower “Minimum raters” or ask more "
+            "neighbours in the sidebar" + (", or widen the filter." if filtered else ".")
+        )
+        if filtered:
+            st.button(
+                "Widen the filter to everyone", key="widen", on_click=widen_filters, args=(name,)
+            )
+        return
+    st.caption(
+        f"From the {len(result.neighbours)} users whose ratings are most like yours"
+        + (
+            " (" + "; ".join(", ".join(v) for _, v in result.where.conditions()) + ")"
+            if filtered
+            else ""
+        )
+        + "."
+    )
+    table_ui(list(result.items), popular=False, neighbours=len(result.neighbours))
+    st.altair_chart(recommendation_chart(result.items), width="stretch")
+    why_ui(result)
+    neighbours_ui(name, recommender, result)
+
+
+def table_ui(items: list, *, popular: bool, neighbours: int = 0) -> None:
+    if not items:
+        st.info("Nothing to show.")
+        return
+    frame = pd.DataFrame(
+        {
+            "Movie": [f"{i.title} ({i.year})" if i.year else i.title for i in items],
+            "Genres": [i.genres.replace("|", ", ") for i in items],
+            ("Liked by" if popular else "Score"): [i.score for i in items],
+            ("Ratings" if popular else "Why"): [
+                i.raters if popular else f"{i.raters}/{neighbours} rated it, ★ {i.mean_rating:.1f}"
+                for i in items
+            ],
+        },
+        index=pd.RangeIndex(1, len(items) + 1, name="#"),
+    )
+    st.dataframe(
+        frame,
+        column_config={
+            "Movie": st.column_config.TextColumn(width="medium"),
+            "Genres": st.column_config.TextColumn(width="small"),
+            "Score": st.column_config.NumberColumn(format="%.2f", width="small"),
+            "Liked by": st.column_config.NumberColumn(
+                width="small", help="How many gave it 4 stars or more"
+            ),
+            "Why": st.column_config.TextColumn(
+                help="How many of your neighbours rated it, and their mean stars"
+            ),
+        },
+        key="popular-table" if popular else "recommendation-table",
+    )
+
+
+def why_ui(result: Recommendations) -> None:
+    options = {item.movie_id: item for item in result.items}
+    with st.expander("Why these movies?"):
+        movie_id = st.selectbox(
+            "Movie",
+            list(options),
+            key="why",
+            format_func=lambda m: f"{options[m].title} ({options[m].year})",
+        )
+        item = options[movie_id]
+        reasons = result.why(movie_id)
+        liked = sum(r.stars >= 4 for r in reasons)
+        a, b, c = st.columns(3)
+        a.metric("Neighbours who rated it", f"{len(reasons)} of {len(result.neighbours)}")
+        b.metric("Their mean rating", f"{item.mean_rating:.1f} ★")
+        c.metric("Gave it 4 ★ or more", f"{liked}")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Neighbour": [r.neighbour.user_id for r in reasons],
+                    "Similarity": [r.neighbour.similarity for r in reasons],
+                    "Their stars": [r.stars for r in reasons],
+                    "Age group": [r.neighbour.age_group for r in reasons],
+                    "Gender": [
+                        GENDERS.get(r.neighbour.gender or "", r.neighbour.gender) for r in reasons
+                    ],
+                    "Occupation": [r.neighbour.occupation for r in reasons],
+                }
+            ),
+            hide_index=True,
+            column_config={"Similarity": st.column_config.NumberColumn(format="%.3f")},
+            key="why-table",
+        )
+
+
+def neighbours_ui(name: str, recommender: Recommender, result: Recommendations) -> None:
+    st.subheader("👥 Your neighbours")
+    neighbours = result.neighbours
+    measure = "cosine" if recommender.encoding.normalize else "dot product"
+    if recommender.dataset.has_demographics:
+        tabs = st.tabs(["Age group", "Gender", "Occupation", "Similarity"])
+        fields = [
+            ("age_group", "Age group", list(AGE_GROUPS)),
+            ("gender", "Gender", None),
+            ("occupation", "Occupation", None),
+        ]
+        for tab, (field, title, order) in zip(tabs, fields, strict=False):
+            counts = Counter(getattr(n, field) for n in neighbours)
+            everyone = population(name, field)
+            if field == "gender":
+                counts = Counter({GENDERS.get(k, k): v for k, v in counts.items()})
+                everyone = {GENDERS.get(k, k): v for k, v in everyone.items()}
+            with tab:
+                st.altair_chart(composition_chart(title, counts, everyone, order), width="stretch")
+        with tabs[3]:
+            st.altair_chart(similarity_chart(neighbours, measure), width="stretch")
+    else:
+        st.altair_chart(similarity_chart(neighbours, measure), width="stretch")
+    with st.expander(f"All {len(neighbours)} neighbours"):
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Neighbour": [n.user_id for n in neighbours],
+                    "Similarity": [n.similarity for n in neighbours],
+                    "Movies in common": [n.common for n in neighbours],
+                    "Ratings": [n.ratings for n in neighbours],
+                    "Age group": [n.age_group for n in neighbours],
+                    "Gender": [GENDERS.get(n.gender or "", n.gender) for n in neighbours],
+                    "Occupation": [n.occupation for n in neighbours],
+                }
+            ),
+            hide_index=True,
+            column_config={"Similarity": st.column_config.NumberColumn(format="%.3f")},
+            key="neighbours-table",
+        )
+
+
+def messages_ui() -> None:
+    """What was dropped from a shared link, said once; never the link's own text."""
+    problems = st.session_state.pop("link_problems", [])
+    if st.session_state.pop("link_dataset_problem", False):
+        problems.append(
+            f"The link names a dataset that is not available; showing {DEFAULT_DATASET}."
+        )
+    for problem in problems:
+        st.warning(problem)
 
 
 def main() -> None:
-    st.set_page_config(page_title="Movie recommender", page_icon="🎬")
+    st.set_page_config(page_title="Movie recommender", page_icon="🎬", layout="wide")
     st.title("🎬 Movie recommender")
-    st.caption("Rate movies you know; people of similar taste suggest what to watch next.")
-    recommender = recommender_ui(DATASET)
-    if recommender is None:
-        return
-    movies = recommender.dataset.movies
-    counts = recommender.dataset.ratings.groupby("movie_id").size()
-    popular = movies.set_index("movie_id").loc[counts.sort_values(ascending=False).index[:300]]
-    labels = {int(m): f"{row.title} ({row.year})" for m, row in popular.iterrows()}
-    chosen = st.multiselect("Movies you have seen", list(labels), format_func=labels.get)
-    ratings = {
-        movie_id: st.slider(labels[movie_id], 0.5, 5.0, 4.0, 0.5, key=f"rate-{movie_id}")
-        for movie_id in chosen
-    }
-    result = recommender.recommend_explained(ratings, limit=10)
-    st.subheader("Popular movies" if result.popular else "Recommended for you")
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {"Title": i.title, "Year": i.year, "Score": i.score, "Raters": i.raters}
-                for i in result.items
-            ]
-        ),
-        hide_index=True,
+    st.caption(
+        "Rate movies you know; the people whose ratings are most like yours suggest what to "
+        "watch next. Powered by Qdrant sparse vectors over MovieLens."
     )
+    name = dataset_ui()
+    try:
+        recommender = load_recommender(name)
+    except (DatasetError, StoreUnavailable) as error:
+        st.error(md(error))
+        if name in KNOWN_DATASETS:
+            st.info(f"Put {md(name)}.zip into the data folder and reload the page.")
+        return
+    restore_from_link(name, set(titles(name)))
+    messages_ui()
+    for warning in recommender.dataset.warnings:
+        st.sidebar.caption(f"Data note: {md(warning)}")
+    settings = settings_ui(recommender, name)
+    left, right = st.columns([5, 7], gap="large")
+    with left:
+        if len(my_ratings(name)) < ONBOARDING_MIN:
+            onboarding_ui(name, recommender)
+        search_ui(name)
+        my_ratings_ui(name)
+    with right:
+        recommendations_ui(name, recommender, settings)
+    sync_link(name)
 
 
 main()

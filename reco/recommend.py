@@ -329,6 +329,32 @@ class Recommender:
                 break
         return tuple(items)
 
+    def starter_movies(self, limit: int = 12, pool: int = 200) -> tuple[Recommendation, ...]:
+        """Popular movies of varied genres, for a newcomer to rate first.
+
+        Walks the most liked movies in order and takes one when it brings a genre not yet
+        covered, then fills up with the next most liked.
+        """
+        ranked = self._popularity(UserFilter())[:pool]
+        covered: set[str] = set()
+        chosen: list[tuple[int, int, int, float]] = []
+        for entry in ranked:
+            genres = set(self._genres[entry[0]].split("|")) - {"", "(no genres listed)"}
+            if genres - covered:
+                chosen.append(entry)
+                covered |= genres
+            if len(chosen) == limit:
+                break
+        for entry in ranked:
+            if len(chosen) >= limit:
+                break
+            if entry not in chosen:
+                chosen.append(entry)
+        return tuple(
+            self._item(m, float(liked), raters, mean, popular=True)
+            for m, liked, raters, mean in chosen
+        )
+
     def population(self, field: str, where: UserFilter | None = None) -> dict[str, int]:
         """How many indexed users hold each value of a demographic field (facet counts)."""
         return self.store.facet(field, where)

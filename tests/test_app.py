@@ -1,34 +1,242 @@
-"""The Streamlit page, driven by AppTest on ml-100k from ../shared/datasets."""
+"""The Streamlit page driven by AppTest: on ml-100k from ../shared/datasets when present,
+otherwise on a small synthetic release written in the ml-100k layout."""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from conftest import ROOT
+import streamlit as st
+from conftest import ROOT, SHARED, two_taste_dataset, write_release
 from streamlit.testing.v1 import AppTest
 
 
+@dataclass(frozen=True)
+class Scenario:
+    """What to search, rate and expect on the dataset the app runs on."""
+
+    data_dir: Path
+    search: str
+    found_id: int
+    found_title: str
+    liked: tuple[int, ...]  # three movies one taste loves
+    liked_titles: tuple[str, ...]
+    age_group: str  # a group with neighbours of that taste
+    nobody: dict[str, list[str]]  # sidebar filters that leave no neighbour
+
+
+@pytest.fixture(params=["ml-100k", "synthetic"])
+def scenario(request: pytest.FixtureRequest, tmp_path: Path) -> Scenario:
+    data = tmp_path / "data"
+    data.mkdir()
+    if request.param == "ml-100k":
+        if not (SHARED / "ml-100k.zip").exists():
+            pytest.skip("../shared/datasets/ml-100k.zip is not present")
+        shutil.copy(SHARED / "ml-100k.zip", data / "ml-100k.zip")
+        nobody = {"age_groups": ["Under 18"], "occupations-ml-100k": ["retired"]}
+        trilogy = ("Star Wars", "The Empire Strikes Back", "Return of the Jedi")
+        return Scenario(
+            data, "star wars", 50, "Star Wars", (50, 172, 181), trilogy, "25-34", nobody
+        )
+    write_release(data / "ml-100k", "ml-100k", two_taste_dataset())
+    nobody = {"age_groups": ["35-44"]}  # the romance fans: none likes science fiction
+    scifi = ("Alien", "The Matrix", "Dune")
+    return Scenario(data, "matrix", 2, "The Matrix", (1, 2, 3), scifi, "18-24", nobody)
+
+
 @pytest.fixture
-def app(ml100k_dir: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("RECO_DATA_DIR", str(ml100k_dir))
-    return AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+def app(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
+    monkeypatch.setenv("RECO_DATA_DIR", str(scenario.data_dir))
+    # Streamlit's caches outlive an AppTest: clear them so each test uses its own data folder.
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    st.cache_resource.clear()
+    st.cache_data.clear()
 
 
-def test_page_runs_and_shows_popular_movies_first(app: AppTest) -> None:
+def ratings(app: AppTest) -> dict[int, float]:
+    return dict(app.session_state["ratings"]["ml-100k"])
+
+
+def table(app: AppTest, column: str) -> pd.DataFrame:
+    """The shown table that has ``column`` (tables are not widgets: no key lookup)."""
+    for frame in app.dataframe:
+        if column in frame.value.columns:
+            return frame.value
+    raise AssertionError(f"no table with a {column!r} column")
+
+
+def subheaders(app: AppTest) -> list[str]:
+    return [s.value for s in app.subheader]
+
+
+def rate_by_search(app: AppTest, scenario: Scenario) -> None:
+    """Find each liked movie by id-free search and set its slider: as a person would."""
+    titles = {
+        50: "star wars",
+        172: "empire strikes back",
+        181: "return of the jedi",
+        1: "alien",
+        2: "matrix",
+        3: "dune",
+    }
+    for movie_id in scenario.liked:
+        app.text_input(key="search").input(titles[movie_id]).run()
+        app.select_slider(key=f"search-{movie_id}").set_value(5.0).run()
+        assert not app.exception
+
+
+def test_first_visit_shows_onboarding_and_popular_movies(app: AppTest) -> None:
     app.run()
     assert not app.exception
-    assert app.subheader[0].value == "Popular movies"
+    assert subheaders(app)[0] == "👋 Quick start"
+    assert "🍿 Popular movies" in subheaders(app)
+    assert any("Not personalised yet" in c.value for c in app.caption)
+    assert len([s for s in app.select_slider if s.key.startswith("quick-")]) >= 6
 
 
-def test_rating_movies_gives_recommendations_without_them(app: AppTest) -> None:
+def test_search_finds_a_known_title(app: AppTest, scenario: Scenario) -> None:
     app.run()
-    app.multiselect[0].set_value([50, 172, 181]).run()
-    for slider in app.slider:
-        slider.set_value(5.0)
+    app.text_input(key="search").input(scenario.search.upper()).run()
+    assert not app.exception
+    assert any(scenario.found_title in m.value for m in app.markdown)
+    assert any(s.key == f"search-{scenario.found_id}" for s in app.select_slider)
+
+
+def test_sliders_give_recommendations_that_exclude_rated_movies(
+    app: AppTest, scenario: Scenario
+) -> None:
+    app.run()
+    rate_by_search(app, scenario)
+    assert ratings(app) == {m: 5.0 for m in scenario.liked}
+    assert "🎯 Recommended for you" in subheaders(app)
+    shown = table(app, "Why")
+    assert len(shown) >= 1
+    shown_titles = {movie.rsplit(" (", 1)[0] for movie in shown["Movie"]}
+    assert not set(scenario.liked_titles) & shown_titles
+    assert app.query_params["r"] == ",".join(f"{m}:5" for m in sorted(scenario.liked))
+
+
+def test_slider_back_to_not_rated_and_remove_button(app: AppTest, scenario: Scenario) -> None:
+    app.run()
+    rate_by_search(app, scenario)
+    first, second = scenario.liked[:2]
+    app.select_slider(key=f"mine-{first}").set_value("Not rated").run()
+    assert first not in ratings(app)
+    app.button(key=f"remove-{second}").click().run()
+    assert second not in ratings(app)
+    assert "🍿 Popular movies" in subheaders(app)  # back under three ratings
+
+
+def test_age_group_filter_changes_the_neighbours(app: AppTest, scenario: Scenario) -> None:
+    app.run()
+    rate_by_search(app, scenario)
+    before = table(app, "Movies in common")
+    app.multiselect(key="age_groups").set_value([scenario.age_group]).run()
+    assert not app.exception
+    after = table(app, "Movies in common")
+    assert set(after["Age group"]) == {scenario.age_group}
+    assert list(after["Neighbour"]) != list(before["Neighbour"]) or set(before["Age group"]) == {
+        scenario.age_group
+    }
+
+
+def test_link_with_ratings_restores_them(app: AppTest, scenario: Scenario) -> None:
+    app.query_params["r"] = ",".join(f"{m}:4.5" for m in scenario.liked)
     app.run()
     assert not app.exception
-    assert app.subheader[0].value == "Recommended for you"
-    titles = app.dataframe[0].value["Title"].tolist()
-    assert "Raiders of the Lost Ark" in titles
-    assert not {"Star Wars", "The Empire Strikes Back", "Return of the Jedi"} & set(titles)
+    assert ratings(app) == {m: 4.5 for m in scenario.liked}
+    assert "🎯 Recommended for you" in subheaders(app)
+    assert not app.warning
+
+
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        ("<script>alert(1)</script>", "not movie:stars pairs"),
+        ("50:5," * 20_000, "too long"),
+        ("99999:5,123456789:4", "unknown movie id"),
+        ("1:9,2:-1", "not movie:stars pairs"),
+        ("1:0.1", "outside 0.5–5 stars"),
+        ("[x](javascript:alert(1)):5", "not movie:stars pairs"),
+    ],
+)
+def test_hostile_links_show_a_message_not_a_crash(app: AppTest, link: str, expected: str) -> None:
+    app.query_params["r"] = link
+    app.run()
+    assert not app.exception
+    messages = " ".join(w.value for w in app.warning)
+    assert expected in messages
+    assert "<script>" not in messages and "javascript" not in messages
+
+
+def test_link_keeps_valid_ratings_beside_bad_ones(app: AppTest, scenario: Scenario) -> None:
+    good = scenario.liked[0]
+    app.query_params["r"] = f"{good}:4,oops,99999:5,{scenario.liked[1]}:7"
+    app.run()
+    assert ratings(app) == {good: 4.0}
+    assert len(app.warning) == 3
+
+
+def test_unknown_dataset_in_link_falls_back(app: AppTest) -> None:
+    app.query_params["dataset"] = "../../etc/passwd"
+    app.run()
+    assert not app.exception
+    assert any("not available" in w.value for w in app.warning)
+
+
+def test_empty_state_offers_to_widen_the_filter(app: AppTest, scenario: Scenario) -> None:
+    app.run()
+    rate_by_search(app, scenario)
+    for key, values in scenario.nobody.items():
+        app.multiselect(key=key).set_value(values).run()
+    assert not app.exception
+    warning = " ".join(w.value for w in app.warning)
+    assert "Nobody in the chosen groups shares your ratings" in warning
+    app.button(key="widen").click().run()
+    assert not app.exception
+    assert all(app.multiselect(key=key).value == [] for key in scenario.nobody)
+    assert "Nobody" not in " ".join(w.value for w in app.warning)
+    assert len(table(app, "Why")) >= 1
+
+
+def test_too_strict_minimum_raters_says_what_to_change(app: AppTest, scenario: Scenario) -> None:
+    app.run()
+    rate_by_search(app, scenario)
+    app.slider(key="neighbours").set_value(5).run()
+    app.slider(key="min_raters").set_value(10).run()
+    assert not app.exception
+    assert any("Lower “Minimum raters”" in w.value for w in app.warning)
+
+
+def test_csv_download_then_upload_restores(app: AppTest, scenario: Scenario) -> None:
+    app.run()
+    rate_by_search(app, scenario)
+    csv = b"movie_id,title,rating\n" + b"".join(f"{m},x,{3.5}\n".encode() for m in scenario.liked)
+    app.file_uploader(key="upload").set_value(("mine.csv", csv, "text/csv")).run()
+    assert not app.exception
+    assert ratings(app) == {m: 3.5 for m in scenario.liked}
+    assert any("Restored 3 rating(s)" in s.value for s in app.success)
+
+
+def test_bad_csv_keeps_current_ratings(app: AppTest, scenario: Scenario) -> None:
+    app.run()
+    rate_by_search(app, scenario)
+    app.file_uploader(key="upload").set_value(("bad.csv", b"\x00\xff garbage", "text/csv")).run()
+    assert not app.exception
+    assert ratings(app) == {m: 5.0 for m in scenario.liked}
+    assert any("current ratings are kept" in w.value for w in app.warning)
+
+
+def test_why_explains_a_recommendation(app: AppTest, scenario: Scenario) -> None:
+    app.run()
+    rate_by_search(app, scenario)
+    why = table(app, "Their stars")
+    assert len(why) >= 2
+    assert (why["Their stars"] >= 0.5).all()
+    assert app.metric[0].label == "Neighbours who rated it"
