@@ -405,7 +405,7 @@ def table_ui(items: list, *, popular: bool, neighbours: int = 0) -> None:
             "Genres": [i.genres.replace("|", ", ") for i in items],
             ("Liked by" if popular else "Score"): [i.score for i in items],
             ("Ratings" if popular else "Why"): [
-                i.raters if popular else f"{i.raters}/{neighbours} rated it, ★ {i.mean_rating:.1f}"
+                i.raters if popular else f"{i.raters}/{neighbours} · ★ {i.mean_rating:.1f}"
                 for i in items
             ],
         },
@@ -421,7 +421,7 @@ def table_ui(items: list, *, popular: bool, neighbours: int = 0) -> None:
                 width="small", help="How many gave it 4 stars or more"
             ),
             "Why": st.column_config.TextColumn(
-                help="How many of your neighbours rated it, and their mean stars"
+                help="Neighbours who rated it / all your neighbours, and their mean stars"
             ),
         },
         key="popular-table" if popular else "recommendation-table",
@@ -536,7 +536,7 @@ def main() -> None:
     for warning in recommender.dataset.warnings:
         st.sidebar.caption(f"Data note: {md(warning)}")
     settings = settings_ui(recommender, name)
-    left, right = st.columns([5, 7], gap="large")
+    left, right = st.columns([4, 7], gap="large")
     with left:
         if len(my_ratings(name)) < ONBOARDING_MIN:
             onboarding_ui(name, recommender)

@@ -1,0 +1,132 @@
+"""Ratings in links and CSV files; chart data."""
+
+from __future__ import annotations
+
+import pytest
+
+from reco.charts import (
+    EVERYONE,
+    NEIGHBOURS,
+    composition_chart,
+    composition_frame,
+    recommendation_chart,
+    similarity_chart,
+)
+from reco.profile import (
+    MAX_RATINGS,
+    format_profile,
+    parse_profile,
+    profile_from_csv,
+    profile_to_csv,
+    snap,
+)
+from reco.recommend import Neighbour, Recommendation
+
+KNOWN = set(range(1, 20_000))
+
+
+def test_link_round_trip() -> None:
+    ratings = {172: 4.5, 50: 5.0, 7: 0.5}
+    text = format_profile(ratings)
+    assert text == "7:0.5,50:5,172:4.5"
+    assert parse_profile(text, KNOWN).ratings == ratings
+    assert parse_profile(text, KNOWN).problems == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "ratings", "problem"),
+    [
+        ("", {}, None),
+        (None, {}, None),
+        ("50=4", {50: 4.0}, None),
+        (" 50 : 4.3 ", {50: 4.5}, None),  # snapped to half stars
+        ("50:4,garbage,<b>x</b>", {50: 4.0}, "2 part(s) of the link are not movie:stars pairs"),
+        ("50:4,999999:5", {50: 4.0}, "1 unknown movie id(s) in the link were ignored (999999)"),
+        ("50:0.2,51:6", {}, "2 rating(s) in the link outside 0.5–5 stars"),
+        ("50:-1", {}, "not movie:stars pairs"),
+        ("50:nan,51:inf", {}, "not movie:stars pairs"),
+        ("1:5," * 20_001, {}, "too long"),
+    ],
+)
+def test_parse_profile_keeps_valid_ratings_and_says_what_it_dropped(
+    text: str | None, ratings: dict[int, float], problem: str | None
+) -> None:
+    parsed = parse_profile(text, KNOWN)
+    assert parsed.ratings == ratings
+    if problem is None:
+        assert parsed.problems == ()
+    else:
+        assert any(problem in p for p in parsed.problems), parsed.problems
+
+
+def test_problems_never_echo_the_input() -> None:
+    parsed = parse_profile("<script>alert(1)</script>,[a](javascript:x):5", KNOWN)
+    assert all("<" not in p and "javascript" not in p for p in parsed.problems)
+
+
+def test_parse_profile_caps_the_number_of_ratings() -> None:
+    text = ",".join(f"{m}:4" for m in range(1, MAX_RATINGS + 100))
+    parsed = parse_profile(text, KNOWN)
+    assert len(parsed.ratings) == MAX_RATINGS
+    assert any(f"first {MAX_RATINGS}" in p for p in parsed.problems)
+
+
+def test_snap_rounds_to_half_stars_within_range() -> None:
+    assert [snap(x) for x in (0.5, 0.74, 0.76, 4.24, 4.26, 5.0)] == [0.5, 0.5, 1.0, 4.0, 4.5, 5.0]
+
+
+def test_csv_round_trip_with_titles() -> None:
+    ratings = {50: 5.0, 172: 4.5}
+    data = profile_to_csv(ratings, {50: "Star Wars", 172: "The Empire Strikes Back, Part 2"})
+    assert data.decode().splitlines()[0] == "movie_id,title,rating"
+    assert '"The Empire Strikes Back, Part 2"' in data.decode()
+    assert profile_from_csv(data, KNOWN).ratings == ratings
+
+
+@pytest.mark.parametrize(
+    ("data", "ratings", "problem"),
+    [
+        (b"movieId,rating\n50,4\n", {50: 4.0}, None),
+        ("\ufeffmovie_id,stars\n50,4\n".encode(), {50: 4.0}, None),  # BOM, other column name
+        (b"movie_id,rating\n50,4\nabc,5\n51,\n", {50: 4.0}, "2 row(s) of the file"),
+        (b"movie_id,rating\n50,4\n999999,5\n", {50: 4.0}, "unknown movie id"),
+        (b"title,score\nHeat,4\n", {}, "needs a movie_id column and a rating column"),
+        (b"", {}, "not a readable CSV"),
+        (b"\x00\xff\xfe garbage", {}, "needs a movie_id column"),
+        (b"x" * 3_000_001, {}, "over 2 MB"),
+    ],
+)
+def test_csv_import_problems(data: bytes, ratings: dict[int, float], problem: str | None) -> None:
+    parsed = profile_from_csv(data, KNOWN)
+    assert parsed.ratings == ratings
+    if problem is None:
+        assert parsed.problems == ()
+    else:
+        assert any(problem in p for p in parsed.problems), parsed.problems
+
+
+def test_composition_frame_gives_shares_in_the_given_order() -> None:
+    frame = composition_frame(
+        {"18-24": 3, "56+": 1}, {"18-24": 10, "25-34": 30}, ["18-24", "25-34"]
+    )
+    assert list(frame["value"]) == ["18-24", "18-24", "25-34", "25-34", "56+", "56+"]
+    shares = {(v, g): s for v, g, s in frame[["value", "group", "share"]].itertuples(index=False)}
+    assert shares[("18-24", NEIGHBOURS)] == pytest.approx(0.75)
+    assert shares[("25-34", EVERYONE)] == pytest.approx(0.75)
+    assert shares[("56+", EVERYONE)] == 0
+
+
+def test_charts_carry_their_data() -> None:
+    items = [
+        Recommendation(1, "Heat", 1995, "Crime", 2.5, 4, 4.25),
+        Recommendation(2, "Untitled", None, "", 1.0, 2, 3.0),
+    ]
+    chart = recommendation_chart(items).to_dict()
+    assert chart["mark"]["type"] == "bar"
+    values = next(iter(chart["datasets"].values()))
+    assert [v["movie"] for v in values] == ["Heat (1995)", "Untitled"]
+    neighbours = [Neighbour(1, 0.9, 10, 2), Neighbour(2, 0.4, 5, 1)]
+    hist = similarity_chart(neighbours).to_dict()
+    assert hist["encoding"]["x"]["bin"] == {"maxbins": 20}
+    grouped = composition_chart("Gender", {"F": 1}, {"F": 5, "M": 5}).to_dict()
+    assert grouped["encoding"]["yOffset"]["field"] == "group"
