@@ -466,7 +466,9 @@ def why_ui(result: Recommendations) -> None:
 def neighbours_ui(name: str, recommender: Recommender, result: Recommendations) -> None:
     st.subheader("👥 Your neighbours")
     neighbours = result.neighbours
-    measure = "cosine" if recommender.encoding.normalize else "dot product"
+    measure = ("cosine" if recommender.encoding.normalize else "dot product") + (
+        ", IDF-weighted" if recommender.encoding.idf else ""
+    )
     if recommender.dataset.has_demographics:
         tabs = st.tabs(["Age group", "Gender", "Occupation", "Similarity"])
         fields = [

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import TextIO
 
 import numpy as np
@@ -17,6 +18,7 @@ from reco.datasets import KNOWN_DATASETS, DatasetError, load_movielens
 from reco.encode import ENCODINGS, check_stars
 from reco.recommend import (
     DEFAULT_ENCODING,
+    DEFAULT_IDF,
     DEFAULT_NORMALIZE,
     Recommendations,
     Recommender,
@@ -94,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     engine.add_argument(
         "--similarity", choices=("cosine", "dot"), default="cosine" if DEFAULT_NORMALIZE else "dot"
     )
+    engine.add_argument(
+        "--idf",
+        action=argparse.BooleanOptionalAction,
+        default=DEFAULT_IDF,
+        help="weigh rarely rated movies more in the similarity (Qdrant's IDF modifier)",
+    )
 
     commands.add_parser("build", parents=[engine], help="index a dataset (once; reused later)")
 
@@ -114,6 +122,41 @@ def _parser() -> argparse.ArgumentParser:
     recommend.add_argument("--neighbours", type=int, default=None)
     recommend.add_argument("--min-raters", type=int, default=None)
     recommend.add_argument("--json", action="store_true", help="machine-readable output")
+
+    evaluate = commands.add_parser(
+        "evaluate", parents=[common], help="measure recommendation quality against baselines"
+    )
+    evaluate.add_argument("--folds", type=int, default=5, help="folds over users (default 5)")
+    evaluate.add_argument(
+        "--query-fraction",
+        type=float,
+        default=0.5,
+        help="share of a held-out user's ratings given as the query",
+    )
+    evaluate.add_argument(
+        "--max-users",
+        type=int,
+        default=None,
+        help="at most this many held-out users per fold (large datasets)",
+    )
+    evaluate.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="split seed (default 1 for the evaluation, 0 for --tune: the reported figures "
+        "come from another split than the one the defaults were tuned on)",
+    )
+    evaluate.add_argument(
+        "--out",
+        default="docs/evaluation",
+        help="folder for evaluation.md/.json/.html/.png (default docs/evaluation)",
+    )
+    evaluate.add_argument(
+        "--tune",
+        action="store_true",
+        help="explore encodings and scoring options instead; writes tuning.csv",
+    )
+    evaluate.add_argument("--json", action="store_true")
 
     search = commands.add_parser("search", parents=[common], help="find movie ids by title")
     search.add_argument("text", nargs="+")
@@ -147,6 +190,7 @@ def _open(args: argparse.Namespace) -> tuple[Recommender, float, bool]:
             qdrant_api_key=args.qdrant_api_key,
             encoding=args.encoding,
             normalize=args.similarity == "cosine",
+            idf=args.idf,
             download_progress=download,
             build_progress=build,
         )
@@ -252,12 +296,63 @@ def _search(args: argparse.Namespace, out: TextIO) -> None:
         )
 
 
+def _evaluate(args: argparse.Namespace, out: TextIO) -> None:
+    from reco.evaluate import EvalProtocol, evaluate, tune_staged
+
+    dataset = load_movielens(args.dataset, data_dir=args.data_dir)
+    seed = args.seed if args.seed is not None else (0 if args.tune else 1)
+    protocol = EvalProtocol(
+        folds=args.folds,
+        query_fraction=args.query_fraction,
+        seed=seed,
+        max_users_per_fold=args.max_users,
+    )
+    progress = TextProgress(f"Evaluating on {dataset.name}", "runs")
+    try:
+        if args.tune:
+            table = tune_staged(dataset, protocol, progress)
+        else:
+            report = evaluate(dataset, protocol=protocol, progress=progress)
+    finally:
+        progress.close()
+    folder = Path(args.out)
+    if args.tune:
+        folder.mkdir(parents=True, exist_ok=True)
+        table.to_csv(folder / "tuning.csv", index=False)
+        columns = ["setting", "ndcg", "hr"]
+        if args.json:
+            json.dump(table[columns].head(20).to_dict("records"), out, indent=2)
+            out.write("\n")
+        else:
+            print(table[columns].head(20).to_string(index=False), file=out)
+            print(f"all {len(table)} settings: {folder / 'tuning.csv'}", file=out)
+        return
+    written = report.save(folder)
+    if args.json:
+        json.dump(report.to_json(), out, indent=2)
+        out.write("\n")
+        return
+    print(
+        f"{dataset.summary()}; {args.folds} folds over users (split seed {seed}), "
+        f"{args.query_fraction:.0%} of each held-out profile as the query, "
+        f"hidden 4+ star movies as targets; {report.seconds:.0f} s",
+        file=out,
+    )
+    print(report.markdown(), file=out)
+    print("written: " + ", ".join(str(p) for p in written), file=out)
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout
     args = _parser().parse_args(argv)
     if getattr(args, "qdrant_api_key", None) is None and hasattr(args, "qdrant_api_key"):
         args.qdrant_api_key = os.environ.get("QDRANT_API_KEY")
-    handlers = {"build": _build, "recommend": _recommend, "search": _search}
+    handlers = {
+        "build": _build,
+        "recommend": _recommend,
+        "search": _search,
+        "evaluate": _evaluate,
+    }
     try:
         handlers[args.command](args, out)
     except (ValueError, DatasetError, StoreUnavailable) as error:

@@ -9,8 +9,13 @@ Encodings, chosen by name:
 - ``centered``: the rating minus the user's own mean, the mean shrunk towards the global mean
   by ``shrinkage`` pseudo-ratings (so a profile of only 5-star ratings still says "liked").
 - ``liked``: +1 for a rating of 4 or more, -1 for 2 or less; the rest is dropped.
+- ``binary``: 1 for every rated movie (who watched what, not how they liked it).
+- ``centered_offset``: ``centered`` plus ``offset`` (default 1): rating a movie counts for
+  something, a rating far below one's mean still counts against it.
 
-With ``normalize=True`` every vector has unit length, so the dot product is the cosine.
+With ``normalize=True`` every vector has unit length, so the dot product is the cosine. With
+``idf=True`` the engine also weighs each movie by its inverse document frequency (Qdrant's IDF
+modifier), so agreeing on a rarely rated movie says more than agreeing on a popular one.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import numpy as np
 
 from reco.datasets import MAX_STARS, MIN_STARS
 
-EncodingName = Literal["zscore", "centered", "liked"]
+EncodingName = Literal["zscore", "centered", "liked", "binary", "centered_offset"]
 ENCODINGS: tuple[str, ...] = get_args(EncodingName)
 
 LIKED_AT, DISLIKED_AT = 4.0, 2.0
@@ -69,6 +74,8 @@ class Encoding:
     shrinkage: float = 5.0
     global_mean: float = 3.5
     global_std: float = 1.0
+    offset: float = 1.0  # for centered_offset
+    idf: bool = False  # applied by the engine at query time
 
     def __post_init__(self) -> None:
         if self.name not in ENCODINGS:
@@ -79,6 +86,8 @@ class Encoding:
             raise ValueError("shrinkage must be a finite number >= 0")
         if not self.global_std > 0:
             raise ValueError("global_std must be positive")
+        if not math.isfinite(self.offset):
+            raise ValueError("offset must be finite")
 
     @classmethod
     def fit(
@@ -88,19 +97,22 @@ class Encoding:
         *,
         normalize: bool = False,
         shrinkage: float = 5.0,
+        offset: float = 1.0,
+        idf: bool = False,
     ) -> Encoding:
         """An encoding whose global mean and standard deviation come from ``stars``."""
         stars = np.asarray(stars, dtype=np.float64)
         mean = float(stars.mean()) if len(stars) else 3.5
         std = float(stars.std()) if len(stars) > 1 else 1.0
-        return cls(name, normalize, shrinkage, mean, std if std > 0 else 1.0)
+        return cls(name, normalize, shrinkage, mean, std if std > 0 else 1.0, offset, idf)
 
     @property
     def key(self) -> str:
         """What identifies the encoding in an index fingerprint."""
         return (
             f"{self.name}:n={int(self.normalize)}:k={self.shrinkage:g}:"
-            f"m={self.global_mean:.6f}:s={self.global_std:.6f}"
+            f"m={self.global_mean:.6f}:s={self.global_std:.6f}:o={self.offset:g}:"
+            f"idf={int(self.idf)}"
         )
 
     def encode_rows(self, rows: SparseRows) -> SparseRows:
@@ -136,7 +148,10 @@ class Encoding:
             return (stars - self.global_mean) / self.global_std
         if self.name == "liked":
             return np.where(stars >= LIKED_AT, 1.0, np.where(stars <= DISLIKED_AT, -1.0, 0.0))
-        return stars - self.user_means(stars, owner, counts)[owner]
+        if self.name == "binary":
+            return np.ones_like(stars)
+        centered = stars - self.user_means(stars, owner, counts)[owner]
+        return centered + self.offset if self.name == "centered_offset" else centered
 
     def user_means(self, stars: np.ndarray, owner: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """Each user's mean rating, shrunk towards the global mean by ``shrinkage``."""

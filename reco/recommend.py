@@ -26,22 +26,33 @@ import numpy as np
 import pandas as pd
 
 from reco.datasets import AGE_GROUPS, Dataset, Progress, load_movielens
-from reco.encode import Encoding, EncodingName, SparseRows, check_stars, rows_from_ratings
+from reco.encode import (
+    LIKED_AT,
+    Encoding,
+    EncodingName,
+    SparseRows,
+    check_stars,
+    rows_from_ratings,
+)
 from reco.store import EdgeStore, SimilarUser, UserFilter, UserPoint, UserStore, open_store
 
 INDEX_VERSION = "1"
-DEFAULT_ENCODING: EncodingName = "liked"
+# Chosen by `python -m reco evaluate --tune` on ml-100k (README, "Recommendation quality").
+DEFAULT_ENCODING: EncodingName = "centered_offset"
 DEFAULT_NORMALIZE = True  # unit-length vectors: dot product = cosine similarity
+DEFAULT_IDF = True  # Qdrant's IDF modifier: agreeing on a rare movie counts more
 
 
 @dataclass(frozen=True)
 class ScoringOptions:
     """How neighbours' ratings become scores."""
 
-    neighbours: int = 50
+    neighbours: int = 100
     min_raters: int = 2
-    similarity_exponent: float = 2.0
-    offset: float = 1.0
+    similarity_exponent: float = 3.0
+    offset: float = 2.0
+    liked_only: bool = False  # only neighbours' ratings of 4+ stars contribute
+    popularity_penalty: float = 0.15  # divide scores by (ratings of the movie) ** this
 
     def __post_init__(self) -> None:
         if not 1 <= self.neighbours <= 10_000:
@@ -52,9 +63,18 @@ class ScoringOptions:
             raise ValueError("similarity_exponent must be a finite number >= 0")
         if not math.isfinite(self.offset):
             raise ValueError("offset must be finite")
+        if not (math.isfinite(self.popularity_penalty) and self.popularity_penalty >= 0):
+            raise ValueError("popularity_penalty must be a finite number >= 0")
 
 
-SEED_OPTIONS = ScoringOptions(neighbours=20, min_raters=1, similarity_exponent=0.0, offset=0.0)
+SEED_OPTIONS = ScoringOptions(
+    neighbours=20,
+    min_raters=1,
+    similarity_exponent=0.0,
+    offset=0.0,
+    liked_only=False,
+    popularity_penalty=0.0,
+)
 """The seed notebook's aggregation: unweighted sum of the top 20 neighbours' values."""
 
 
@@ -129,11 +149,13 @@ def score_candidates(
     exclude: np.ndarray,
     encoding: Encoding,
     options: ScoringOptions,
+    popularity: np.ndarray | None = None,
 ) -> Candidates:
     """Score every movie the neighbours rated and ``exclude`` does not hold, best first.
 
     Movies rated by fewer than ``options.min_raters`` counted neighbours are left out; ties are
-    broken by movie id so the order is deterministic.
+    broken by movie id so the order is deterministic. ``popularity[movie_id]`` (rating counts)
+    is needed when ``options.popularity_penalty`` is set.
     """
     similarities = np.asarray(similarities, dtype=np.float64)
     positive = np.maximum(similarities, 0.0)
@@ -148,7 +170,13 @@ def score_candidates(
     counted = weights[owner] > 0
     movies, inverse = np.unique(neighbour_stars.indices[counted], return_inverse=True)
     contribution = weights[owner][counted] * (values[counted] + options.offset)
+    if options.liked_only:
+        contribution = contribution * (neighbour_stars.values[counted] >= LIKED_AT)
     scores = np.bincount(inverse, weights=contribution, minlength=len(movies))
+    if options.popularity_penalty > 0:
+        if popularity is None:
+            raise ValueError("popularity_penalty needs the movies' rating counts")
+        scores = scores / np.maximum(popularity[movies], 1.0) ** options.popularity_penalty
     raters = np.bincount(inverse, minlength=len(movies))
     star_sums = np.bincount(inverse, weights=neighbour_stars.values[counted], minlength=len(movies))
     keep = (raters >= options.min_raters) & ~np.isin(movies, exclude)
@@ -187,6 +215,9 @@ class Recommender:
         self._years: dict[int, Any] = movies["year"].to_dict()
         self._genres: dict[int, str] = movies["genres"].to_dict()
         self._known = set(self._titles)
+        counts = dataset.ratings["movie_id"].value_counts()
+        self.rating_counts = np.zeros(int(dataset.movies["movie_id"].max()) + 1, dtype=np.float64)
+        self.rating_counts[counts.index.to_numpy()] = counts.to_numpy()
         users = dataset.users
         self._choices: dict[str, frozenset[str]] = {}
         if users is not None:
@@ -208,6 +239,7 @@ class Recommender:
         *,
         encoding: EncodingName | Encoding = DEFAULT_ENCODING,
         normalize: bool = DEFAULT_NORMALIZE,
+        idf: bool = DEFAULT_IDF,
         progress: Progress | None = None,
         batch_size: int = 1_000,
         **options: Any,
@@ -220,7 +252,7 @@ class Recommender:
         """
         if not isinstance(encoding, Encoding):
             encoding = Encoding.fit(
-                dataset.ratings["rating"].to_numpy(), encoding, normalize=normalize
+                dataset.ratings["rating"].to_numpy(), encoding, normalize=normalize, idf=idf
             )
         store = store if store is not None else EdgeStore.temporary(dataset.name)
         fingerprint = index_fingerprint(dataset, encoding)
@@ -231,6 +263,7 @@ class Recommender:
                 user_batches(dataset, encoding, batch_size),
                 total=total,
                 progress=progress,
+                idf=encoding.idf,
             )
         return cls(dataset, store, encoding, ScoringOptions(**options))
 
@@ -292,10 +325,15 @@ class Recommender:
         ]
         if not hits:
             return Recommendations(self.popular(limit, where, exclude=profile), (), True, where)
-        rows = _stack(hits)
+        rows = stack_neighbours(hits)
         exclude = np.fromiter(profile, dtype=np.int64, count=len(profile))
         candidates = score_candidates(
-            rows, np.array([hit.similarity for hit in hits]), exclude, self.encoding, options
+            rows,
+            np.array([hit.similarity for hit in hits]),
+            exclude,
+            self.encoding,
+            options,
+            self.rating_counts,
         )
         items = tuple(
             self._item(int(m), float(s), int(r), float(mean))
@@ -460,7 +498,8 @@ def popularity(dataset: Dataset, where: UserFilter) -> list[tuple[int, int, int,
     ]
 
 
-def _stack(hits: Sequence[SimilarUser]) -> SparseRows:
+def stack_neighbours(hits: Sequence[SimilarUser]) -> SparseRows:
+    """The neighbours' raw stars as one CSR matrix, in the order given."""
     lengths = [len(hit.stars) for hit in hits]
     indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     return SparseRows(

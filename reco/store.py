@@ -87,8 +87,13 @@ class UserStore(Protocol):
         *,
         total: int,
         progress: Progress | None = None,
+        idf: bool = False,
     ) -> None:
-        """Build the index aside from ``batches`` and switch to it once complete."""
+        """Build the index aside from ``batches`` and switch to it once complete.
+
+        With ``idf``, the engine weighs each movie in the similarity by its inverse document
+        frequency: agreeing on a rarely rated movie counts more than on a popular one.
+        """
         ...
 
     def upsert(self, users: Sequence[UserPoint]) -> None: ...
@@ -190,13 +195,14 @@ class EdgeStore:
         *,
         total: int,
         progress: Progress | None = None,
+        idf: bool = False,
     ) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         final = self.index_path(fingerprint)
         building = self.root / f".building-{self.name}-{fingerprint}-{uuid.uuid4().hex[:8]}"
         started = time.perf_counter()
         try:
-            shard = qe.EdgeShard.create(str(building / "shard"), _edge_config())
+            shard = qe.EdgeShard.create(str(building / "shard"), _edge_config(idf))
             for field in FILTER_FIELDS:
                 shard.update(
                     qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword)
@@ -286,11 +292,12 @@ class EdgeStore:
                 shutil.rmtree(path, ignore_errors=True)
 
 
-def _edge_config() -> qe.EdgeConfig:
+def _edge_config(idf: bool = False) -> qe.EdgeConfig:
     # No write-ahead log: an index is written once, flushed and renamed into place, and
     # without the WAL's lock several processes (the app, the CLI) can open it at once.
+    taste = qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf if idf else None)
     return qe.EdgeConfig(
-        sparse_vectors={TASTE: qe.EdgeSparseVectorParams(), STARS: qe.EdgeSparseVectorParams()},
+        sparse_vectors={TASTE: taste, STARS: qe.EdgeSparseVectorParams()},
         wal_enabled=False,
     )
 
@@ -364,6 +371,7 @@ class QdrantServerStore:
         *,
         total: int,
         progress: Progress | None = None,
+        idf: bool = False,
     ) -> None:
         from qdrant_client import models
 
@@ -374,7 +382,7 @@ class QdrantServerStore:
             target,
             vectors_config={},
             sparse_vectors_config={
-                TASTE: models.SparseVectorParams(),
+                TASTE: models.SparseVectorParams(modifier=models.Modifier.IDF if idf else None),
                 STARS: models.SparseVectorParams(),
             },
             shard_number=self.shard_number,

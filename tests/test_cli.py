@@ -135,3 +135,22 @@ def test_text_progress_draws_a_bar() -> None:
     progress(943, 943)
     progress.close()
     assert "[##############################] 100.0% 943/943 users\n" in stream.getvalue()
+
+
+def test_evaluate_prints_a_table_and_writes_the_chart(tmp_path: Path) -> None:
+    from test_evaluate import planted
+
+    folder = write_release(tmp_path / "ml-planted", "ml-100k", planted())
+    out = tmp_path / "report"
+    code, text = run("evaluate", "--dataset", str(folder), "--folds", "2", "--out", str(out))
+    assert code == 0
+    lines = text.splitlines()
+    assert lines[0].startswith("ml-planted: ")
+    assert lines[1].startswith("| Method | HR@10 |")
+    assert any(line.startswith("| This project (default) |") for line in lines)
+    assert any(line.startswith("| This project, own age group only |") for line in lines)
+    assert (out / "evaluation.png").exists() and (out / "evaluation.html").exists()
+    code, text = run(
+        "evaluate", "--dataset", str(folder), "--folds", "2", "--out", str(out), "--json"
+    )
+    assert code == 0 and json.loads(text)["protocol"]["folds"] == 2

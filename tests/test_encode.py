@@ -57,6 +57,13 @@ def test_liked_is_plus_one_minus_one_and_drops_the_middle() -> None:
     assert encoded.as_dict() == {1: 1.0, 2: 1.0, 5: -1.0, 6: -1.0}
 
 
+def test_binary_and_centered_offset() -> None:
+    assert Encoding("binary").encode_query({1: 5.0, 2: 0.5}).as_dict() == {1: 1.0, 2: 1.0}
+    encoding = Encoding("centered_offset", shrinkage=0.0, offset=1.0)
+    # mean 3: 5 -> 2 + 1, 3 -> 0 + 1, 1 -> -2 + 1
+    assert encoding.encode_query({1: 5.0, 2: 3.0, 3: 1.0}).as_dict() == {1: 3.0, 2: 1.0, 3: -1.0}
+
+
 def test_normalize_gives_unit_length_rows() -> None:
     encoding = Encoding("liked", normalize=True)
     encoded = encoding.encode_rows(_rows({1: 5.0, 2: 5.0, 3: 1.0, 4: 4.0}, {7: 5.0}))
@@ -67,7 +74,7 @@ def test_normalize_gives_unit_length_rows() -> None:
 
 def test_query_is_encoded_exactly_like_an_indexed_user() -> None:
     profile = {50: 5.0, 172: 4.5, 181: 2.0, 1: 3.5}
-    for name in ("zscore", "centered", "liked"):
+    for name in ("zscore", "centered", "liked", "binary", "centered_offset"):
         encoding = Encoding(name, normalize=True, global_mean=3.4, global_std=1.1)
         as_user = encoding.encode_rows(_rows(profile)).row(0)
         as_query = encoding.encode_query(profile)

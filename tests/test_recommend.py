@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -133,7 +134,7 @@ def test_filters_on_a_dataset_without_demographics_are_explained(two_taste: Data
         recommender.recommend(FAN, genders=["F"])
 
 
-@pytest.mark.parametrize("encoding", ["zscore", "centered", "liked"])
+@pytest.mark.parametrize("encoding", ["zscore", "centered", "liked", "binary", "centered_offset"])
 @pytest.mark.parametrize("normalize", [False, True])
 def test_every_encoding_finds_the_withheld_movie(
     two_taste: Dataset, encoding: str, normalize: bool
@@ -199,7 +200,9 @@ def _neighbours(*profiles: dict[int, float]) -> SparseRows:
 def test_score_candidates_hand_computed() -> None:
     rows = _neighbours({10: 5.0, 20: 1.0, 30: 4.0}, {10: 4.0, 30: 2.0}, {20: 5.0})
     encoding = Encoding("liked")  # +1 at 4 or more, -1 at 2 or less
-    options = ScoringOptions(similarity_exponent=2.0, offset=1.0, min_raters=1)
+    options = ScoringOptions(
+        similarity_exponent=2.0, offset=1.0, min_raters=1, popularity_penalty=0.0
+    )
     result = score_candidates(rows, np.array([1.0, 0.5, -0.3]), np.array([99]), encoding, options)
     # weights 1, 0.25, 0 (negative similarity): movie 10: 1*(1+1) + .25*(1+1) = 2.5
     # movie 30: 1*(1+1) + .25*(-1+1) = 2.0; movie 20: 1*(-1+1) = 0
@@ -211,13 +214,33 @@ def test_score_candidates_hand_computed() -> None:
 
 def test_score_candidates_excludes_and_applies_min_raters() -> None:
     rows = _neighbours({10: 5.0, 20: 5.0}, {10: 5.0})
-    options = ScoringOptions(min_raters=2)
+    options = ScoringOptions(min_raters=2, popularity_penalty=0.0)
     result = score_candidates(rows, np.array([1.0, 1.0]), np.array([]), Encoding("liked"), options)
     assert result.movie_ids.tolist() == [10]
     excluded = score_candidates(
         rows, np.array([1.0, 1.0]), np.array([10]), Encoding("liked"), options
     )
     assert excluded.movie_ids.tolist() == []
+
+
+def test_seed_options_pin_every_field() -> None:
+    # The seed method must not drift when the project's defaults change.
+    assert SEED_OPTIONS == ScoringOptions(
+        neighbours=20,
+        min_raters=1,
+        similarity_exponent=0.0,
+        offset=0.0,
+        liked_only=False,
+        popularity_penalty=0.0,
+    )
+    assert set(SEED_OPTIONS.__dataclass_fields__) == {
+        "neighbours",
+        "min_raters",
+        "similarity_exponent",
+        "offset",
+        "liked_only",
+        "popularity_penalty",
+    }
 
 
 def test_seed_scoring_is_an_unweighted_sum() -> None:
@@ -234,7 +257,11 @@ def test_seed_scoring_is_an_unweighted_sum() -> None:
 def test_ties_break_by_movie_id() -> None:
     rows = _neighbours({30: 5.0, 10: 5.0, 20: 5.0})
     result = score_candidates(
-        rows, np.array([1.0]), np.array([]), Encoding("liked"), ScoringOptions(min_raters=1)
+        rows,
+        np.array([1.0]),
+        np.array([]),
+        Encoding("liked"),
+        ScoringOptions(min_raters=1, popularity_penalty=0.0),
     )
     assert result.movie_ids.tolist() == [10, 20, 30]
 
@@ -242,3 +269,40 @@ def test_ties_break_by_movie_id() -> None:
 def test_liked_movie_ranks_above_a_neutral_one(recommender: Recommender) -> None:
     ids = [i.movie_id for i in recommender.recommend(FAN, limit=20)]
     assert ids.index(4) < ids.index(NEUTRAL)
+
+
+def test_popularity_penalty_and_liked_only_hand_computed() -> None:
+    rows = _neighbours({10: 5.0, 20: 3.0}, {10: 4.0, 20: 5.0})
+    counts = np.zeros(21)
+    counts[10], counts[20] = 100.0, 4.0
+    base = ScoringOptions(similarity_exponent=1.0, offset=1.0, min_raters=1, popularity_penalty=0.0)
+    plain = score_candidates(rows, np.array([1.0, 1.0]), np.array([]), Encoding("liked"), base)
+    # liked: movie 10 -> (1+1) + (1+1) = 4; movie 20 -> (0+1) + (1+1) = 3
+    assert dict(zip(plain.movie_ids.tolist(), plain.scores.tolist(), strict=True)) == {
+        10: 4.0,
+        20: 3.0,
+    }
+    penalised = score_candidates(
+        rows,
+        np.array([1.0, 1.0]),
+        np.array([]),
+        Encoding("liked"),
+        replace(base, popularity_penalty=0.5),
+        counts,
+    )
+    # divided by sqrt(ratings): 4 / 10 = 0.4 and 3 / 2 = 1.5: the rarer movie wins
+    assert penalised.movie_ids.tolist() == [20, 10]
+    assert penalised.scores.tolist() == pytest.approx([1.5, 0.4])
+    liked = score_candidates(
+        rows, np.array([1.0, 1.0]), np.array([]), Encoding("liked"), replace(base, liked_only=True)
+    )
+    # only 4+ star ratings count: movie 20's 3-star rating adds nothing
+    assert liked.scores.tolist() == pytest.approx([4.0, 2.0])
+    with pytest.raises(ValueError, match="rating counts"):
+        score_candidates(
+            rows,
+            np.array([1.0, 1.0]),
+            np.array([]),
+            Encoding("liked"),
+            replace(base, popularity_penalty=0.5),
+        )

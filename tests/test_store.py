@@ -160,3 +160,16 @@ def test_temporary_store_cleans_up_on_close() -> None:
     assert root.exists()
     store.close()
     assert not root.exists()
+
+
+def test_idf_weighs_rare_movies_more(store: UserStore) -> None:
+    users = [
+        user(1, {1: 1.0, 2: 1.0}, "18-24"),
+        user(2, {1: 1.0}, "18-24"),
+        user(3, {1: 1.0, 3: 1.0}, "18-24"),
+    ]
+    store.rebuild("idf", [users], total=3, idf=True)
+    found = store.similar_users(vec({1: 1.0, 2: 1.0}), 3)
+    # movie 1 is in every vector (idf ~0.13), movie 2 in one (idf ~0.98): user 1 leads clearly
+    assert found[0].user_id == 1 and found[0].similarity == pytest.approx(1.1144, abs=1e-3)
+    assert [round(u.similarity, 4) for u in found[1:]] == [0.1335, 0.1335]

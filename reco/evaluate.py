@@ -1,0 +1,672 @@
+"""Offline evaluation that matches how the app is used.
+
+Users are split into folds. For each fold the index is built on the other users; each held-out
+user gives part of their ratings as the query (as a person does in the app), and the movies
+they rated 4 stars or more among the rest are what a good top 10 should contain. Every method
+ranks all movies the query has not rated, on the same split, in the same run.
+
+Methods: the project's recommender (neighbours from the Qdrant store), the seed notebook's
+method (global z-score, dot product, top 20 neighbours, unweighted sum), most popular,
+item-kNN (cosine) and EASE (closed form).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from reco.datasets import Dataset, Progress
+from reco.encode import EncodingName
+from reco.recommend import (
+    DEFAULT_ENCODING,
+    DEFAULT_IDF,
+    DEFAULT_NORMALIZE,
+    SEED_OPTIONS,
+    Recommender,
+    ScoringOptions,
+    score_candidates,
+    stack_neighbours,
+)
+from reco.store import EdgeStore
+
+METRICS = ("hr", "precision", "recall", "ndcg", "coverage", "ms_per_query")
+METRIC_LABELS = {
+    "hr": "HR@10",
+    "precision": "Precision@10",
+    "recall": "Recall@10",
+    "ndcg": "NDCG@10",
+    "coverage": "Coverage",
+    "ms_per_query": "ms/query",
+}
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def hit_rate(ranked: Sequence[int], relevant: set[int], k: int = 10) -> float:
+    """1 if any of the top ``k`` is relevant, else 0."""
+    return float(any(item in relevant for item in ranked[:k]))
+
+
+def precision_at(ranked: Sequence[int], relevant: set[int], k: int = 10) -> float:
+    """Relevant items in the top ``k``, divided by ``k``."""
+    return sum(item in relevant for item in ranked[:k]) / k
+
+
+def recall_at(ranked: Sequence[int], relevant: set[int], k: int = 10) -> float:
+    """Relevant items in the top ``k``, divided by all relevant items."""
+    if not relevant:
+        return 0.0
+    return sum(item in relevant for item in ranked[:k]) / len(relevant)
+
+
+def ndcg_at(ranked: Sequence[int], relevant: set[int], k: int = 10) -> float:
+    """Binary-relevance NDCG: DCG of the top ``k`` over the DCG of an ideal top ``k``."""
+    dcg = sum(1 / math.log2(rank + 2) for rank, item in enumerate(ranked[:k]) if item in relevant)
+    ideal = sum(1 / math.log2(rank + 2) for rank in range(min(k, len(relevant))))
+    return dcg / ideal if ideal else 0.0
+
+
+def coverage(recommended: Iterable[Iterable[int]], catalogue: int) -> float:
+    """Share of the catalogue that appears in at least one top list."""
+    seen: set[int] = set()
+    for items in recommended:
+        seen.update(items)
+    return len(seen) / catalogue if catalogue else 0.0
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+@dataclass(frozen=True)
+class EvalProtocol:
+    """How users are held out and profiles split."""
+
+    folds: int = 5
+    query_fraction: float = 0.5
+    liked_at: float = 4.0
+    k: int = 10
+    seed: int = 0
+    max_users_per_fold: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.folds < 2:
+            raise ValueError("folds must be at least 2")
+        if not 0 < self.query_fraction < 1:
+            raise ValueError("query_fraction must be between 0 and 1")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One held-out user: the ratings given as the query and the hidden liked movies."""
+
+    user_id: int
+    query: dict[int, float]
+    relevant: frozenset[int]
+    age_group: str | None = None
+
+
+@dataclass(frozen=True)
+class Fold:
+    train: Dataset
+    cases: tuple[Case, ...]
+
+
+def make_folds(dataset: Dataset, protocol: EvalProtocol) -> list[Fold]:
+    """Split users into folds; each held-out user's ratings into query and hidden parts.
+
+    Users whose hidden part has no liked movie, or whose query would be empty, are skipped.
+    """
+    rng = np.random.default_rng(protocol.seed)
+    users = np.sort(dataset.ratings["user_id"].unique())
+    rng.shuffle(users)
+    groups = (
+        dataset.users.set_index("user_id")["age_group"].astype(str).to_dict()
+        if dataset.users is not None
+        else {}
+    )
+    by_user = dict(tuple(dataset.ratings.groupby("user_id", sort=False)))
+    folds = []
+    for part in np.array_split(users, protocol.folds):
+        held = set(part.tolist())
+        cases = []
+        for user_id in part.tolist():
+            rows = by_user[user_id]
+            order = rng.permutation(len(rows))
+            cut = int(round(len(rows) * protocol.query_fraction))
+            query_rows, hidden_rows = rows.iloc[order[:cut]], rows.iloc[order[cut:]]
+            relevant = frozenset(
+                hidden_rows.loc[hidden_rows["rating"] >= protocol.liked_at, "movie_id"].tolist()
+            )
+            if not relevant or cut == 0:
+                continue
+            query = dict(
+                zip(query_rows["movie_id"].tolist(), query_rows["rating"].tolist(), strict=True)
+            )
+            cases.append(Case(int(user_id), query, relevant, groups.get(user_id)))
+            if protocol.max_users_per_fold and len(cases) >= protocol.max_users_per_fold:
+                break
+        keep = ~dataset.ratings["user_id"].isin(held).to_numpy()
+        users_frame = dataset.users
+        if users_frame is not None:
+            users_frame = users_frame[~users_frame["user_id"].isin(held)]
+        train = Dataset(
+            ratings=dataset.ratings[keep],
+            movies=dataset.movies,
+            users=users_frame,
+            name=f"{dataset.name}-train",
+        )
+        folds.append(Fold(train, tuple(cases)))
+    return folds
+
+
+# --------------------------------------------------------------------------- methods
+
+
+class Ranker(Protocol):
+    def rank(self, case: Case, k: int) -> list[int]: ...
+
+
+@dataclass(frozen=True)
+class Method:
+    """A named way to fit a ranker on training data."""
+
+    name: str
+    fit: Callable[[Dataset], Ranker]
+
+
+class _Popular:
+    def __init__(self, train: Dataset):
+        counts = train.ratings.groupby("movie_id").size()
+        self.order = counts.sort_values(ascending=False, kind="stable").index.to_numpy()
+
+    def rank(self, case: Case, k: int) -> list[int]:
+        return _top_unrated(self.order, case.query, k)
+
+    def pad(self, ranked: list[int], case: Case, k: int) -> list[int]:
+        """Fill a short list with the most popular unrated movies (a full ranking)."""
+        if len(ranked) >= k:
+            return ranked[:k]
+        taken = set(ranked)
+        extra = _top_unrated(self.order, {**case.query, **dict.fromkeys(taken)}, k - len(ranked))
+        return ranked + extra
+
+
+def _top_unrated(order: np.ndarray, rated: Mapping[int, Any], k: int) -> list[int]:
+    result = []
+    for movie in order.tolist():
+        if movie not in rated:
+            result.append(movie)
+            if len(result) == k:
+                break
+    return result
+
+
+class _Neighbourhood:
+    """The project's recommender (or the seed's), its neighbours from a Qdrant Edge store."""
+
+    def __init__(
+        self,
+        train: Dataset,
+        encoding: EncodingName,
+        normalize: bool,
+        options: ScoringOptions,
+        own_age_group: bool = False,
+        idf: bool = DEFAULT_IDF,
+    ):
+        self.recommender = Recommender.build(
+            train,
+            EdgeStore.temporary("eval"),
+            encoding=encoding,
+            normalize=normalize,
+            idf=idf,
+            **asdict(options),
+        )
+        self.popular = _Popular(train)
+        self.own_age_group = own_age_group
+
+    def rank(self, case: Case, k: int) -> list[int]:
+        groups = [case.age_group] if self.own_age_group and case.age_group else None
+        items = self.recommender.recommend(case.query, limit=k, age_groups=groups)
+        return self.popular.pad([item.movie_id for item in items if not item.popular], case, k)
+
+
+class _ItemMatrix:
+    """Train interactions as a dense binary user x movie matrix."""
+
+    def __init__(self, train: Dataset):
+        ratings = train.ratings
+        self.movies = np.sort(ratings["movie_id"].unique())
+        self.column = {int(m): i for i, m in enumerate(self.movies.tolist())}
+        users, rows = np.unique(ratings["user_id"].to_numpy(), return_inverse=True)
+        cols = np.searchsorted(self.movies, ratings["movie_id"].to_numpy())
+        self.matrix = np.zeros((len(users), len(self.movies)), dtype=np.float64)
+        self.matrix[rows, cols] = 1.0
+
+    def query_vector(self, case: Case) -> np.ndarray:
+        vector = np.zeros(len(self.movies))
+        for movie in case.query:
+            column = self.column.get(movie)
+            if column is not None:
+                vector[column] = 1.0
+        return vector
+
+    def top(self, scores: np.ndarray, case: Case, k: int) -> list[int]:
+        for movie in case.query:
+            column = self.column.get(movie)
+            if column is not None:
+                scores[column] = -np.inf
+        best = np.argsort(-scores, kind="stable")[:k]
+        return [int(m) for m in self.movies[best]]
+
+
+class _ItemKNN(_ItemMatrix):
+    """Item-based kNN: cosine between movies' rater sets, summed over the query's movies."""
+
+    def __init__(self, train: Dataset, neighbours: int = 100):
+        super().__init__(train)
+        norms = np.linalg.norm(self.matrix, axis=0)
+        normalised = self.matrix / np.where(norms > 0, norms, 1.0)
+        similarity = normalised.T @ normalised
+        np.fill_diagonal(similarity, 0.0)
+        if neighbours < similarity.shape[0]:  # keep each movie's most similar movies
+            cut = np.partition(similarity, -neighbours, axis=0)[-neighbours]
+            similarity[similarity < cut[np.newaxis, :]] = 0.0
+        self.similarity = similarity
+
+    def rank(self, case: Case, k: int) -> list[int]:
+        return self.top(self.similarity @ self.query_vector(case), case, k)
+
+
+class _EASE(_ItemMatrix):
+    """EASE (Steck 2019): B = I - P / diag(P), P = (X'X + λI)^-1, diag(B) = 0."""
+
+    def __init__(self, train: Dataset, regularisation: float = 300.0):
+        super().__init__(train)
+        gram = self.matrix.T @ self.matrix
+        gram[np.diag_indices_from(gram)] += regularisation
+        inverse = np.linalg.inv(gram)
+        self.weights = -inverse / np.diag(inverse)
+        np.fill_diagonal(self.weights, 0.0)
+
+    def rank(self, case: Case, k: int) -> list[int]:
+        return self.top(self.query_vector(case) @ self.weights, case, k)
+
+
+def project_method(
+    name: str = "This project (default)",
+    encoding: EncodingName = DEFAULT_ENCODING,
+    normalize: bool = DEFAULT_NORMALIZE,
+    options: ScoringOptions | None = None,
+    own_age_group: bool = False,
+    idf: bool = DEFAULT_IDF,
+) -> Method:
+    chosen = options or ScoringOptions()
+    return Method(
+        name,
+        lambda train: _Neighbourhood(train, encoding, normalize, chosen, own_age_group, idf),
+    )
+
+
+SEED_METHOD = Method(
+    "Seed notebook (z-score, top 20, sum)",
+    lambda train: _Neighbourhood(train, "zscore", False, SEED_OPTIONS, idf=False),
+)
+BASELINES = (
+    Method("Most popular", _Popular),
+    SEED_METHOD,
+    Method("Item-kNN (cosine)", _ItemKNN),
+    Method("EASE", _EASE),
+)
+
+
+def default_methods(dataset: Dataset) -> list[Method]:
+    """The baselines, the default, and (with demographics) the default within one's age group."""
+    methods = [*BASELINES, project_method()]
+    if dataset.has_demographics:
+        methods.append(project_method("This project, own age group only", own_age_group=True))
+    return methods
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    method: str
+    fold: int
+    users: int
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Per-fold results of every method, with the protocol and dataset they came from."""
+
+    dataset: str
+    protocol: EvalProtocol
+    results: tuple[FoldResult, ...]
+    catalogue: int
+    seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> pd.DataFrame:
+        """Mean and standard deviation over folds, one row per method, in run order."""
+        rows = []
+        methods = list(dict.fromkeys(r.method for r in self.results))
+        for method in methods:
+            folds = [r for r in self.results if r.method == method]
+            row: dict[str, Any] = {"method": method, "users": sum(r.users for r in folds)}
+            for metric in METRICS:
+                values = np.array([r.metrics[metric] for r in folds])
+                row[metric] = float(values.mean())
+                row[f"{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def markdown(self) -> str:
+        summary = self.summary()
+        header = ["Method", *[METRIC_LABELS[m] for m in METRICS]]
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for row in summary.to_dict("records"):
+            cells = [row["method"]]
+            for metric in METRICS:
+                if metric == "ms_per_query":
+                    cells.append(f"{row[metric]:.1f}")
+                else:
+                    cells.append(f"{row[metric]:.3f} ± {row[metric + '_std']:.3f}")
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "protocol": asdict(self.protocol),
+            "catalogue": self.catalogue,
+            "seconds": round(self.seconds, 1),
+            "summary": self.summary().to_dict("records"),
+            "folds": [asdict(r) for r in self.results],
+            **self.extra,
+        }
+
+    def chart(self) -> alt.Chart:
+        """NDCG@10 and HR@10 per method, with the fold spread as error bars."""
+        summary = self.summary()
+        rows = []
+        for row in summary.to_dict("records"):
+            for metric in ("ndcg", "hr", "recall"):
+                rows.append(
+                    {
+                        "method": row["method"],
+                        "kind": (
+                            "This project"
+                            if row["method"].startswith("This project")
+                            else "Baseline"
+                        ),
+                        "metric": METRIC_LABELS[metric],
+                        "value": row[metric],
+                        "low": row[metric] - row[f"{metric}_std"],
+                        "high": row[metric] + row[f"{metric}_std"],
+                    }
+                )
+        frame = pd.DataFrame(rows)
+        order = list(summary["method"])
+        base = alt.Chart(frame).encode(
+            y=alt.Y("method:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)),
+        )
+        bars = base.mark_bar().encode(
+            x=alt.X("value:Q", title=None, scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color(
+                "kind:N",
+                title=None,
+                scale=alt.Scale(range=["#f5c518", "#8a96a3"]),
+                sort=["This project", "Baseline"],
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=["method", "metric", alt.Tooltip("value:Q", format=".3f")],
+        )
+        errors = base.mark_rule(color="#333").encode(x="low:Q", x2="high:Q")
+        return (
+            alt.layer(bars, errors, data=frame)
+            .properties(width=260, height=alt.Step(22))
+            .facet(
+                column=alt.Column("metric:N", title=None, sort=["NDCG@10", "HR@10", "Recall@10"])
+            )
+            .properties(
+                title=f"{self.dataset}: {self.protocol.folds} folds over users, "
+                f"{self.protocol.query_fraction:.0%} of each profile as the query"
+            )
+        )
+
+    def save(self, folder: str | Path) -> list[Path]:
+        """Write evaluation.md, evaluation.json, evaluation.html and evaluation.png."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = [folder / "evaluation.md", folder / "evaluation.json"]
+        paths[0].write_text(self.markdown() + "\n")
+        paths[1].write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        chart = self.chart()
+        chart.save(str(folder / "evaluation.html"), inline=True)
+        chart.save(str(folder / "evaluation.png"), scale_factor=1.5)
+        return [*paths, folder / "evaluation.html", folder / "evaluation.png"]
+
+
+def evaluate(
+    dataset: Dataset,
+    methods: Sequence[Method] | None = None,
+    protocol: EvalProtocol | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Run every method on the same folds and return per-fold metrics."""
+    protocol = protocol or EvalProtocol()
+    methods = list(methods) if methods is not None else default_methods(dataset)
+    folds = make_folds(dataset, protocol)
+    catalogue = int(dataset.ratings["movie_id"].nunique())
+    started = time.perf_counter()
+    results = []
+    total, done = len(folds) * len(methods), 0
+    for index, fold in enumerate(folds):
+        for method in methods:
+            results.append(_run(method, fold, index, protocol.k, catalogue))
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    return Report(dataset.name, protocol, tuple(results), catalogue, time.perf_counter() - started)
+
+
+def _run(method: Method, fold: Fold, index: int, k: int, catalogue: int) -> FoldResult:
+    ranker = method.fit(fold.train)
+    lists, sums = [], dict.fromkeys(("hr", "precision", "recall", "ndcg"), 0.0)
+    elapsed = 0.0
+    for case in fold.cases:
+        started = time.perf_counter()
+        ranked = ranker.rank(case, k)
+        elapsed += time.perf_counter() - started
+        lists.append(ranked)
+        sums["hr"] += hit_rate(ranked, case.relevant, k)
+        sums["precision"] += precision_at(ranked, case.relevant, k)
+        sums["recall"] += recall_at(ranked, case.relevant, k)
+        sums["ndcg"] += ndcg_at(ranked, case.relevant, k)
+    users = len(fold.cases)
+    metrics = {name: value / max(users, 1) for name, value in sums.items()}
+    metrics["coverage"] = coverage(lists, catalogue)
+    metrics["ms_per_query"] = 1000 * elapsed / max(users, 1)
+    return FoldResult(method.name, index, users, metrics)
+
+
+# --------------------------------------------------------------------------- tuning
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One point of the tuning grid."""
+
+    encoding: EncodingName
+    normalize: bool
+    idf: bool
+    options: ScoringOptions
+
+    @property
+    def label(self) -> str:
+        o = self.options
+        return (
+            f"{self.encoding}{'+cos' if self.normalize else '+dot'}{'+idf' if self.idf else ''} "
+            f"k={o.neighbours} "
+            f"a={o.similarity_exponent:g} off={o.offset:g}"
+            + (" liked" if o.liked_only else "")
+            + (f" pop={o.popularity_penalty:g}" if o.popularity_penalty else "")
+        )
+
+
+def tune(
+    dataset: Dataset,
+    encodings: Sequence[tuple[EncodingName, bool, bool]],
+    options: Sequence[ScoringOptions],
+    protocol: EvalProtocol | None = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """NDCG@10 and HR@10 of every (encoding, scoring options) pair, best first.
+
+    One index per encoding and fold; each case's neighbours are asked of the Qdrant store
+    once (as many as the largest neighbour count) and every scoring option reuses them.
+    """
+    protocol = protocol or EvalProtocol()
+    folds = make_folds(dataset, protocol)
+    most = max(o.neighbours for o in options)
+    scores: dict[Setting, list[tuple[float, float]]] = {}
+    total, done = len(folds) * len(encodings), 0
+    for fold in folds:
+        popular = _Popular(fold.train)
+        for name, normalize, idf in encodings:
+            recommender = Recommender.build(
+                fold.train,
+                EdgeStore.temporary("tune"),
+                encoding=name,
+                normalize=normalize,
+                idf=idf,
+            )
+            for case in fold.cases:
+                query = recommender.encoding.encode_query(case.query)
+                hits = recommender.store.similar_users(query, most)
+                exclude = np.fromiter(case.query, dtype=np.int64)
+                for option in options:
+                    ranked = _score_hits(recommender, hits, exclude, option)
+                    ranked = popular.pad(ranked, case, protocol.k)
+                    result = (
+                        ndcg_at(ranked, case.relevant, protocol.k),
+                        hit_rate(ranked, case.relevant, protocol.k),
+                    )
+                    setting = Setting(name, normalize, idf, option)
+                    scores.setdefault(setting, []).append(result)
+            recommender.store.close()
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    rows = [
+        {
+            "setting": setting.label,
+            "ndcg": float(np.mean([s[0] for s in values])),
+            "hr": float(np.mean([s[1] for s in values])),
+            "encoding": setting.encoding,
+            "normalize": setting.normalize,
+            "idf": setting.idf,
+            **asdict(setting.options),
+        }
+        for setting, values in scores.items()
+    ]
+    return pd.DataFrame(rows).sort_values("ndcg", ascending=False).reset_index(drop=True)
+
+
+def _score_hits(
+    recommender: Recommender, hits: list, exclude: np.ndarray, option: ScoringOptions
+) -> list[int]:
+    chosen = [h for h in hits[: option.neighbours] if h.similarity > 0]
+    if not chosen:
+        return []
+    candidates = score_candidates(
+        stack_neighbours(chosen),
+        np.array([h.similarity for h in chosen]),
+        exclude,
+        recommender.encoding,
+        option,
+        recommender.rating_counts,
+    )
+    return candidates.movie_ids[:10].tolist()
+
+
+def grid(
+    neighbours: Sequence[int] = (50, 100, 200),
+    exponents: Sequence[float] = (1.0, 2.0, 3.0),
+    offsets: Sequence[float] = (0.5, 1.0, 2.0),
+    liked_only: Sequence[bool] = (False, True),
+    penalties: Sequence[float] = (0.0, 0.15, 0.3),
+) -> list[ScoringOptions]:
+    """Every combination of the scoring options to explore."""
+    return [
+        ScoringOptions(
+            neighbours=k, similarity_exponent=a, offset=o, liked_only=liked, popularity_penalty=p
+        )
+        for k in neighbours
+        for a in exponents
+        for o in offsets
+        for liked in liked_only
+        for p in penalties
+    ]
+
+
+def tune_staged(
+    dataset: Dataset,
+    protocol: EvalProtocol | None = None,
+    progress: Progress | None = None,
+    finalists: int = 3,
+) -> pd.DataFrame:
+    """Two stages: every encoding setting with a few scoring options, then the full scoring
+    grid on the ``finalists`` best encodings. Rows of both stages, best first."""
+    probes = [
+        ScoringOptions(),
+        ScoringOptions(neighbours=50, similarity_exponent=2.0, offset=1.0, popularity_penalty=0.0),
+        SEED_OPTIONS,
+    ]
+    first = tune(dataset, ENCODING_GRID, probes, protocol, progress)
+    best = first.groupby(["encoding", "normalize", "idf"], sort=False)["ndcg"].max()
+    chosen = [key for key in best.sort_values(ascending=False).index[:finalists]]
+    second = tune(dataset, chosen, grid(), protocol, progress)
+    table = pd.concat([first.assign(stage=1), second.assign(stage=2)], ignore_index=True)
+    return table.sort_values("ndcg", ascending=False, kind="stable").reset_index(drop=True)
+
+
+ENCODING_GRID: tuple[tuple[EncodingName, bool, bool], ...] = tuple(
+    (name, normalize, idf)
+    for name in ("zscore", "centered", "centered_offset", "liked", "binary")
+    for normalize in (False, True)
+    for idf in (False, True)
+)
+"""(encoding, unit length, IDF) settings explored by `tune`."""
+
+
+__all__ = [
+    "BASELINES",
+    "Case",
+    "EvalProtocol",
+    "Method",
+    "Report",
+    "coverage",
+    "evaluate",
+    "grid",
+    "hit_rate",
+    "make_folds",
+    "ndcg_at",
+    "precision_at",
+    "project_method",
+    "recall_at",
+    "tune",
+]
