@@ -207,7 +207,7 @@ def settings_ui(recommender: Recommender, name: str) -> Settings:
         "Neighbours",
         5,
         200,
-        50,
+        recommender.options.neighbours,
         5,
         key="neighbours",
         help="How many users of most similar taste to ask.",

@@ -641,6 +641,7 @@ def tune_staged(
     chosen = [key for key in best.sort_values(ascending=False).index[:finalists]]
     second = tune(dataset, chosen, grid(), protocol, progress)
     table = pd.concat([first.assign(stage=1), second.assign(stage=2)], ignore_index=True)
+    table = table.drop_duplicates("setting")  # a probe may recur in the grid: keep stage 1's
     return table.sort_values("ndcg", ascending=False, kind="stable").reset_index(drop=True)
 
 

@@ -122,14 +122,18 @@ class Recommendations:
     neighbours: tuple[Neighbour, ...]
     popular: bool
     where: UserFilter
-    _stars: Mapping[int, Mapping[int, float]] = field(default_factory=dict, repr=False)
+    _stars: SparseRows | None = field(default=None, repr=False)  # row i: neighbours[i]
 
     def why(self, movie_id: int) -> list[NeighbourRating]:
         """The neighbours who rated ``movie_id`` and their stars, most similar first."""
+        if self._stars is None:
+            return []
+        rows = self._stars
+        positions = np.flatnonzero(rows.indices == movie_id)
+        owners = np.searchsorted(rows.indptr, positions, side="right") - 1
         return [
-            NeighbourRating(n, self._stars[n.user_id][movie_id])
-            for n in self.neighbours
-            if movie_id in self._stars.get(n.user_id, {})
+            NeighbourRating(self.neighbours[owner], float(rows.values[position]))
+            for owner, position in zip(owners.tolist(), positions.tolist(), strict=True)
         ]
 
 
@@ -345,13 +349,14 @@ class Recommender:
                 strict=True,
             )
         )
-        return Recommendations(
-            items,
-            tuple(_neighbour(hit, profile) for hit in hits),
-            False,
-            where,
-            {hit.user_id: hit.stars.as_dict() for hit in hits},
+        owner = np.repeat(np.arange(len(hits)), np.diff(rows.indptr))
+        common = np.bincount(
+            owner, weights=np.isin(rows.indices, exclude), minlength=len(hits)
+        ).astype(int)
+        neighbours = tuple(
+            _neighbour(hit, int(shared)) for hit, shared in zip(hits, common.tolist(), strict=True)
         )
+        return Recommendations(items, neighbours, False, where, rows)
 
     def popular(
         self, limit: int = 10, where: UserFilter | None = None, exclude: Mapping[int, Any] = {}
@@ -509,14 +514,14 @@ def stack_neighbours(hits: Sequence[SimilarUser]) -> SparseRows:
     )
 
 
-def _neighbour(hit: SimilarUser, profile: Mapping[int, float]) -> Neighbour:
+def _neighbour(hit: SimilarUser, common: int) -> Neighbour:
     payload = hit.payload
     age = payload.get("age")
     return Neighbour(
         user_id=hit.user_id,
         similarity=hit.similarity,
         ratings=int(payload.get("n_ratings", len(hit.stars))),
-        common=int(np.isin(hit.stars.indices, list(profile)).sum()),
+        common=common,
         age=int(age) if age is not None else None,
         age_group=payload.get("age_group"),
         gender=payload.get("gender"),

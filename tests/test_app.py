@@ -98,6 +98,9 @@ def test_first_visit_shows_onboarding_and_popular_movies(app: AppTest) -> None:
     assert "🍿 Popular movies" in subheaders(app)
     assert any("Not personalised yet" in c.value for c in app.caption)
     assert len([s for s in app.select_slider if s.key.startswith("quick-")]) >= 6
+    # the sidebar starts from the recommender's own (tuned) settings
+    assert app.slider(key="neighbours").value == 100
+    assert app.slider(key="min_raters").value == 2
 
 
 def test_search_finds_a_known_title(app: AppTest, scenario: Scenario) -> None:
