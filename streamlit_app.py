@@ -383,7 +383,7 @@ def recommendations_ui(name: str, recommender: Recommender, settings: Settings) 
     st.caption(
         f"From the {len(result.neighbours)} users whose ratings are most like yours"
         + (
-            " (" + "; ".join(", ".join(v) for _, v in result.where.conditions()) + ")"
+            " (" + "; ".join(", ".join(map(md, v)) for _, v in result.where.conditions()) + ")"
             if filtered
             else ""
         )
