@@ -103,7 +103,21 @@ def _parser() -> argparse.ArgumentParser:
         help="weigh rarely rated movies more in the similarity (Qdrant's IDF modifier)",
     )
 
-    commands.add_parser("build", parents=[engine], help="index a dataset (once; reused later)")
+    build = commands.add_parser(
+        "build", parents=[engine], help="index a dataset (once; reused later)"
+    )
+    build.add_argument(
+        "--shards",
+        type=int,
+        default=None,
+        help="with --qdrant-url: shards of the collection (cluster)",
+    )
+    build.add_argument(
+        "--replicas",
+        type=int,
+        default=None,
+        help="with --qdrant-url: replication factor of the collection (cluster)",
+    )
 
     recommend = commands.add_parser(
         "recommend", parents=[engine], help="recommend movies for your ratings"
@@ -158,6 +172,37 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--json", action="store_true")
 
+    bench = commands.add_parser("bench", help="speed and scale against the seed's engine")
+    bench.add_argument(
+        "--sizes",
+        default="1000,10000,100000",
+        help="synthetic user counts, comma-separated (default 1000,10000,100000)",
+    )
+    bench.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        help="also bench a real dataset by name or path (repeatable)",
+    )
+    bench.add_argument(
+        "--profiles", type=int, default=300, help="profiles of 5-50 ratings timed per size"
+    )
+    bench.add_argument(
+        "--seed-cap",
+        type=float,
+        default=120.0,
+        help="seconds of queries at most for the seed engine per size",
+    )
+    bench.add_argument(
+        "--seed-max-users",
+        type=int,
+        default=50_000,
+        help="largest size at which the seed engine is built",
+    )
+    bench.add_argument("--out", default="docs/bench", help="folder for bench.md/.json/.png/.html")
+    bench.add_argument("--one", help=argparse.SUPPRESS)  # one size, in this process (internal)
+    bench.add_argument("--json", action="store_true")
+
     search = commands.add_parser("search", parents=[common], help="find movie ids by title")
     search.add_argument("text", nargs="+")
     search.add_argument("--limit", type=int, default=10)
@@ -191,6 +236,8 @@ def _open(args: argparse.Namespace) -> tuple[Recommender, float, bool]:
             encoding=args.encoding,
             normalize=args.similarity == "cosine",
             idf=args.idf,
+            shard_number=getattr(args, "shards", None),
+            replication_factor=getattr(args, "replicas", None),
             download_progress=download,
             build_progress=build,
         )
@@ -342,6 +389,33 @@ def _evaluate(args: argparse.Namespace, out: TextIO) -> None:
     print("written: " + ", ".join(str(p) for p in written), file=out)
 
 
+def _bench(args: argparse.Namespace, out: TextIO) -> None:
+    from reco.bench import BenchOptions, bench_one, run, save, table
+
+    options = BenchOptions(
+        profiles=args.profiles, seed_cap_seconds=args.seed_cap, seed_max_users=args.seed_max_users
+    )
+    if args.one:
+        json.dump(bench_one(args.one, options), out)
+        out.write("\n")
+        return
+    sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    if any(size < 10 for size in sizes):
+        raise ValueError("--sizes are user counts of at least 10")
+    results = run(
+        [*sizes, *args.dataset],
+        options,
+        progress=lambda text: print(text, file=sys.stderr, flush=True),
+    )
+    written = save(results, args.out)
+    if args.json:
+        json.dump(results, out, indent=2)
+        out.write("\n")
+        return
+    print(table(results), file=out)
+    print("written: " + ", ".join(str(p) for p in written), file=out)
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout
     args = _parser().parse_args(argv)
@@ -352,6 +426,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         "recommend": _recommend,
         "search": _search,
         "evaluate": _evaluate,
+        "bench": _bench,
     }
     try:
         handlers[args.command](args, out)

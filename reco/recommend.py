@@ -172,23 +172,44 @@ def score_candidates(
         neighbour_stars.values.astype(np.float64), owner, counts
     )
     counted = weights[owner] > 0
-    movies, inverse = np.unique(neighbour_stars.indices[counted], return_inverse=True)
     contribution = weights[owner][counted] * (values[counted] + options.offset)
     if options.liked_only:
         contribution = contribution * (neighbour_stars.values[counted] >= LIKED_AT)
-    scores = np.bincount(inverse, weights=contribution, minlength=len(movies))
+    movies, (scores, raters, star_sums) = _sum_by_movie(
+        neighbour_stars.indices[counted],
+        [contribution, None, neighbour_stars.values[counted].astype(np.float64)],
+    )
     if options.popularity_penalty > 0:
         if popularity is None:
             raise ValueError("popularity_penalty needs the movies' rating counts")
         scores = scores / np.maximum(popularity[movies], 1.0) ** options.popularity_penalty
-    raters = np.bincount(inverse, minlength=len(movies))
-    star_sums = np.bincount(inverse, weights=neighbour_stars.values[counted], minlength=len(movies))
     keep = (raters >= options.min_raters) & ~np.isin(movies, exclude)
     movies, scores, raters, star_sums = movies[keep], scores[keep], raters[keep], star_sums[keep]
     order = np.lexsort((movies, -scores))
     return Candidates(
         movies[order], scores[order], raters[order], (star_sums / np.maximum(raters, 1))[order]
     )
+
+
+def _sum_by_movie(
+    movie_ids: np.ndarray, columns: list[np.ndarray | None]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The distinct movies (ascending) and, per column, its sum for each movie (``None``: a
+    count). Dense bincounts when movie ids are compact, a sort when they are sparse."""
+    if len(movie_ids) == 0:
+        return movie_ids.astype(np.int64), [np.zeros(0) for _ in columns]
+    size = int(movie_ids.max()) + 1
+    if size <= 8 * len(movie_ids):
+        counts = np.bincount(movie_ids, minlength=size)
+        movies = np.flatnonzero(counts)
+        sums = [
+            counts[movies] if c is None else np.bincount(movie_ids, c, minlength=size)[movies]
+            for c in columns
+        ]
+        return movies, sums
+    movies, inverse = np.unique(movie_ids, return_inverse=True)
+    sums = [np.bincount(inverse, c, minlength=len(movies)) for c in columns]
+    return movies, sums
 
 
 def index_fingerprint(dataset: Dataset, encoding: Encoding) -> str:
@@ -287,13 +308,8 @@ class Recommender:
         Raises `ValueError` for unknown movie ids, ratings outside 0.5-5, or unknown filter
         values. An empty profile gets popular movies, flagged ``popular=True``.
         """
-        result = self.recommend_explained(
-            ratings,
-            limit,
-            age_groups=age_groups,
-            genders=genders,
-            occupations=occupations,
-            neighbours=neighbours,
+        result = self._answer(
+            ratings, limit, age_groups, genders, occupations, neighbours, None, explain=False
         )
         return list(result.items)
 
@@ -308,6 +324,22 @@ class Recommender:
         min_raters: int | None = None,
     ) -> Recommendations:
         """Like `recommend`, with the neighbours used and each item's "why"."""
+        return self._answer(
+            ratings, limit, age_groups, genders, occupations, neighbours, min_raters, explain=True
+        )
+
+    def _answer(
+        self,
+        ratings: Mapping[int, float],
+        limit: int,
+        age_groups: Sequence[str] | None,
+        genders: Sequence[str] | None,
+        occupations: Sequence[str] | None,
+        neighbours: int | None,
+        min_raters: int | None,
+        *,
+        explain: bool,
+    ) -> Recommendations:
         profile = self.check_profile(ratings)
         if not isinstance(limit, int) or not 1 <= limit <= 1_000:
             raise ValueError("limit must be a whole number from 1 to 1000")
@@ -349,6 +381,8 @@ class Recommender:
                 strict=True,
             )
         )
+        if not explain:  # recommend(): the items are all it returns
+            return Recommendations(items, (), False, where)
         owner = np.repeat(np.arange(len(hits)), np.diff(rows.indptr))
         common = np.bincount(
             owner, weights=np.isin(rows.indices, exclude), minlength=len(hits)
@@ -567,6 +601,8 @@ def open_recommender(
     data_dir: str | Path | None = None,
     qdrant_url: str | None = None,
     qdrant_api_key: str | None = None,
+    shard_number: int | None = None,
+    replication_factor: int | None = None,
     download_progress: Progress | None = None,
     build_progress: Progress | None = None,
     **options: Any,
@@ -574,8 +610,16 @@ def open_recommender(
     """Load a dataset, open its persistent store and build the index only if it is missing.
 
     The store is Qdrant Edge under ``<data_dir>/index/`` unless ``qdrant_url`` or
-    ``$QDRANT_URL`` names a Qdrant server. ``options`` go to `Recommender.build`.
+    ``$QDRANT_URL`` names a Qdrant server (``shard_number`` and ``replication_factor`` then
+    shape the collection). ``options`` go to `Recommender.build`.
     """
     dataset = load_movielens(source, data_dir=data_dir, progress=download_progress)
-    store = open_store(dataset.name, data_dir=data_dir, url=qdrant_url, api_key=qdrant_api_key)
+    store = open_store(
+        dataset.name,
+        data_dir=data_dir,
+        url=qdrant_url,
+        api_key=qdrant_api_key,
+        shard_number=shard_number,
+        replication_factor=replication_factor,
+    )
     return Recommender.build(dataset, store, progress=build_progress, **options)

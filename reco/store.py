@@ -494,12 +494,23 @@ def open_store(
     data_dir: str | Path | None = None,
     url: str | None = None,
     api_key: str | None = None,
+    shard_number: int | None = None,
+    replication_factor: int | None = None,
 ) -> UserStore:
     """The store for a dataset: a Qdrant server when ``url`` or ``$QDRANT_URL`` is set,
-    otherwise Qdrant Edge under ``<data_dir>/index/``."""
+    otherwise Qdrant Edge under ``<data_dir>/index/``.
+
+    On a cluster, ``shard_number`` and ``replication_factor`` apply when the collection is
+    built (the server's defaults otherwise)."""
     url = url or os.environ.get("QDRANT_URL") or None
     if url:
         key = api_key or os.environ.get("QDRANT_API_KEY") or None
-        return QdrantServerStore.from_url(url, name, api_key=key)
+        return QdrantServerStore.from_url(
+            url,
+            name,
+            api_key=key,
+            shard_number=shard_number,
+            replication_factor=replication_factor,
+        )
     folder = Path(data_dir) if data_dir is not None else default_data_dir()
     return EdgeStore(folder / "index", name)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from reco.encode import SparseVector
-from reco.store import EdgeStore, UserFilter, UserPoint, UserStore
+from reco.store import EdgeStore, QdrantServerStore, UserFilter, UserPoint, UserStore
 
 
 def vec(values: dict[int, float]) -> SparseVector:
@@ -173,3 +173,30 @@ def test_idf_weighs_rare_movies_more(store: UserStore) -> None:
     # movie 1 is in every vector (idf ~0.13), movie 2 in one (idf ~0.98): user 1 leads clearly
     assert found[0].user_id == 1 and found[0].similarity == pytest.approx(1.1144, abs=1e-3)
     assert [round(u.similarity, 4) for u in found[1:]] == [0.1335, 0.1335]
+
+
+@pytest.mark.filterwarnings("ignore:Api key is used with an insecure connection")
+def test_unreachable_server_is_a_clear_error_not_a_hang() -> None:
+    import socket
+    import time
+
+    from reco.store import StoreUnavailable, open_store
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    started = time.perf_counter()
+    with pytest.raises(
+        StoreUnavailable, match=f"cannot reach the Qdrant server at http://127.0.0.1:{port}"
+    ) as error:
+        open_store("ml", url=f"http://127.0.0.1:{port}", api_key="secret-key")
+    assert time.perf_counter() - started < 15
+    assert "secret-key" not in str(error.value)
+
+
+def test_server_store_takes_sharding_and_replication() -> None:
+    from qdrant_client import QdrantClient
+
+    store = QdrantServerStore(QdrantClient(":memory:"), "ml", shard_number=2, replication_factor=2)
+    build(store)
+    assert store.ready("fp1") and store.count() == 4

@@ -1,0 +1,443 @@
+"""Speed and scale: ``python -m reco bench``.
+
+For each size, a fresh process generates a MovieLens-like population (or loads a real dataset),
+builds the embedded Qdrant Edge index, reopens it, and times ``recommend()`` end to end
+(encode, query with vectors, aggregate) over a few hundred profiles of 5-50 ratings, with and
+without an age-group filter. In the same run it times the seed notebook's engine
+(qdrant-client local mode, ``:memory:``) while it stays under a time cap, and an exact numpy
+posting-list product (the same similarities computed without an engine) as the physical
+reference.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from reco.datasets import AGE_GROUPS, Dataset, load_movielens
+from reco.encode import SparseRows, rows_from_ratings
+from reco.recommend import Recommender, score_candidates
+from reco.store import EdgeStore, QdrantServerStore
+
+OCCUPATIONS = ("student", "engineer", "writer", "educator", "artist", "retired", "other")
+GENRES = ("Action", "Comedy", "Drama", "Romance", "Sci-Fi", "Thriller", "Horror", "Animation")
+
+
+# --------------------------------------------------------------------------- synthetic data
+
+
+def synthetic_movielens(
+    users: int, *, seed: int = 0, mean_ratings: float = 175.0, movies: int | None = None
+) -> Dataset:
+    """A seeded MovieLens-like population.
+
+    Movie popularity follows a power law (Zipf, exponent 1), profile sizes a lognormal with
+    mean ``mean_ratings`` (at least 5), stars come from user bias + movie quality + a shared
+    taste cluster, in half stars from 0.5 to 5; demographics are drawn like ml-100k's.
+    200,000 users give about 25 million ratings, like ML-25M (162,541 users, 25.0 million).
+    """
+    rng = np.random.default_rng(seed)
+    n_movies = movies or int(min(60_000, max(500, users // 3)))
+    weights = 1.0 / np.arange(1, n_movies + 1)
+    cdf = np.cumsum(weights / weights.sum())
+    sigma = 1.0
+    sizes = rng.lognormal(math.log(mean_ratings) - sigma**2 / 2, sigma, users)
+    sizes = np.clip(sizes, 5, n_movies // 2).astype(np.int64)
+    keys = np.repeat(np.arange(users, dtype=np.int64) * n_movies, sizes)
+    keys += np.minimum(np.searchsorted(cdf, rng.random(len(keys), dtype=np.float32)), n_movies - 1)
+    keys = np.unique(keys)  # a user rates a movie once
+    owner = (keys // n_movies).astype(np.int32)
+    movie = (keys % n_movies).astype(np.int32)
+    del keys
+    cluster_user = rng.integers(0, 8, users)
+    cluster_movie = rng.integers(0, 8, n_movies)
+    raw = rng.normal(3.2, 0.8, len(owner)).astype(np.float32)
+    raw += rng.normal(0, 0.4, users).astype(np.float32)[owner]
+    raw += rng.normal(0, 0.5, n_movies).astype(np.float32)[movie]
+    raw += np.float32(0.9) * (cluster_user[owner] == cluster_movie[movie])
+    stars = np.clip(np.round(raw * 2) / 2, 0.5, 5.0).astype(np.float32)
+    del raw
+    ratings = pd.DataFrame({"user_id": owner + 1, "movie_id": movie + 1, "rating": stars})
+    del owner, movie, stars
+    genre_index = rng.integers(0, len(GENRES), n_movies)
+    movies_frame = pd.DataFrame(
+        {
+            "movie_id": np.arange(1, n_movies + 1, dtype=np.int32),
+            "title": [f"Movie {i}" for i in range(1, n_movies + 1)],
+            "genres": np.array(GENRES)[genre_index],
+            "year": rng.integers(1950, 2024, n_movies),
+        }
+    )
+    users_frame = pd.DataFrame(
+        {
+            "user_id": np.arange(1, users + 1, dtype=np.int32),
+            "age": np.clip(rng.normal(33, 12, users), 7, 80).astype(int),
+            "gender": rng.choice(["M", "F"], users, p=[0.7, 0.3]),
+            "occupation": rng.choice(OCCUPATIONS, users),
+        }
+    )
+    return Dataset(ratings, movies_frame, users_frame, name=f"synthetic-{users}")
+
+
+def sample_profiles(
+    dataset: Dataset, count: int, *, seed: int = 1, sizes: tuple[int, int] = (5, 50)
+) -> list[dict[int, float]]:
+    """Profiles of 5-50 ratings taken from random users' own ratings (realistic co-ratings)."""
+    rng = np.random.default_rng(seed)
+    ratings = dataset.ratings
+    user_ids, rows = rows_from_ratings(
+        ratings["user_id"].to_numpy(), ratings["movie_id"].to_numpy(), ratings["rating"].to_numpy()
+    )
+    profiles = []
+    for index in rng.integers(0, len(user_ids), count):
+        row = rows.row(int(index))
+        size = min(len(row), int(rng.integers(sizes[0], sizes[1] + 1)))
+        chosen = rng.choice(len(row), size, replace=False)
+        profiles.append(
+            dict(zip(row.indices[chosen].tolist(), row.values[chosen].tolist(), strict=True))
+        )
+    return profiles
+
+
+# --------------------------------------------------------------------------- exact reference
+
+
+class PostingLists:
+    """Exact similarities without an engine: per-movie posting lists of the taste vectors,
+    with the same IDF weighting as Qdrant's modifier, and the users' raw stars."""
+
+    def __init__(self, recommender: Recommender):
+        dataset, encoding = recommender.dataset, recommender.encoding
+        ratings = dataset.ratings
+        self.user_ids, stars = rows_from_ratings(
+            ratings["user_id"].to_numpy(),
+            ratings["movie_id"].to_numpy(),
+            ratings["rating"].to_numpy(),
+        )
+        self.stars = stars
+        taste = encoding.encode_rows(stars)
+        owner = np.repeat(np.arange(len(self.user_ids)), np.diff(taste.indptr))
+        order = np.argsort(taste.indices, kind="stable")
+        self.movie_sorted = taste.indices[order]
+        self.owner_sorted = owner[order]
+        self.value_sorted = taste.values[order].astype(np.float64)
+        self.encoding = encoding
+        self.options = recommender.options
+        self.counts = recommender.rating_counts
+        if encoding.idf:
+            n = len(self.user_ids)
+            movies, df = np.unique(taste.indices, return_counts=True)
+            self.idf = np.zeros(int(self.counts.shape[0]))
+            self.idf[movies] = np.log((n - df + 0.5) / (df + 0.5) + 1)
+        else:
+            self.idf = None
+
+    def recommend(self, profile: dict[int, float], limit: int = 10) -> list[int]:
+        query = self.encoding.encode_query(profile)
+        owners, weights = [], []
+        for movie, value in zip(query.indices.tolist(), query.values.tolist(), strict=True):
+            lo = np.searchsorted(self.movie_sorted, movie, "left")
+            hi = np.searchsorted(self.movie_sorted, movie, "right")
+            weight = value * (self.idf[movie] if self.idf is not None else 1.0)
+            owners.append(self.owner_sorted[lo:hi])
+            weights.append(weight * self.value_sorted[lo:hi])
+        sims = np.bincount(
+            np.concatenate(owners) if owners else np.empty(0, np.int64),
+            weights=np.concatenate(weights) if weights else None,
+            minlength=len(self.user_ids),
+        ).astype(np.float64)
+        k = min(self.options.neighbours, len(sims))
+        top = np.argpartition(-sims, k - 1)[:k]
+        top = top[np.argsort(-sims[top], kind="stable")]
+        top = top[sims[top] > 0]
+        if len(top) == 0:
+            return []
+        lengths = np.diff(self.stars.indptr)[top]
+        starts = self.stars.indptr[top]
+        take = np.concatenate([np.arange(s, s + n) for s, n in zip(starts, lengths, strict=True)])
+        rows = SparseRows(
+            np.concatenate([[0], np.cumsum(lengths)]),
+            self.stars.indices[take],
+            self.stars.values[take],
+        )
+        candidates = score_candidates(
+            rows,
+            sims[top],
+            np.fromiter(profile, dtype=np.int64),
+            self.encoding,
+            self.options,
+            self.counts,
+        )
+        return candidates.movie_ids[:limit].tolist()
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _percentiles(seconds: Sequence[float]) -> dict[str, float]:
+    ms = np.array(seconds) * 1000
+    return {f"p{q}": round(float(np.percentile(ms, q)), 3) for q in (50, 95, 99)}
+
+
+def _time_each(
+    call: Callable[[dict[int, float]], Any],
+    profiles: Sequence[dict[int, float]],
+    deadline: float | None = None,
+) -> list[float]:
+    times = []
+    for profile in profiles:
+        started = time.perf_counter()
+        call(profile)
+        times.append(time.perf_counter() - started)
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+    return times
+
+
+def _folder_bytes(path: Path) -> int:
+    """Bytes allocated on disk (Edge's memory-mapped files are sparse: sizes overstate)."""
+    return sum(f.stat().st_blocks * 512 for f in path.rglob("*") if f.is_file())
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    profiles: int = 300
+    seed_cap_seconds: float = 120.0  # give up on the seed engine's build beyond this
+    seed_max_users: int = 50_000
+
+
+def bench_one(source: str | int, options: BenchOptions = BenchOptions()) -> dict[str, Any]:
+    """Measure one size (a user count: synthetic) or one dataset (a name or path)."""
+    started = time.perf_counter()
+    if isinstance(source, int) or str(source).isdigit():
+        dataset = synthetic_movielens(int(source))
+    else:
+        dataset = load_movielens(str(source))
+    generate_s = time.perf_counter() - started
+    result: dict[str, Any] = {
+        "dataset": dataset.name,
+        "users": int(dataset.ratings["user_id"].nunique()),
+        "movies": int(dataset.ratings["movie_id"].nunique()),
+        "ratings": len(dataset.ratings),
+        "load_s": round(generate_s, 2),
+    }
+    profiles = sample_profiles(dataset, options.profiles)
+    group = AGE_GROUPS[2] if dataset.has_demographics else None
+    root = Path(tempfile.mkdtemp(prefix="reco-bench-"))
+    try:
+        rss_before = _rss_mb()
+        started = time.perf_counter()
+        recommender = Recommender.build(dataset, EdgeStore(root, "bench"))
+        build_s = time.perf_counter() - started
+        result.update(
+            build_s=round(build_s, 2),
+            ratings_per_s=round(len(dataset.ratings) / build_s),
+            rss_mb=round(_rss_mb()),
+            rss_before_build_mb=round(rss_before),
+            disk_mb=round(_folder_bytes(root) / 1e6, 1),
+        )
+        recommender.store.close()
+        started = time.perf_counter()
+        reopened = Recommender.build(dataset, EdgeStore(root, "bench"))
+        result["reopen_s"] = round(time.perf_counter() - started, 3)
+        _time_each(reopened.recommend, profiles[:20])  # warm-up
+        result["edge"] = _percentiles(_time_each(reopened.recommend, profiles))
+        if group:
+
+            def filtered(profile: dict[int, float]) -> Any:
+                return reopened.recommend(profile, age_groups=[group])
+
+            result["edge_filtered"] = _percentiles(_time_each(filtered, profiles))
+        reference = PostingLists(reopened)
+        _time_each(reference.recommend, profiles[:5])
+        result["numpy"] = _percentiles(_time_each(reference.recommend, profiles))
+        agree = [
+            reference.recommend(p) == [i.movie_id for i in reopened.recommend(p)]
+            for p in profiles[:50]
+        ]
+        result["same_top10_as_numpy"] = round(float(np.mean(agree)), 3)
+        result["seed_engine"] = _seed_engine(dataset, profiles, options)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    result["peak_rss_mb"] = round(_rss_mb())
+    return result
+
+
+def _seed_engine(
+    dataset: Dataset, profiles: Sequence[dict[int, float]], options: BenchOptions
+) -> dict[str, Any]:
+    """The seed notebook's engine: qdrant-client in local mode, same vectors and scoring."""
+    users = int(dataset.ratings["user_id"].nunique())
+    if users > options.seed_max_users:
+        return {"skipped": f"over {options.seed_max_users:,} users"}
+    from qdrant_client import QdrantClient
+
+    store = QdrantServerStore(QdrantClient(":memory:"), "seed")
+    started = time.perf_counter()
+    with warnings.catch_warnings():  # local mode ignores payload indexes, and says so
+        warnings.simplefilter("ignore", UserWarning)
+        recommender = Recommender.build(dataset, store)
+    build_s = time.perf_counter() - started
+    deadline = time.perf_counter() + options.seed_cap_seconds
+    _time_each(recommender.recommend, profiles[:3])
+    times = _time_each(recommender.recommend, profiles, deadline)
+    store.close()
+    return {"build_s": round(build_s, 2), "queries": len(times), **_percentiles(times)}
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run(
+    sources: Sequence[str | int],
+    options: BenchOptions = BenchOptions(),
+    progress: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """One fresh process per size, so peak memory and reopen time are each size's own."""
+    results = []
+    for source in sources:
+        if progress is not None:
+            progress(f"bench {source} …")
+        command = [
+            sys.executable,
+            "-m",
+            "reco",
+            "bench",
+            "--one",
+            str(source),
+            "--profiles",
+            str(options.profiles),
+            "--seed-cap",
+            str(options.seed_cap_seconds),
+            "--seed-max-users",
+            str(options.seed_max_users),
+        ]
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"bench {source} failed: {done.stderr.strip()[-2000:]}")
+        results.append(json.loads(done.stdout))
+    return results
+
+
+def table(results: Sequence[dict[str, Any]]) -> str:
+    """Markdown table of a run, with the speed-up over the seed engine and numpy."""
+    header = (
+        "| Dataset | Users | Ratings | Build s | Ratings/s | Peak RSS MB | Disk MB | Reopen s "
+        "| p50 ms | p95 ms | p99 ms | p50 filtered | numpy p50 | seed engine p50 | "
+        "seed / edge |"
+    )
+    lines = [header, "|" + "---|" * 15]
+    for r in results:
+        seed = r["seed_engine"]
+        seed_p50 = seed.get("p50")
+        ratio = f"{seed_p50 / r['edge']['p50']:.0f}×" if seed_p50 else seed.get("skipped", "–")
+        filtered = r.get("edge_filtered", {}).get("p50")
+        lines.append(
+            f"| {r['dataset']} | {r['users']:,} | {r['ratings']:,} | {r['build_s']} "
+            f"| {r['ratings_per_s']:,} | {r['peak_rss_mb']:,} | {r['disk_mb']} | {r['reopen_s']} "
+            f"| {r['edge']['p50']} | {r['edge']['p95']} | {r['edge']['p99']} "
+            f"| {filtered if filtered is not None else '–'} | {r['numpy']['p50']} "
+            f"| {seed_p50 if seed_p50 is not None else '–'} | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
+def chart(results: Sequence[dict[str, Any]]) -> alt.Chart:
+    """recommend() p50 latency and index build time against users, log-log."""
+    rows = []
+    for r in results:
+        rows.append(
+            {
+                "users": r["users"],
+                "what": "Qdrant Edge p50",
+                "value": r["edge"]["p50"],
+                "panel": "recommend() latency, ms",
+            }
+        )
+        rows.append(
+            {
+                "users": r["users"],
+                "what": "numpy posting lists p50",
+                "value": r["numpy"]["p50"],
+                "panel": "recommend() latency, ms",
+            }
+        )
+        if r["seed_engine"].get("p50"):
+            rows.append(
+                {
+                    "users": r["users"],
+                    "what": "seed engine (local mode) p50",
+                    "value": r["seed_engine"]["p50"],
+                    "panel": "recommend() latency, ms",
+                }
+            )
+            rows.append(
+                {
+                    "users": r["users"],
+                    "what": "seed engine build",
+                    "value": r["seed_engine"]["build_s"],
+                    "panel": "index build, s",
+                }
+            )
+        rows.append(
+            {
+                "users": r["users"],
+                "what": "Qdrant Edge build",
+                "value": r["build_s"],
+                "panel": "index build, s",
+            }
+        )
+    frame = pd.DataFrame(rows)
+    return (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("users:Q", scale=alt.Scale(type="log"), title="Users"),
+            y=alt.Y("value:Q", scale=alt.Scale(type="log"), title=None),
+            color=alt.Color("what:N", title=None, legend=alt.Legend(orient="bottom", columns=2)),
+            tooltip=["what", "users", alt.Tooltip("value:Q", format=".3f")],
+        )
+        .properties(width=320, height=240)
+        .facet(column=alt.Column("panel:N", title=None))
+        .resolve_scale(y="independent")
+    )
+
+
+def save(results: Sequence[dict[str, Any]], folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    machine = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": sys.platform}
+    (folder / "bench.md").write_text(table(results) + "\n")
+    (folder / "bench.json").write_text(
+        json.dumps({"machine": machine, "results": list(results)}, indent=2) + "\n"
+    )
+    figure = chart(results)
+    figure.save(str(folder / "bench.png"), scale_factor=1.5)
+    figure.save(str(folder / "bench.html"), inline=True)
+    return [folder / n for n in ("bench.md", "bench.json", "bench.png", "bench.html")]

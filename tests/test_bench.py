@@ -1,0 +1,93 @@
+"""The benchmark harness on small sizes: correctness of what it measures, not timings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reco.bench import (
+    BenchOptions,
+    PostingLists,
+    bench_one,
+    chart,
+    run,
+    sample_profiles,
+    save,
+    synthetic_movielens,
+    table,
+)
+from reco.recommend import Recommender
+
+
+def test_synthetic_population_looks_like_movielens() -> None:
+    dataset = synthetic_movielens(2_000, seed=3)
+    ratings = dataset.ratings
+    assert dataset.users is not None and len(dataset.users) == 2_000
+    stars = ratings["rating"].to_numpy()
+    assert stars.min() >= 0.5 and stars.max() <= 5.0
+    assert np.all(stars * 2 == np.round(stars * 2))  # half stars
+    assert 3.0 < stars.mean() < 4.0
+    per_movie = ratings.groupby("movie_id").size().sort_values(ascending=False).to_numpy()
+    assert per_movie[0] > 10 * np.median(per_movie)  # power law (ml-100k: 583 vs 27)
+    per_user = ratings.groupby("user_id").size().to_numpy()
+    assert np.median(per_user) < per_user.mean()  # lognormal: long right tail
+    assert not ratings.duplicated(["user_id", "movie_id"]).any()
+    assert set(dataset.users["age_group"].astype(str)) >= {"18-24", "25-34", "35-44"}
+
+
+def test_synthetic_population_is_seeded() -> None:
+    a, b = synthetic_movielens(300, seed=5), synthetic_movielens(300, seed=5)
+    assert a.fingerprint == b.fingerprint
+    assert synthetic_movielens(300, seed=6).fingerprint != a.fingerprint
+
+
+def test_profiles_are_5_to_50_of_a_users_own_ratings() -> None:
+    dataset = synthetic_movielens(500)
+    rated = set(zip(dataset.ratings["movie_id"], dataset.ratings["rating"], strict=True))
+    profiles = sample_profiles(dataset, 40)
+    assert len(profiles) == 40
+    for profile in profiles:
+        assert 5 <= len(profile) <= 50
+        assert all((m, s) in rated for m, s in profile.items())
+
+
+@pytest.mark.parametrize("idf", [False, True])
+def test_numpy_posting_lists_give_the_engines_answers(idf: bool) -> None:
+    dataset = synthetic_movielens(400, seed=2)
+    recommender = Recommender.build(dataset, idf=idf)
+    reference = PostingLists(recommender)
+    for profile in sample_profiles(dataset, 25):
+        expected = [item.movie_id for item in recommender.recommend(profile)]
+        assert reference.recommend(profile) == expected
+
+
+def test_bench_one_measures_every_figure() -> None:
+    result = bench_one(300, BenchOptions(profiles=20, seed_cap_seconds=5))
+    assert result["users"] == 300 and result["ratings"] > 300 * 5
+    assert result["build_s"] > 0 and result["ratings_per_s"] > 0
+    assert result["peak_rss_mb"] >= result["rss_mb"] > 0
+    assert result["disk_mb"] > 0 and result["reopen_s"] > 0
+    for key in ("edge", "edge_filtered", "numpy"):
+        p = result[key]
+        assert 0 < p["p50"] <= p["p95"] <= p["p99"]
+    assert result["same_top10_as_numpy"] == 1.0
+    assert result["seed_engine"]["queries"] >= 1 and result["seed_engine"]["p50"] > 0
+
+
+def test_seed_engine_is_skipped_above_its_size_limit() -> None:
+    result = bench_one(200, BenchOptions(profiles=5, seed_max_users=100))
+    assert result["seed_engine"] == {"skipped": "over 100 users"}
+
+
+def test_run_in_subprocesses_then_table_chart_and_files(tmp_path: Path) -> None:
+    results = run([150], BenchOptions(profiles=10, seed_cap_seconds=2))
+    assert [r["users"] for r in results] == [150]
+    markdown = table(results)
+    assert markdown.splitlines()[0].startswith("| Dataset | Users | Ratings | Build s")
+    assert "| synthetic-150 | 150 |" in markdown and "×" in markdown.splitlines()[2]
+    assert chart(results).to_dict()["facet"]["column"]["field"] == "panel"
+    written = save(results, tmp_path)
+    assert [p.name for p in written] == ["bench.md", "bench.json", "bench.png", "bench.html"]
+    assert all(p.stat().st_size > 0 for p in written)
