@@ -345,7 +345,8 @@ class QdrantServerStore:
     ) -> QdrantServerStore:
         from qdrant_client import QdrantClient
 
-        client = QdrantClient(url=url, api_key=api_key, timeout=timeout)
+        # Our own reachability check below gives the clear error; skip the client's version probe.
+        client = QdrantClient(url=url, api_key=api_key, timeout=timeout, check_compatibility=False)
         try:
             client.get_collections()
         except Exception as error:  # connection refused, timeout, bad key, ...
