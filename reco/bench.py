@@ -370,49 +370,21 @@ def table(results: Sequence[dict[str, Any]]) -> str:
 
 def chart(results: Sequence[dict[str, Any]]) -> alt.Chart:
     """recommend() p50 latency and index build time against users, log-log."""
+    latency, build = "recommend() latency, ms", "index build, s"
     rows = []
     for r in results:
-        rows.append(
-            {
-                "users": r["users"],
-                "what": "Qdrant Edge p50",
-                "value": r["edge"]["p50"],
-                "panel": "recommend() latency, ms",
-            }
-        )
-        rows.append(
-            {
-                "users": r["users"],
-                "what": "numpy posting lists p50",
-                "value": r["numpy"]["p50"],
-                "panel": "recommend() latency, ms",
-            }
-        )
-        if r["seed_engine"].get("p50"):
-            rows.append(
-                {
-                    "users": r["users"],
-                    "what": "seed engine (local mode) p50",
-                    "value": r["seed_engine"]["p50"],
-                    "panel": "recommend() latency, ms",
-                }
-            )
-            rows.append(
-                {
-                    "users": r["users"],
-                    "what": "seed engine build",
-                    "value": r["seed_engine"]["build_s"],
-                    "panel": "index build, s",
-                }
-            )
-        rows.append(
-            {
-                "users": r["users"],
-                "what": "Qdrant Edge build",
-                "value": r["build_s"],
-                "panel": "index build, s",
-            }
-        )
+        seed = r["seed_engine"]
+        points = [
+            ("Qdrant Edge p50", r["edge"]["p50"], latency),
+            ("numpy posting lists p50", r["numpy"]["p50"], latency),
+            ("Qdrant Edge build", r["build_s"], build),
+        ]
+        if seed.get("p50"):
+            points += [
+                ("seed engine (local mode) p50", seed["p50"], latency),
+                ("seed engine build", seed["build_s"], build),
+            ]
+        rows += [{"users": r["users"], "what": w, "value": v, "panel": p} for w, v, p in points]
     frame = pd.DataFrame(rows)
     return (
         alt.Chart(frame)
