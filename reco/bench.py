@@ -369,10 +369,13 @@ def table(results: Sequence[dict[str, Any]]) -> str:
 
 
 def chart(results: Sequence[dict[str, Any]]) -> alt.Chart:
-    """recommend() p50 latency and index build time against users, log-log."""
+    """recommend() p50 latency and index build time against users, log-log (synthetic sizes;
+    real datasets are in the table)."""
     latency, build = "recommend() latency, ms", "index build, s"
     rows = []
     for r in results:
+        if not r["dataset"].startswith("synthetic-"):
+            continue
         seed = r["seed_engine"]
         points = [
             ("Qdrant Edge p50", r["edge"]["p50"], latency),
