@@ -113,6 +113,17 @@ class UserStore(Protocol):
     def close(self) -> None: ...
 
 
+def is_index_name(name: str, candidate: str) -> bool:
+    """Whether ``candidate`` is ``<name>-<fingerprint>``: fingerprints never hold a dash, so
+    the indexes of ``ml-latest`` are never mistaken for those of ``ml-latest-small``."""
+    prefix = f"{name}-"
+    return (
+        candidate.startswith(prefix)
+        and "-" not in candidate[len(prefix) :]
+        and (len(candidate) > len(prefix))
+    )
+
+
 class StoreUnavailable(RuntimeError):
     """The vector engine cannot be reached or opened."""
 
@@ -183,7 +194,7 @@ class EdgeStore:
             if manifest.get("fingerprint") != fingerprint:
                 return False
             shard = qe.EdgeShard.load(str(path / "shard"))
-        except (OSError, ValueError, RuntimeError, Exception):  # a damaged folder: rebuild it
+        except Exception:  # whatever the engine or the manifest says: a damaged index, rebuild
             return False
         self._switch(shard, path)
         return True
@@ -285,10 +296,11 @@ class EdgeStore:
 
     def _remove_stale(self, keep: Path) -> None:
         for path in self.root.iterdir():
-            stale = path.name.startswith(f".stale-{self.name}-") or (
-                path.name.startswith(f"{self.name}-") and path.is_dir()
+            moved_aside = path.name.startswith(".stale-") and is_index_name(
+                self.name, path.name.removeprefix(".stale-").rsplit("-", 1)[0]
             )
-            if stale and path != keep:
+            older = path.is_dir() and is_index_name(self.name, path.name)
+            if (moved_aside or older) and path != keep:
                 shutil.rmtree(path, ignore_errors=True)
 
 
@@ -409,7 +421,7 @@ class QdrantServerStore:
         )
         self.client.update_collection_aliases(change_aliases_operations=operations)
         for collection in self.client.get_collections().collections:
-            if collection.name.startswith(f"{self.name}-") and collection.name != target:
+            if is_index_name(self.name, collection.name) and collection.name != target:
                 self.client.delete_collection(collection.name)
 
     def upsert(self, users: Sequence[UserPoint]) -> None:

@@ -200,3 +200,35 @@ def test_server_store_takes_sharding_and_replication() -> None:
     store = QdrantServerStore(QdrantClient(":memory:"), "ml", shard_number=2, replication_factor=2)
     build(store)
     assert store.ready("fp1") and store.count() == 4
+
+
+def test_rebuild_never_removes_another_datasets_index(tmp_path: Path) -> None:
+    small = EdgeStore(tmp_path, "ml-latest-small")
+    build(small, "aaa")
+    small.close()
+    latest = EdgeStore(tmp_path, "ml-latest")
+    build(latest, "bbb")
+    build(latest, "ccc")  # removes ml-latest-bbb, must keep ml-latest-small-aaa
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ml-latest-ccc", "ml-latest-small-aaa"]
+    assert EdgeStore(tmp_path, "ml-latest-small").ready("aaa")
+
+
+def test_server_rebuild_never_drops_another_datasets_collection() -> None:
+    from qdrant_client import QdrantClient
+
+    client = QdrantClient(":memory:")
+    build(QdrantServerStore(client, "ml-latest-small"), "aaa")
+    latest = QdrantServerStore(client, "ml-latest")
+    build(latest, "bbb")
+    build(latest, "ccc")
+    names = sorted(c.name for c in client.get_collections().collections)
+    assert names == ["ml-latest-ccc", "ml-latest-small-aaa"]
+
+
+def test_is_index_name() -> None:
+    from reco.store import is_index_name
+
+    assert is_index_name("ml-100k", "ml-100k-616420dbc232")
+    assert not is_index_name("ml-latest", "ml-latest-small-616420dbc232")
+    assert not is_index_name("ml", "ml-")
+    assert not is_index_name("ml", "other-abc")
