@@ -127,12 +127,12 @@ def star_slider(name: str, movie_id: int, key: str, label: str = "Your rating") 
     )
 
 
-def restore_from_link(name: str, known: set[int]) -> None:
+def restore_from_link(name: str, recommender: Recommender) -> None:
     """Once per session: ratings from the URL (``?r=50:5,172:4.5``); bad parts are reported."""
     if st.session_state.get("restored"):
         return
     st.session_state["restored"] = True
-    parsed = parse_profile(st.query_params.get("r"), known)
+    parsed = parse_profile(st.query_params.get("r"), recommender.movie_ids)
     if parsed.ratings:
         my_ratings(name).update(parsed.ratings)
         st.toast(f"Restored {len(parsed.ratings)} rating(s) from the link.")
@@ -141,15 +141,15 @@ def restore_from_link(name: str, known: set[int]) -> None:
 
 def sync_link(name: str) -> None:
     """Keep the URL's query parameters equal to the ratings, so a copied link restores them."""
-    wanted = {"r": format_profile(my_ratings(name))}
-    if name != DEFAULT_DATASET:
-        wanted["dataset"] = name
-    current = st.query_params.to_dict()
-    if {k: v for k, v in current.items() if k in ("r", "dataset")} != {
-        k: v for k, v in wanted.items() if v
-    }:
+    values = {
+        "r": format_profile(my_ratings(name)),
+        "dataset": name if name != DEFAULT_DATASET else "",
+    }
+    wanted = {key: value for key, value in values.items() if value}
+    shown = {key: value for key, value in st.query_params.to_dict().items() if key in values}
+    if shown != wanted:
         st.query_params.clear()
-        st.query_params.update({k: v for k, v in wanted.items() if v})
+        st.query_params.update(wanted)
 
 
 # --------------------------------------------------------------------------- sidebar
@@ -295,7 +295,7 @@ def keep_ui(name: str, ratings: Mapping[int, float]) -> None:
         )
         if uploaded is not None and st.session_state.get("uploaded_id") != uploaded.file_id:
             st.session_state["uploaded_id"] = uploaded.file_id
-            parsed = profile_from_csv(uploaded.getvalue(), set(titles(name)))
+            parsed = profile_from_csv(uploaded.getvalue(), load_recommender(name).movie_ids)
             st.session_state["upload_problems"] = list(parsed.problems)
             if parsed.ratings:
                 my_ratings(name).clear()
@@ -533,7 +533,7 @@ def main() -> None:
         if name in KNOWN_DATASETS:
             st.info(f"Put {md(name)}.zip into the data folder and reload the page.")
         return
-    restore_from_link(name, set(titles(name)))
+    restore_from_link(name, recommender)
     messages_ui()
     for warning in recommender.dataset.warnings:
         st.sidebar.caption(f"Data note: {md(warning)}")

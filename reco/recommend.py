@@ -239,7 +239,8 @@ class Recommender:
         self._titles: dict[int, str] = movies["title"].to_dict()
         self._years: dict[int, Any] = movies["year"].to_dict()
         self._genres: dict[int, str] = movies["genres"].to_dict()
-        self._known = set(self._titles)
+        self.movie_ids: frozenset[int] = frozenset(self._titles)
+        """Every movie id of the dataset (a profile may only rate these)."""
         counts = dataset.ratings["movie_id"].value_counts()
         self.rating_counts = np.zeros(int(dataset.movies["movie_id"].max()) + 1, dtype=np.float64)
         self.rating_counts[counts.index.to_numpy()] = counts.to_numpy()
@@ -452,7 +453,7 @@ class Recommender:
             if key != movie_id and str(key) != str(movie_id).strip():
                 raise ValueError(f"movie id {movie_id!r} is not a whole number")
             profile[key] = value
-        unknown = sorted(m for m in profile if m not in self._known)
+        unknown = sorted(m for m in profile if m not in self.movie_ids)
         if unknown:
             shown = ", ".join(map(str, unknown[:5])) + (" ..." if len(unknown) > 5 else "")
             raise ValueError(f"unknown movie id(s) in {self.dataset.name}: {shown}")
