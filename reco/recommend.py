@@ -448,7 +448,7 @@ class Recommender:
             try:
                 key = int(movie_id)
                 value = float(stars)
-            except (TypeError, ValueError) as error:
+            except (TypeError, ValueError, OverflowError) as error:  # inf is an OverflowError
                 raise ValueError(f"bad rating {movie_id!r}: {stars!r}") from error
             if key != movie_id and str(key) != str(movie_id).strip():
                 raise ValueError(f"movie id {movie_id!r} is not a whole number")
