@@ -33,7 +33,7 @@ from reco.recommend import (
     SEED_OPTIONS,
     Recommender,
     ScoringOptions,
-    score_candidates,
+    counted_neighbours,
     stack_neighbours,
 )
 from reco.store import EdgeStore
@@ -559,7 +559,7 @@ def tune(
                 hits = recommender.store.similar_users(query, most)
                 exclude = np.fromiter(case.query, dtype=np.int64)
                 for option in options:
-                    ranked = _score_hits(recommender, hits, exclude, option)
+                    ranked = _score_hits(recommender, hits, exclude, option, protocol.k)
                     ranked = popular.pad(ranked, case, protocol.k)
                     result = (
                         ndcg_at(ranked, case.relevant, protocol.k),
@@ -587,20 +587,14 @@ def tune(
 
 
 def _score_hits(
-    recommender: Recommender, hits: list, exclude: np.ndarray, option: ScoringOptions
+    recommender: Recommender, hits: list, exclude: np.ndarray, option: ScoringOptions, k: int
 ) -> list[int]:
-    chosen = [h for h in hits[: option.neighbours] if h.similarity > 0]
+    """What `Recommender.recommend` would rank for ``option``, from neighbours already found."""
+    chosen = counted_neighbours(hits, option)
     if not chosen:
         return []
-    candidates = score_candidates(
-        stack_neighbours(chosen),
-        np.array([h.similarity for h in chosen]),
-        exclude,
-        recommender.encoding,
-        option,
-        recommender.rating_counts,
-    )
-    return candidates.movie_ids[:10].tolist()
+    candidates = recommender.score_neighbours(stack_neighbours(chosen), chosen, exclude, option)
+    return candidates.movie_ids[:k].tolist()
 
 
 def grid(

@@ -355,23 +355,13 @@ class Recommender:
             return Recommendations(self.popular(limit, where), (), True, where)
 
         query = self.encoding.encode_query(profile)
-        hits = [
-            hit
-            for hit in self.store.similar_users(query, options.neighbours, where)
-            if hit.similarity > 0 or options.similarity_exponent == 0
-        ]
+        found = self.store.similar_users(query, options.neighbours, where)
+        hits = counted_neighbours(found, options)
         if not hits:
             return Recommendations(self.popular(limit, where, exclude=profile), (), True, where)
         rows = stack_neighbours(hits)
         exclude = np.fromiter(profile, dtype=np.int64, count=len(profile))
-        candidates = score_candidates(
-            rows,
-            np.array([hit.similarity for hit in hits]),
-            exclude,
-            self.encoding,
-            options,
-            self.rating_counts,
-        )
+        candidates = self.score_neighbours(rows, hits, exclude, options)
         items = tuple(
             self._item(int(m), float(s), int(r), float(mean))
             for m, s, r, mean in zip(
@@ -392,6 +382,20 @@ class Recommender:
             _neighbour(hit, int(shared)) for hit, shared in zip(hits, common.tolist(), strict=True)
         )
         return Recommendations(items, neighbours, False, where, rows)
+
+    def score_neighbours(
+        self,
+        rows: SparseRows,
+        hits: Sequence[SimilarUser],
+        exclude: np.ndarray,
+        options: ScoringOptions,
+    ) -> Candidates:
+        """`score_candidates` with this recommender's encoding and rating counts; ``rows`` are
+        the ``hits``' stars (`stack_neighbours`), ``hits`` those `counted_neighbours` keeps."""
+        similarities = np.array([hit.similarity for hit in hits])
+        return score_candidates(
+            rows, similarities, exclude, self.encoding, options, self.rating_counts
+        )
 
     def popular(
         self, limit: int = 10, where: UserFilter | None = None, exclude: Mapping[int, Any] = {}
@@ -535,6 +539,16 @@ def popularity(dataset: Dataset, where: UserFilter) -> list[tuple[int, int, int,
         for m, liked, raters, mean in stats[["movie_id", "liked", "raters", "mean"]].itertuples(
             index=False
         )
+    ]
+
+
+def counted_neighbours(hits: Sequence[SimilarUser], options: ScoringOptions) -> list[SimilarUser]:
+    """The first ``options.neighbours`` users whose ratings count: those of positive similarity,
+    or all of them when neighbours are not weighted (exponent 0, the seed's method)."""
+    return [
+        hit
+        for hit in hits[: options.neighbours]
+        if hit.similarity > 0 or options.similarity_exponent == 0
     ]
 
 
