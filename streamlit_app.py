@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -17,6 +17,7 @@ from reco import (
     AGE_GROUPS,
     DatasetError,
     MovieSearch,
+    Neighbour,
     Recommendations,
     Recommender,
     StoreUnavailable,
@@ -428,6 +429,20 @@ def table_ui(items: list, *, popular: bool, neighbours: int = 0) -> None:
     )
 
 
+def neighbour_frame(neighbours: Sequence[Neighbour], extra: dict[str, list]) -> pd.DataFrame:
+    """Neighbours as table rows: who, how similar, ``extra`` columns, then demographics."""
+    return pd.DataFrame(
+        {
+            "Neighbour": [n.user_id for n in neighbours],
+            "Similarity": [n.similarity for n in neighbours],
+            **extra,
+            "Age group": [n.age_group for n in neighbours],
+            "Gender": [GENDERS.get(n.gender or "", n.gender) for n in neighbours],
+            "Occupation": [n.occupation for n in neighbours],
+        }
+    )
+
+
 def why_ui(result: Recommendations) -> None:
     options = {item.movie_id: item for item in result.items}
     with st.expander("Why these movies?"):
@@ -445,17 +460,8 @@ def why_ui(result: Recommendations) -> None:
         b.metric("Their mean rating", f"{item.mean_rating:.1f} ★")
         c.metric("Gave it 4 ★ or more", f"{liked}")
         st.dataframe(
-            pd.DataFrame(
-                {
-                    "Neighbour": [r.neighbour.user_id for r in reasons],
-                    "Similarity": [r.neighbour.similarity for r in reasons],
-                    "Their stars": [r.stars for r in reasons],
-                    "Age group": [r.neighbour.age_group for r in reasons],
-                    "Gender": [
-                        GENDERS.get(r.neighbour.gender or "", r.neighbour.gender) for r in reasons
-                    ],
-                    "Occupation": [r.neighbour.occupation for r in reasons],
-                }
+            neighbour_frame(
+                [r.neighbour for r in reasons], {"Their stars": [r.stars for r in reasons]}
             ),
             hide_index=True,
             column_config={"Similarity": st.column_config.NumberColumn(format="%.3f")},
@@ -490,16 +496,12 @@ def neighbours_ui(name: str, recommender: Recommender, result: Recommendations) 
         st.altair_chart(similarity_chart(neighbours, measure), width="stretch")
     with st.expander(f"All {len(neighbours)} neighbours"):
         st.dataframe(
-            pd.DataFrame(
+            neighbour_frame(
+                neighbours,
                 {
-                    "Neighbour": [n.user_id for n in neighbours],
-                    "Similarity": [n.similarity for n in neighbours],
                     "Movies in common": [n.common for n in neighbours],
                     "Ratings": [n.ratings for n in neighbours],
-                    "Age group": [n.age_group for n in neighbours],
-                    "Gender": [GENDERS.get(n.gender or "", n.gender) for n in neighbours],
-                    "Occupation": [n.occupation for n in neighbours],
-                }
+                },
             ),
             hide_index=True,
             column_config={"Similarity": st.column_config.NumberColumn(format="%.3f")},
