@@ -13,6 +13,7 @@ import pandas as pd
 
 _ARTICLES = frozenset({"the", "a", "an", "l", "la", "le", "les", "il", "el", "der", "die", "das"})
 _NON_WORD = re.compile(r"[^0-9a-z]+")
+PARTIAL_MATCH = 0.5  # a title matching some query words scores below this, full matches above
 
 
 def fold(text: str) -> str:
@@ -63,28 +64,22 @@ class MovieSearch:
     ) -> pd.DataFrame:
         """Matching movies, best first, with a ``match`` score in 0-1.
 
-        Every query word must match a title word exactly, as a prefix, or within a small edit
-        distance; a query that is a substring of the folded title scores highest. Without text,
-        the filtered movies come by popularity.
+        A query word matches a title word exactly, as a prefix, or within a small edit
+        distance. Titles matching every word come first (a query that is a substring of the
+        folded title highest), then titles matching only some of the words, scored below 0.5.
+        Without text, the filtered movies come by popularity.
         """
         rows = np.arange(len(self.movies))
         match = np.ones(len(self.movies))
         words = _words(text)[:12]
         if words:
             match = np.zeros(len(self.movies))
-            candidates: set[int] | None = None
-            word_scores: list[dict[int, float]] = []
-            for word in words:
-                scores: dict[int, float] = {}
-                for title_word, closeness in self._similar_words(word):
-                    for row in self._postings[title_word]:
-                        scores[row] = max(scores.get(row, 0.0), closeness)
-                word_scores.append(scores)
-                candidates = set(scores) if candidates is None else candidates & set(scores)
-            for row in candidates or ():
+            word_scores = [self._row_scores(word) for word in words]
+            every_word = set.intersection(*(set(scores) for scores in word_scores))
+            for row in every_word:
                 match[row] = sum(scores[row] for scores in word_scores) / len(word_scores)
             phrase = fold(text)
-            for row in candidates or ():
+            for row in every_word:
                 if phrase and phrase in self._folded[row]:
                     match[row] = 1.0 + (0.1 if self._folded[row].startswith(phrase) else 0.0)
             squashed = phrase.replace(" ", "")
@@ -94,6 +89,11 @@ class MovieSearch:
                         match[row] = max(match[row], 0.95)
             if match.max() > 0:  # keep the close matches only
                 match[match < 0.6 * match.max()] = 0
+            # Below them, titles matching some of the words ("star wars": the Star Trek films).
+            for row in set().union(*word_scores) - every_word:
+                if match[row] == 0:
+                    share = sum(scores.get(row, 0.0) for scores in word_scores) / len(words)
+                    match[row] = PARTIAL_MATCH * share
         keep = match > 0
         if genres:
             wanted = set(genres)
@@ -108,6 +108,14 @@ class MovieSearch:
         found["match"] = np.minimum(match[chosen], 1.0)
         found["ratings"] = self._popularity[chosen].astype(np.int64)
         return found.reset_index(drop=True)
+
+    def _row_scores(self, word: str) -> dict[int, float]:
+        """Row -> how closely its title matches ``word`` (best title word)."""
+        scores: dict[int, float] = {}
+        for title_word, closeness in self._similar_words(word):
+            for row in self._postings[title_word]:
+                scores[row] = max(scores.get(row, 0.0), closeness)
+        return scores
 
     def _similar_words(self, word: str) -> list[tuple[str, float]]:
         found: dict[str, float] = {}

@@ -73,6 +73,14 @@ def test_ties_rank_by_popularity_and_unrelated_titles_are_left_out(search: Movie
     assert search.search("xylophone").empty
 
 
+def test_titles_matching_some_words_come_after_every_full_match(search: MovieSearch) -> None:
+    found = search.search("star wars")
+    assert ids(found) == [3, 6]  # Star Wars, then Star Trek
+    assert found["match"].iloc[0] > 0.5 > found["match"].iloc[1] > 0
+    # no title has both words: the partial matches by popularity
+    assert ids(search.search("matrix heat")) == [1, 5, 2]
+
+
 def test_genre_and_year_filters(search: MovieSearch) -> None:
     assert ids(search.search("", genres=["Sci-Fi"], years=(1990, 2005))) == [1, 2]
     assert ids(search.search("matrix", years=(2000, 2010))) == [2]
