@@ -13,9 +13,11 @@ NEIGHBOURS, EVERYONE = "Your neighbours", "Everyone"
 
 
 def recommendation_chart(items: Sequence[Recommendation]) -> alt.Chart:
-    """Horizontal bars of the top recommendations' scores, coloured by the raters' mean."""
+    """Horizontal bars of the top recommendations' scores in rank order, coloured by the
+    raters' mean."""
     frame = pd.DataFrame(
         {
+            "rank": range(1, len(items) + 1),
             "movie": [f"{i.title} ({i.year})" if i.year else i.title for i in items],
             "score": [round(i.score, 3) for i in items],
             "raters": [i.raters for i in items],
@@ -27,8 +29,13 @@ def recommendation_chart(items: Sequence[Recommendation]) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("score:Q", title="Score"),
+            # Sorted by an explicit rank, not data order: Streamlit updates a shown chart's
+            # data in place, and Vega keeps the old order of an unsorted domain.
             y=alt.Y(
-                "movie:N", sort=None, title=None, axis=alt.Axis(labelLimit=260, labelOverlap=False)
+                "movie:N",
+                sort=alt.EncodingSortField(field="rank", op="min", order="ascending"),
+                title=None,
+                axis=alt.Axis(labelLimit=260, labelOverlap=False),
             ),
             color=alt.Color(
                 "mean:Q",

@@ -125,6 +125,8 @@ def test_charts_carry_their_data() -> None:
     assert chart["mark"]["type"] == "bar"
     values = next(iter(chart["datasets"].values()))
     assert [v["movie"] for v in values] == ["Heat (1995)", "Untitled"]
+    assert [v["rank"] for v in values] == [1, 2]
+    assert chart["encoding"]["y"]["sort"] == {"field": "rank", "op": "min", "order": "ascending"}
     neighbours = [Neighbour(1, 0.9, 10, 2), Neighbour(2, 0.4, 5, 1)]
     hist = similarity_chart(neighbours).to_dict()
     assert hist["encoding"]["x"]["bin"] == {"maxbins": 20}
