@@ -26,6 +26,7 @@ from reco import (
 from reco.charts import composition_chart, recommendation_chart, similarity_chart
 from reco.datasets import KNOWN_DATASETS, available_datasets
 from reco.profile import format_profile, parse_profile, profile_from_csv, profile_to_csv
+from reco.search import PARTIAL_MATCH
 
 DEFAULT_DATASET = "ml-100k"
 ONBOARDING_MIN = 3  # fewer ratings than this: quick-rate set and popular movies
@@ -246,9 +247,14 @@ def search_ui(name: str) -> None:
     if found.empty:
         st.info("No movie matches. Try fewer words or another spelling.")
         return
+    results = st.container(key="search-results")
+    partial_shown = False
     for row in found.itertuples(index=False):
         movie_id = int(row.movie_id)
-        left, right = st.columns([3, 2], vertical_alignment="center")
+        if row.match < PARTIAL_MATCH and not partial_shown:
+            results.caption("Matching some of the words:")
+            partial_shown = True
+        left, right = results.columns([3, 2], vertical_alignment="center")
         year = f" ({row.year})" if pd.notna(row.year) else ""
         left.markdown(
             f"**{md(row.title)}**{md(year)}  \n{md(row.genres.replace('|', ', '))} · "
@@ -391,7 +397,9 @@ def recommendations_ui(name: str, recommender: Recommender, settings: Settings) 
         + "."
     )
     table_ui(list(result.items), popular=False, neighbours=len(result.neighbours))
-    st.altair_chart(recommendation_chart(result.items), width="stretch")
+    st.container(key="recommendation-chart").altair_chart(
+        recommendation_chart(result.items), width="stretch"
+    )
     why_ui(result)
     neighbours_ui(name, recommender, result)
 
@@ -475,8 +483,9 @@ def neighbours_ui(name: str, recommender: Recommender, result: Recommendations) 
     measure = ("cosine" if recommender.encoding.normalize else "dot product") + (
         ", IDF-weighted" if recommender.encoding.idf else ""
     )
+    charts = st.container(key="neighbour-charts")
     if recommender.dataset.has_demographics:
-        tabs = st.tabs(["Age group", "Gender", "Occupation", "Similarity"])
+        tabs = charts.tabs(["Age group", "Gender", "Occupation", "Similarity"])
         fields = [
             ("age_group", "Age group", list(AGE_GROUPS)),
             ("gender", "Gender", None),
@@ -493,7 +502,7 @@ def neighbours_ui(name: str, recommender: Recommender, result: Recommendations) 
         with tabs[3]:
             st.altair_chart(similarity_chart(neighbours, measure), width="stretch")
     else:
-        st.altair_chart(similarity_chart(neighbours, measure), width="stretch")
+        charts.altair_chart(similarity_chart(neighbours, measure), width="stretch")
     with st.expander(f"All {len(neighbours)} neighbours"):
         st.dataframe(
             neighbour_frame(
