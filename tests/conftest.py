@@ -193,3 +193,25 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UserStore]
         made = QdrantServerStore(QdrantClient(":memory:"), "test")
     yield made
     made.close()
+
+
+E2E_TIMINGS = pytest.StashKey[dict[str, list[float]]]()  # what the browser tests measured
+FAILED = pytest.StashKey[bool]()  # set on a test item whose call failed
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+    report = yield
+    if report.when == "call" and report.failed:
+        item.stash[FAILED] = True
+    return report
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    """Print what the browser tests measured (seconds; printed, never asserted)."""
+    measured = config.stash.get(E2E_TIMINGS, {})
+    if measured:
+        terminalreporter.section("browser timings (headless Chromium, seconds)")
+        for what, seconds in measured.items():
+            values = ", ".join(f"{s:.2f}" for s in seconds)
+            terminalreporter.write_line(f"{what}: {values}")
