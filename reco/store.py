@@ -9,6 +9,7 @@ switches to it only when complete.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -16,7 +17,8 @@ import tempfile
 import time
 import uuid
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -156,8 +158,10 @@ class EdgeStore:
     """Qdrant Edge shards persisted under ``root/<name>-<fingerprint>/``.
 
     Building writes into a hidden temporary folder beside it and renames it into place when
-    complete, so a crash never leaves a half-built index under the final name. Older indexes
-    of the same name are removed after a successful build.
+    complete, so a crash never leaves a half-built index under the final name. Builds of one
+    name hold a file lock, so processes starting at once build once: the others wait and open
+    the finished index. Older indexes of the same name, and folders of killed builds, are
+    removed by the next build.
     """
 
     def __init__(self, root: str | Path, name: str):
@@ -196,6 +200,13 @@ class EdgeStore:
             shard = qe.EdgeShard.load(str(path / "shard"))
         except Exception:  # whatever the engine or the manifest says: a damaged index, rebuild
             return False
+        try:  # files can be missing without the engine noticing: count what the build wrote
+            complete = shard.count(qe.CountRequest(exact=True)) == manifest.get("users")
+        except Exception:
+            complete = False
+        if not complete:
+            shard.close()
+            return False
         self._switch(shard, path)
         return True
 
@@ -209,6 +220,37 @@ class EdgeStore:
         idf: bool = False,
     ) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        with self._build_lock():
+            if self.ready(fingerprint):  # another process built it while this one waited
+                return
+            self._remove_orphans()
+            self._build(fingerprint, batches, total=total, progress=progress, idf=idf)
+
+    @contextmanager
+    def _build_lock(self) -> Iterator[None]:
+        """One build of this name at a time across processes (released if the holder dies)."""
+        with open(self.root / f".lock-{self.name}", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _remove_orphans(self) -> None:
+        """Folders left by a build that was killed (only called holding the build lock)."""
+        for path in self.root.glob(f".building-{self.name}-*"):
+            if is_index_name(self.name, path.name.removeprefix(".building-").rsplit("-", 1)[0]):
+                shutil.rmtree(path, ignore_errors=True)
+
+    def _build(
+        self,
+        fingerprint: str,
+        batches: Iterable[Sequence[UserPoint]],
+        *,
+        total: int,
+        progress: Progress | None,
+        idf: bool,
+    ) -> None:
         final = self.index_path(fingerprint)
         building = self.root / f".building-{self.name}-{fingerprint}-{uuid.uuid4().hex[:8]}"
         started = time.perf_counter()
