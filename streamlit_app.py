@@ -5,6 +5,7 @@ UI only: everything below the page is the `reco` package.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -63,9 +64,35 @@ def load_recommender(name: str) -> Recommender:
         text = f"Indexing {name}: {done:,} of {total:,} users (once; reused next time)"
         bar.progress(min(done / total, 1.0) if total else 0.0, text=text)
 
-    recommender = open_recommender(name, download_progress=downloading, build_progress=indexing)
-    bar.empty()
-    return recommender
+    url, key = server_settings()
+    try:
+        return open_recommender(
+            name,
+            qdrant_url=url,
+            qdrant_api_key=key,
+            download_progress=downloading,
+            build_progress=indexing,
+        )
+    finally:
+        bar.empty()
+
+
+def server_settings() -> tuple[str | None, str | None]:
+    """QDRANT_URL and QDRANT_API_KEY from Streamlit secrets, else the environment (None: the
+    embedded engine). The key goes to the client only: never shown, never logged."""
+    found: dict[str, str | None] = {}
+    for name in ("QDRANT_URL", "QDRANT_API_KEY"):
+        try:
+            value = st.secrets.get(name)
+        except FileNotFoundError:  # no secrets.toml at all (Streamlit's error subclasses it)
+            value = None
+        found[name] = str(value) if value else os.environ.get(name) or None
+    return found["QDRANT_URL"], found["QDRANT_API_KEY"]
+
+
+def reconnect() -> None:
+    """Retry: drop the cached engine so the next run connects again (ratings stay)."""
+    load_recommender.clear()
 
 
 @st.cache_resource(show_spinner=False)
@@ -539,11 +566,31 @@ def main() -> None:
     name = dataset_ui()
     try:
         recommender = load_recommender(name)
-    except (DatasetError, StoreUnavailable) as error:
+    except DatasetError as error:
         st.error(md(error))
         if name in KNOWN_DATASETS:
             st.info(f"Put {md(name)}.zip into the data folder and reload the page.")
         return
+    except StoreUnavailable as error:
+        unavailable_ui(error)
+        return
+    notice = st.container()  # at the top, whatever part of the page got drawn
+    try:
+        page_ui(name, recommender)
+    except StoreUnavailable as error:  # the server stopped answering mid-session
+        with notice:
+            unavailable_ui(error)
+    finally:
+        sync_link(name)
+
+
+def unavailable_ui(error: StoreUnavailable) -> None:
+    st.error(f"The vector engine is unavailable: {md(error)}")
+    st.info("Your ratings are kept (they are in the page address). Retry when it is back.")
+    st.button("Retry", key="retry", on_click=reconnect, type="primary")
+
+
+def page_ui(name: str, recommender: Recommender) -> None:
     restore_from_link(name, recommender)
     messages_ui()
     for warning in recommender.dataset.warnings:
@@ -557,7 +604,6 @@ def main() -> None:
         my_ratings_ui(name)
     with right:
         recommendations_ui(name, recommender, settings)
-    sync_link(name)
 
 
 main()

@@ -10,6 +10,7 @@ switches to it only when complete.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import shutil
@@ -17,11 +18,12 @@ import tempfile
 import time
 import uuid
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import qdrant_edge as qe
@@ -373,6 +375,65 @@ def _edge_upsert(shard: qe.EdgeShard, users: Sequence[UserPoint]) -> None:
 # --------------------------------------------------------------------------- qdrant-client
 
 
+def safe_url(url: str) -> str:
+    """``url`` without user name, password or query (what may be shown and logged)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _is_auth_error(error: Exception) -> bool:
+    return getattr(error, "status_code", None) in (401, 403)
+
+
+def _describe(error: Exception) -> str:
+    """What went wrong, in a few words, without request details (never the API key)."""
+    status = getattr(error, "status_code", None)
+    if status in (401, 403):
+        return f"HTTP {status}: the API key was refused"
+    if status is not None:
+        return f"HTTP {status} {getattr(error, 'reason_phrase', '')}".strip()
+    source = getattr(error, "source", None) or error.__cause__ or error
+    text = str(source).splitlines()[0] if str(source) else ""
+    kind = type(source).__name__
+    if "timed out" in text.lower() or "timeout" in kind.lower():
+        return "timed out"
+    return f"{kind}: {text}"[:200] if text else kind
+
+
+def _answering(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A server that stops answering mid-session is a `StoreUnavailable`, not a traceback."""
+
+    @functools.wraps(method)
+    def call(self: QdrantServerStore, *args: Any, **kwargs: Any) -> Any:
+        import httpx
+        from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+        try:
+            return method(self, *args, **kwargs)
+        except (
+            ResponseHandlingException,
+            UnexpectedResponse,
+            httpx.TransportError,
+            OSError,
+        ) as error:
+            if isinstance(error, UnexpectedResponse) and error.status_code not in (
+                401,
+                403,
+                429,
+                500,
+                502,
+                503,
+                504,
+            ):
+                raise
+            raise StoreUnavailable(f"{self.where} stopped answering ({_describe(error)})") from None
+
+    return call
+
+
 class QdrantServerStore:
     """A Qdrant server or cluster through qdrant-client (``QdrantClient(":memory:")`` in tests).
 
@@ -387,25 +448,50 @@ class QdrantServerStore:
         *,
         shard_number: int | None = None,
         replication_factor: int | None = None,
+        where: str = "the Qdrant server",
     ):
         self.client = client
         self.name = name
         self.shard_number = shard_number
         self.replication_factor = replication_factor
+        self.where = where
 
     @classmethod
     def from_url(
-        cls, url: str, name: str, *, api_key: str | None = None, timeout: int = 10, **options: Any
+        cls,
+        url: str,
+        name: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 10,
+        **options: Any,
     ) -> QdrantServerStore:
+        """Connect and check that the server answers, retrying refused connections until
+        ``timeout`` seconds have passed; a server that does not answer fails after ``timeout``.
+        ``:memory:`` is qdrant-client's in-process engine (the server code path, no server)."""
         from qdrant_client import QdrantClient
 
+        if url == ":memory:":
+            return cls(QdrantClient(":memory:"), name, where="in-memory qdrant-client", **options)
+        shown = safe_url(url)
         # Our own reachability check below gives the clear error; skip the client's version probe.
-        client = QdrantClient(url=url, api_key=api_key, timeout=timeout, check_compatibility=False)
-        try:
-            client.get_collections()
-        except Exception as error:  # connection refused, timeout, bad key, ...
-            raise StoreUnavailable(f"cannot reach the Qdrant server at {url}: {error}") from error
-        return cls(client, name, **options)
+        client = QdrantClient(
+            url=url, api_key=api_key, timeout=max(1, round(timeout)), check_compatibility=False
+        )
+        deadline = time.monotonic() + timeout
+        for attempt in range(1, 100):
+            try:
+                client.get_collections()
+                break
+            except Exception as error:  # refused, timed out, bad key, not a Qdrant server, ...
+                if _is_auth_error(error) or time.monotonic() + 0.5 * attempt > deadline:
+                    client.close()
+                    raise StoreUnavailable(
+                        f"cannot reach the Qdrant server at {shown} "
+                        f"({_describe(error)}; {attempt} attempt(s))"
+                    ) from None
+                time.sleep(0.5 * attempt)
+        return cls(client, name, where=f"the Qdrant server at {shown}", **options)
 
     @property
     def description(self) -> str:
@@ -414,11 +500,13 @@ class QdrantServerStore:
     def collection(self, fingerprint: str) -> str:
         return f"{self.name}-{fingerprint}"
 
+    @_answering
     def ready(self, fingerprint: str) -> bool:
         target = self.collection(fingerprint)
         aliases = self.client.get_aliases().aliases
         return any(a.alias_name == self.name and a.collection_name == target for a in aliases)
 
+    @_answering
     def rebuild(
         self,
         fingerprint: str,
@@ -466,9 +554,11 @@ class QdrantServerStore:
             if is_index_name(self.name, collection.name) and collection.name != target:
                 self.client.delete_collection(collection.name)
 
+    @_answering
     def upsert(self, users: Sequence[UserPoint]) -> None:
         self._upsert(self.name, users)
 
+    @_answering
     def similar_users(
         self, query: SparseVector, limit: int, where: UserFilter | None = None
     ) -> list[SimilarUser]:
@@ -492,9 +582,11 @@ class QdrantServerStore:
             for hit in response.points
         ]
 
+    @_answering
     def count(self, where: UserFilter | None = None) -> int:
         return self.client.count(self.name, count_filter=self._filter(where), exact=True).count
 
+    @_answering
     def facet(self, field: str, where: UserFilter | None = None) -> dict[str, int]:
         response = self.client.facet(
             self.name, field, facet_filter=self._filter(where), limit=10_000, exact=True
@@ -551,19 +643,29 @@ def open_store(
     api_key: str | None = None,
     shard_number: int | None = None,
     replication_factor: int | None = None,
+    timeout: float | None = None,
 ) -> UserStore:
     """The store for a dataset: a Qdrant server when ``url`` or ``$QDRANT_URL`` is set,
     otherwise Qdrant Edge under ``<data_dir>/index/``.
 
     On a cluster, ``shard_number`` and ``replication_factor`` apply when the collection is
-    built (the server's defaults otherwise)."""
+    built (the server's defaults otherwise). ``timeout`` (default ``$QDRANT_TIMEOUT`` or 10)
+    bounds each request and the wait for a server that refuses connections."""
     url = url or os.environ.get("QDRANT_URL") or None
     if url:
         key = api_key or os.environ.get("QDRANT_API_KEY") or None
+        if timeout is None:
+            try:
+                timeout = float(os.environ.get("QDRANT_TIMEOUT") or 10)
+            except ValueError:
+                raise StoreUnavailable("QDRANT_TIMEOUT must be a number of seconds") from None
+        if not 0 < timeout < 3600:
+            raise StoreUnavailable("the Qdrant timeout must be between 0 and 3600 seconds")
         return QdrantServerStore.from_url(
             url,
             name,
             api_key=key,
+            timeout=timeout,
             shard_number=shard_number,
             replication_factor=replication_factor,
         )
