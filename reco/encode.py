@@ -156,7 +156,11 @@ class Encoding:
     def user_means(self, stars: np.ndarray, owner: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """Each user's mean rating, shrunk towards the global mean by ``shrinkage``."""
         sums = np.bincount(owner, weights=stars, minlength=len(counts))
-        return (sums + self.shrinkage * self.global_mean) / (counts + self.shrinkage)
+        weight = counts + self.shrinkage  # 0 only for a user with no ratings and no shrinkage
+        means = np.full(len(counts), self.global_mean)
+        return np.divide(
+            sums + self.shrinkage * self.global_mean, weight, out=means, where=weight > 0
+        )
 
 
 def check_stars(stars: np.ndarray) -> None:

@@ -104,3 +104,11 @@ def test_key_changes_with_every_setting() -> None:
         Encoding("centered", global_mean=3.0).key,
     }
     assert len(keys) == 5
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_user_without_ratings_and_no_shrinkage_has_the_global_mean() -> None:
+    """Found by the property tests: 0 ratings / 0 shrinkage was a 0/0 (NaN and a warning)."""
+    encoding = Encoding("centered", shrinkage=0.0, global_mean=3.2)
+    means = encoding.user_means(np.array([4.0, 2.0]), np.array([1, 1]), np.array([0, 2]))
+    assert means.tolist() == [3.2, 3.0]
