@@ -14,6 +14,7 @@ import re
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -301,8 +302,11 @@ class _Files:
         return name in self._members
 
     def read_bytes(self, name: str) -> bytes:
-        with self._opener(self._members[name]) as handle:
-            return handle.read()
+        try:
+            with self._opener(self._members[name]) as handle:
+                return handle.read()
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+            raise DatasetError(f"{self.where(name)} cannot be read: {error}") from error
 
     def where(self, name: str) -> str:
         return f"{self.label}:{self._members[name]}"
@@ -330,13 +334,21 @@ def _open_files(path: Path) -> Iterator[_Files]:
         yield _Files(str(path), members, archive.open)
 
 
+_PAIRS: dict[Format, tuple[str, str]] = {
+    "ml-100k": ("u.data", "u.item"),
+    "dat": ("ratings.dat", "movies.dat"),
+    "csv": ("ratings.csv", "movies.csv"),
+}
+
+
 def _detect_format(files: _Files) -> Format:
-    if "u.data" in files and "u.item" in files:
-        return "ml-100k"
-    if "ratings.dat" in files and "movies.dat" in files:
-        return "dat"
-    if "ratings.csv" in files and "movies.csv" in files:
-        return "csv"
+    for fmt, (ratings, movies) in _PAIRS.items():
+        if ratings in files and movies in files:
+            return fmt
+    for ratings, movies in _PAIRS.values():
+        if (ratings in files) != (movies in files):
+            found, missing = (ratings, movies) if ratings in files else (movies, ratings)
+            raise DatasetError(f"{files.label} has {found} but no {missing}: a release needs both")
     raise DatasetError(
         f"no MovieLens files in {files.label}: expected u.data + u.item (ml-100k), "
         "ratings.dat + movies.dat (ml-1m) or ratings.csv + movies.csv (CSV releases)"
@@ -378,8 +390,10 @@ def _read(files: _Files, *, name: str, source: str) -> Dataset:
         )
         movies = _with_titles(movies)
         users = None
-    ratings_file = {"ml-100k": "u.data", "dat": "ratings.dat", "csv": "ratings.csv"}[fmt]
+    ratings_file = _PAIRS[fmt][0]
     ratings, warnings = _skip_bad_rows(ratings, movies, users, files.where(ratings_file))
+    if ratings.empty:
+        raise DatasetError(f"{files.where(ratings_file)} holds no usable ratings")
     movies = movies.drop(columns="line")
     users = users.drop(columns="line") if users is not None else None
     try:
@@ -440,6 +454,7 @@ def _parse(raw: bytes, where: str, first_line: int, numeric: list[str], **option
 
 def _read_table(files: _Files, name: str, sep: str, columns: list[str]) -> pd.DataFrame:
     raw = files.read_bytes(name)
+    _check_separator(raw[: raw.find(b"\n")] if b"\n" in raw else raw, sep, files.where(name))
     if sep == "::":
         raw = raw.replace(b"::", b"\x1f")  # the C parser takes one-character separators only
         sep = "\x1f"
@@ -458,7 +473,9 @@ def _read_table(files: _Files, name: str, sep: str, columns: list[str]) -> pd.Da
 
 def _read_csv(files: _Files, name: str, renames: dict[str, str]) -> pd.DataFrame:
     raw = files.read_bytes(name)
-    header = raw[: raw.find(b"\n")].decode("utf-8", "replace").strip().replace('"', "").split(",")
+    first = raw[: raw.find(b"\n")] if b"\n" in raw else raw
+    _check_separator(first, ",", files.where(name))
+    header = first.decode("utf-8", "replace").strip().replace('"', "").split(",")
     missing = [column for column in renames if column not in header]
     if missing:
         raise DatasetError(
@@ -470,6 +487,20 @@ def _read_csv(files: _Files, name: str, renames: dict[str, str]) -> pd.DataFrame
 
 
 _NUMERIC = {"user_id", "movie_id", "rating", "timestamp", "age"}
+_SEPARATORS = {"\t": "a tab", ",": "a comma", ";": "a semicolon", "|": "'|'", "::": "'::'"}
+
+
+def _check_separator(first_line: bytes, sep: str, where: str) -> None:
+    """A first line without the release's separator: say which one the file seems to use."""
+    line = first_line.decode("latin-1").strip()
+    if not line or sep in line:
+        return
+    seen = next((s for s in _SEPARATORS if s != sep and s in line), None)
+    found = f"it seems to use {_SEPARATORS[seen]}" if seen else "no separator found"
+    raise DatasetError(
+        f"{where}: line 1 is not separated by {_SEPARATORS.get(sep, repr(sep))} ({found}); "
+        "is this file from the release?"
+    )
 
 
 def _numeric_columns(frame: pd.DataFrame, where: str, numeric: list[str]) -> pd.DataFrame:
