@@ -26,12 +26,19 @@ from reco import (
 )
 from reco.charts import composition_chart, recommendation_chart, similarity_chart
 from reco.datasets import KNOWN_DATASETS, available_datasets
-from reco.profile import format_profile, parse_profile, profile_from_csv, profile_to_csv
+from reco.profile import (
+    MAX_LINK_CHARS,
+    format_profile,
+    parse_profile,
+    profile_from_csv,
+    profile_to_csv,
+)
 from reco.search import PARTIAL_MATCH
 
 DEFAULT_DATASET = "ml-100k"
 ONBOARDING_MIN = 3  # fewer ratings than this: quick-rate set and popular movies
 FEW_NEIGHBOURS = 5
+MY_RATINGS_SHOWN = 50  # sliders listed under "My ratings"; the rest stay reachable by search
 NOT_RATED = "Not rated"
 STAR_STEPS: tuple[object, ...] = (NOT_RATED, *[s / 2 for s in range(1, 11)])
 GENDERS = {"F": "Female", "M": "Male"}
@@ -169,9 +176,11 @@ def restore_from_link(name: str, recommender: Recommender) -> None:
 
 
 def sync_link(name: str) -> None:
-    """Keep the URL's query parameters equal to the ratings, so a copied link restores them."""
+    """Keep the URL's query parameters equal to the ratings, so a copied link restores them
+    (left out when too long for a link: the page then says to keep them as CSV)."""
+    profile = format_profile(my_ratings(name))
     values = {
-        "r": format_profile(my_ratings(name)),
+        "r": profile if len(profile) <= MAX_LINK_CHARS else "",
         "dataset": name if name != DEFAULT_DATASET else "",
     }
     wanted = {key: value for key, value in values.items() if value}
@@ -297,7 +306,18 @@ def my_ratings_ui(name: str) -> None:
     st.subheader(f"⭐ My ratings ({len(ratings)})")
     if not ratings:
         st.caption("Nothing rated yet.")
-    for movie_id in sorted(ratings, key=lambda m: names.get(m, "")):
+    ordered = sorted(ratings, key=lambda m: names.get(m, ""))
+    if len(ordered) > MY_RATINGS_SHOWN:
+        st.caption(
+            f"Showing the first {MY_RATINGS_SHOWN} of {len(ordered):,} by title; search for "
+            "any other to change it, or keep them all as CSV below."
+        )
+    if len(format_profile(ratings)) > MAX_LINK_CHARS:
+        st.warning(
+            "Too many ratings for the page address: a copied link will not hold them. "
+            "Download them as CSV to keep them."
+        )
+    for movie_id in ordered[:MY_RATINGS_SHOWN]:
         left, middle, right = st.columns([3, 2, 1], vertical_alignment="center")
         left.markdown(md(names.get(movie_id, movie_id)))
         with middle:
