@@ -93,7 +93,9 @@ class UserStore(Protocol):
         progress: Progress | None = None,
         idf: bool = False,
     ) -> None:
-        """Build the index aside from ``batches`` and switch to it once complete.
+        """Build the index aside from ``batches`` and switch to it once complete (a store
+        may instead open the same fingerprint when another process has just built it).
+        Raises `StoreUnavailable` when the engine cannot be reached.
 
         With ``idf``, the engine weighs each movie in the similarity by its inverse document
         frequency: agreeing on a rarely rated movie counts more than on a popular one.
