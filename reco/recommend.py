@@ -34,7 +34,15 @@ from reco.encode import (
     check_stars,
     rows_from_ratings,
 )
-from reco.store import EdgeStore, SimilarUser, UserFilter, UserPoint, UserStore, open_store
+from reco.store import (
+    EdgeStore,
+    SimilarUser,
+    StoreUnavailable,
+    UserFilter,
+    UserPoint,
+    UserStore,
+    open_store,
+)
 
 INDEX_VERSION = "1"
 # Chosen by `python -m reco evaluate --tune` on ml-100k (README, "Recommendation quality").
@@ -154,12 +162,14 @@ def score_candidates(
     encoding: Encoding,
     options: ScoringOptions,
     popularity: np.ndarray | None = None,
+    values: np.ndarray | None = None,
 ) -> Candidates:
     """Score every movie the neighbours rated and ``exclude`` does not hold, best first.
 
     Movies rated by fewer than ``options.min_raters`` counted neighbours are left out; ties are
     broken by movie id so the order is deterministic. ``popularity[movie_id]`` (rating counts)
-    is needed when ``options.popularity_penalty`` is set.
+    is needed when ``options.popularity_penalty`` is set. ``values``: the neighbours' stars
+    already encoded (without normalisation), when the caller keeps them.
     """
     similarities = np.asarray(similarities, dtype=np.float64)
     positive = np.maximum(similarities, 0.0)
@@ -168,22 +178,28 @@ def score_candidates(
         weights[positive == 0] = 0.0
     counts = np.diff(neighbour_stars.indptr)
     owner = np.repeat(np.arange(len(counts)), counts)
-    values = replace(encoding, normalize=False)._values(
-        neighbour_stars.values.astype(np.float64), owner, counts
-    )
-    counted = weights[owner] > 0
-    contribution = weights[owner][counted] * (values[counted] + options.offset)
+    stars = neighbour_stars.values.astype(np.float64)
+    if values is None:
+        values = replace(encoding, normalize=False)._values(stars, owner, counts)
+    movie_ids = neighbour_stars.indices
+    owner_weights = weights[owner]
+    if not (weights > 0).all():  # drop the neighbours that do not count
+        counted = owner_weights > 0
+        owner_weights, values = owner_weights[counted], values[counted]
+        stars, movie_ids = stars[counted], movie_ids[counted]
+    contribution = owner_weights * (values + options.offset)
     if options.liked_only:
-        contribution = contribution * (neighbour_stars.values[counted] >= LIKED_AT)
-    movies, (scores, raters, star_sums) = _sum_by_movie(
-        neighbour_stars.indices[counted],
-        [contribution, None, neighbour_stars.values[counted].astype(np.float64)],
-    )
+        contribution = contribution * (stars >= LIKED_AT)
+    movies, (scores, raters, star_sums) = _sum_by_movie(movie_ids, [contribution, None, stars])
     if options.popularity_penalty > 0:
         if popularity is None:
             raise ValueError("popularity_penalty needs the movies' rating counts")
         scores = scores / np.maximum(popularity[movies], 1.0) ** options.popularity_penalty
-    keep = (raters >= options.min_raters) & ~np.isin(movies, exclude)
+    keep = raters >= options.min_raters
+    exclude = np.asarray(exclude, dtype=np.int64)
+    if len(exclude) and len(movies):  # movies are ascending: find the rated ones by bisection
+        at = np.minimum(np.searchsorted(movies, exclude), len(movies) - 1)
+        keep[at[movies[at] == exclude]] = False
     movies, scores, raters, star_sums = movies[keep], scores[keep], raters[keep], star_sums[keep]
     order = np.lexsort((movies, -scores))
     return Candidates(
@@ -254,6 +270,8 @@ class Recommender:
             }
         self._popular_cache: dict[UserFilter, list[tuple[int, int, int, float]]] = {}
         self._popular_lock = threading.Lock()
+        self._user_table: _UserTable | None = None
+        self._user_table_lock = threading.Lock()
 
     # ------------------------------------------------------------------ construction
 
@@ -355,13 +373,25 @@ class Recommender:
             return Recommendations(self.popular(limit, where), (), True, where)
 
         query = self.encoding.encode_query(profile)
-        found = self.store.similar_users(query, options.neighbours, where)
-        hits = counted_neighbours(found, options)
-        if not hits:
+        # Ids and similarities from the engine; the neighbours' stars from memory (the same
+        # values the index holds), which is most of the answer's cost when fetched instead.
+        user_ids, similarities = self.store.similar_ids(query, options.neighbours, where)
+        counted = counting(similarities[: options.neighbours], options)
+        user_ids, similarities = user_ids[: options.neighbours][counted], similarities[counted]
+        if not len(user_ids):
             return Recommendations(self.popular(limit, where, exclude=profile), (), True, where)
-        rows = stack_neighbours(hits)
+        table = self._users()
+        rows, take = gather_rows(table.stars, table.row_of(user_ids))
         exclude = np.fromiter(profile, dtype=np.int64, count=len(profile))
-        candidates = self.score_neighbours(rows, hits, exclude, options)
+        candidates = score_candidates(
+            rows,
+            similarities,
+            exclude,
+            self.encoding,
+            options,
+            self.rating_counts,
+            values=table.values[take],
+        )
         items = tuple(
             self._item(int(m), float(s), int(r), float(mean))
             for m, s, r, mean in zip(
@@ -374,14 +404,30 @@ class Recommender:
         )
         if not explain:  # recommend(): the items are all it returns
             return Recommendations(items, (), False, where)
-        owner = np.repeat(np.arange(len(hits)), np.diff(rows.indptr))
+        counts = np.diff(rows.indptr)
+        owner = np.repeat(np.arange(len(user_ids)), counts)
         common = np.bincount(
-            owner, weights=np.isin(rows.indices, exclude), minlength=len(hits)
+            owner, weights=np.isin(rows.indices, exclude), minlength=len(user_ids)
         ).astype(int)
         neighbours = tuple(
-            _neighbour(hit, int(shared)) for hit, shared in zip(hits, common.tolist(), strict=True)
+            table.neighbour(user, similarity, rated, shared)
+            for user, similarity, rated, shared in zip(
+                user_ids.tolist(),
+                similarities.tolist(),
+                counts.tolist(),
+                common.tolist(),
+                strict=True,
+            )
         )
         return Recommendations(items, neighbours, False, where, rows)
+
+    def _users(self) -> _UserTable:
+        """Every user's stars and demographics in memory, made on the first query."""
+        if self._user_table is None:
+            with self._user_table_lock:
+                if self._user_table is None:
+                    self._user_table = _UserTable.of(self.dataset, self.encoding)
+        return self._user_table
 
     def score_neighbours(
         self,
@@ -542,14 +588,93 @@ def popularity(dataset: Dataset, where: UserFilter) -> list[tuple[int, int, int,
     ]
 
 
+def counting(similarities: np.ndarray, options: ScoringOptions) -> np.ndarray:
+    """Which neighbours' ratings count: those of positive similarity, or all of them when
+    neighbours are not weighted (exponent 0, the seed's method)."""
+    if options.similarity_exponent == 0:
+        return np.ones(len(similarities), dtype=bool)
+    return np.asarray(similarities) > 0
+
+
 def counted_neighbours(hits: Sequence[SimilarUser], options: ScoringOptions) -> list[SimilarUser]:
-    """The first ``options.neighbours`` users whose ratings count: those of positive similarity,
-    or all of them when neighbours are not weighted (exponent 0, the seed's method)."""
-    return [
-        hit
-        for hit in hits[: options.neighbours]
-        if hit.similarity > 0 or options.similarity_exponent == 0
-    ]
+    """The first ``options.neighbours`` users whose ratings count (see `counting`)."""
+    hits = hits[: options.neighbours]
+    keep = counting(np.array([hit.similarity for hit in hits]), options)
+    return [hit for hit, kept in zip(hits, keep.tolist(), strict=True) if kept]
+
+
+def gather_rows(rows: SparseRows, positions: np.ndarray) -> tuple[SparseRows, np.ndarray]:
+    """Rows ``positions`` of ``rows``, in that order, as one CSR matrix (no Python loop), and
+    where each of its entries sits in ``rows`` (to gather other per-entry arrays alike)."""
+    starts, ends = rows.indptr[positions], rows.indptr[positions + 1]
+    lengths = ends - starts
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    take = np.arange(indptr[-1]) - np.repeat(indptr[:-1] - starts, lengths)
+    return SparseRows(indptr, rows.indices[take], rows.values[take]), take
+
+
+@dataclass(frozen=True)
+class _UserTable:
+    """All users' raw stars (CSR, rows in user id order) and demographics, for scoring and
+    explaining neighbours found by id."""
+
+    user_ids: np.ndarray
+    stars: SparseRows
+    values: np.ndarray  # the stars encoded (not normalised), entry by entry
+    demographics: Mapping[int, tuple[int | None, str | None, str | None, str | None]]
+
+    @classmethod
+    def of(cls, dataset: Dataset, encoding: Encoding) -> _UserTable:
+        ratings = dataset.ratings
+        user_ids, stars = rows_from_ratings(
+            ratings["user_id"].to_numpy(),
+            ratings["movie_id"].to_numpy(),
+            ratings["rating"].to_numpy(),
+        )
+        counts = np.diff(stars.indptr)
+        owner = np.repeat(np.arange(len(counts)), counts)
+        values = replace(encoding, normalize=False)._values(
+            stars.values.astype(np.float64), owner, counts
+        )
+        demographics = {}
+        if dataset.users is not None:
+            users = dataset.users
+            for user, age, group, gender, occupation in zip(
+                users["user_id"].tolist(),
+                users["age"].tolist(),
+                users["age_group"].astype(str).tolist(),
+                users["gender"].astype(str).tolist(),
+                users["occupation"].astype(str).tolist(),
+                strict=True,
+            ):
+                demographics[int(user)] = (
+                    None if pd.isna(age) else int(age),
+                    group,
+                    gender,
+                    occupation,
+                )
+        return cls(user_ids, stars, values, demographics)
+
+    def row_of(self, user_ids: np.ndarray) -> np.ndarray:
+        rows = np.searchsorted(self.user_ids, user_ids)
+        if len(rows) and (
+            rows.max() >= len(self.user_ids) or (self.user_ids[rows] != user_ids).any()
+        ):
+            raise StoreUnavailable("the index holds users this dataset does not; rebuild it")
+        return rows
+
+    def neighbour(self, user_id: int, similarity: float, rated: int, common: int) -> Neighbour:
+        age, group, gender, occupation = self.demographics.get(user_id, (None,) * 4)
+        return Neighbour(
+            user_id=user_id,
+            similarity=similarity,
+            ratings=rated,
+            common=common,
+            age=age,
+            age_group=group,
+            gender=gender,
+            occupation=occupation,
+        )
 
 
 def stack_neighbours(hits: Sequence[SimilarUser]) -> SparseRows:
@@ -560,21 +685,6 @@ def stack_neighbours(hits: Sequence[SimilarUser]) -> SparseRows:
         indptr,
         np.concatenate([hit.stars.indices for hit in hits]).astype(np.int32),
         np.concatenate([hit.stars.values for hit in hits]).astype(np.float32),
-    )
-
-
-def _neighbour(hit: SimilarUser, common: int) -> Neighbour:
-    payload = hit.payload
-    age = payload.get("age")
-    return Neighbour(
-        user_id=hit.user_id,
-        similarity=hit.similarity,
-        ratings=int(payload.get("n_ratings", len(hit.stars))),
-        common=common,
-        age=int(age) if age is not None else None,
-        age_group=payload.get("age_group"),
-        gender=payload.get("gender"),
-        occupation=payload.get("occupation"),
     )
 
 

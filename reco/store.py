@@ -1,10 +1,11 @@
 """Where user vectors live: one small interface, Qdrant Edge (embedded) and qdrant-client (server).
 
 Each user is one point: id = user id, a sparse ``taste`` vector (the encoded ratings, searched
-by dot product), a sparse ``stars`` vector (the raw ratings, returned for aggregation) and the
-demographics as payload. An index is identified by a fingerprint of the data and the encoding;
-`UserStore.ready` says whether the store holds it, `UserStore.rebuild` builds it aside and
-switches to it only when complete.
+by dot product), a sparse ``stars`` vector (the raw ratings: `similar_users` returns them with
+each neighbour; the recommender, holding every user's ratings in memory, asks `similar_ids`
+for ids and similarities only) and the demographics as payload. An index is identified by a
+fingerprint of the data and the encoding; `UserStore.ready` says whether the store holds it,
+`UserStore.rebuild` builds it aside and switches to it only when complete.
 """
 
 from __future__ import annotations
@@ -110,6 +111,13 @@ class UserStore(Protocol):
         """The ``limit`` users with the highest dot product with ``query``, best first."""
         ...
 
+    def similar_ids(
+        self, query: SparseVector, limit: int, where: UserFilter | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Like `similar_users`, ids and similarities only (int64, float64): all that
+        scoring needs when the caller holds the users' ratings itself."""
+        ...
+
     def count(self, where: UserFilter | None = None) -> int: ...
 
     def facet(self, field: str, where: UserFilter | None = None) -> dict[str, int]:
@@ -145,6 +153,13 @@ def _from_engine(vector: Any) -> SparseVector:
     return SparseVector(
         np.asarray(vector.indices, dtype=np.int32), np.asarray(vector.values, dtype=np.float32)
     )
+
+
+def _id_arrays(pairs: list[tuple[Any, float]]) -> tuple[np.ndarray, np.ndarray]:
+    if not pairs:
+        return np.empty(0, np.int64), np.empty(0, np.float64)
+    ids, scores = zip(*pairs, strict=True)
+    return np.array(ids, dtype=np.int64), np.array(scores, dtype=np.float64)
 
 
 def _edge_filter(where: UserFilter | None) -> qe.Filter | None:
@@ -313,6 +328,21 @@ class EdgeStore:
             )
             for hit in self._require().query(request)
         ]
+
+    def similar_ids(
+        self, query: SparseVector, limit: int, where: UserFilter | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if len(query) == 0 or limit <= 0:
+            return np.empty(0, np.int64), np.empty(0, np.float64)
+        request = qe.QueryRequest(
+            limit=limit,
+            query=qe.Query.Nearest(_edge_vector(query), using=TASTE),
+            filter=_edge_filter(where),
+            with_vector=False,
+            with_payload=False,
+        )
+        hits = self._require().query(request)
+        return _id_arrays([(hit.id, hit.score) for hit in hits])
 
     def count(self, where: UserFilter | None = None) -> int:
         return self._require().count(qe.CountRequest(exact=True, filter=_edge_filter(where)))
@@ -583,6 +613,25 @@ class QdrantServerStore:
             )
             for hit in response.points
         ]
+
+    @_answering
+    def similar_ids(
+        self, query: SparseVector, limit: int, where: UserFilter | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        from qdrant_client import models
+
+        if len(query) == 0 or limit <= 0:
+            return np.empty(0, np.int64), np.empty(0, np.float64)
+        response = self.client.query_points(
+            self.name,
+            query=models.SparseVector(indices=query.indices.tolist(), values=query.values.tolist()),
+            using=TASTE,
+            limit=limit,
+            query_filter=self._filter(where),
+            with_payload=False,
+            with_vectors=False,
+        )
+        return _id_arrays([(hit.id, hit.score) for hit in response.points])
 
     @_answering
     def count(self, where: UserFilter | None = None) -> int:

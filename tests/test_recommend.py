@@ -6,8 +6,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
-from conftest import NEUTRAL, ROMANCE, SCIFI
+from conftest import NEUTRAL, ROMANCE, SCIFI, two_taste_dataset
 
 from reco.datasets import Dataset
 from reco.encode import Encoding, SparseRows
@@ -15,10 +16,11 @@ from reco.recommend import (
     SEED_OPTIONS,
     Recommender,
     ScoringOptions,
+    gather_rows,
     index_fingerprint,
     score_candidates,
 )
-from reco.store import EdgeStore, UserStore
+from reco.store import EdgeStore, StoreUnavailable, UserStore
 
 FAN = {1: 5.0, 2: 5.0, 3: 4.5}  # a science-fiction fan who has not seen movie 4
 
@@ -309,3 +311,64 @@ def test_popularity_penalty_and_liked_only_hand_computed() -> None:
             Encoding("liked"),
             replace(base, popularity_penalty=0.5),
         )
+
+
+def test_gather_rows_takes_rows_in_the_order_asked() -> None:
+    rows = SparseRows(
+        np.array([0, 2, 2, 5]), np.array([1, 4, 2, 3, 9], np.int32), np.arange(5, dtype=np.float32)
+    )
+    picked, take = gather_rows(rows, np.array([2, 0, 1, 2]))
+    assert picked.indptr.tolist() == [0, 3, 5, 5, 8]
+    assert picked.indices.tolist() == [2, 3, 9, 1, 4, 2, 3, 9]
+    assert take.tolist() == [2, 3, 4, 0, 1, 2, 3, 4]
+
+
+def test_neighbours_stars_from_memory_equal_those_the_index_returns(
+    recommender: Recommender,
+) -> None:
+    """recommend() reads neighbours' stars from memory; they are the ones stored in Qdrant."""
+    profile = {1: 5.0, 2: 4.5, 5: 1.0}
+    result = recommender.recommend_explained(profile, neighbours=20)
+    query = recommender.encoding.encode_query(profile)
+    stored = {u.user_id: u.stars.as_dict() for u in recommender.store.similar_users(query, 20)}
+    for neighbour in result.neighbours:
+        from_memory = {
+            m: r.stars
+            for m in range(1, 11)
+            for r in result.why(m)
+            if r.neighbour.user_id == neighbour.user_id
+        }
+        assert from_memory == stored[neighbour.user_id]
+        assert neighbour.ratings == len(stored[neighbour.user_id])
+
+
+def test_an_index_holding_unknown_users_is_reported(two_taste: Dataset) -> None:
+    other = two_taste_dataset_with_extra_user()
+    recommender = Recommender.build(other)
+    stale = Recommender(two_taste, recommender.store, recommender.encoding)
+    with pytest.raises(StoreUnavailable, match="rebuild it"):
+        stale.recommend({1: 5.0, 2: 5.0}, neighbours=30)
+
+
+def two_taste_dataset_with_extra_user() -> Dataset:
+    base = two_taste_dataset()
+    extra = pd.DataFrame(
+        {"user_id": [99] * 3, "movie_id": [1, 2, 3], "rating": [5.0] * 3, "timestamp": [0] * 3}
+    )
+    users = pd.concat(
+        [
+            base.users,
+            pd.DataFrame(
+                {
+                    "user_id": [99],
+                    "age": [20],
+                    "age_group": ["18-24"],
+                    "gender": ["F"],
+                    "occupation": ["student"],
+                }
+            ),
+        ]
+    )
+    return Dataset(
+        ratings=pd.concat([base.ratings, extra]), movies=base.movies, users=users, name="x"
+    )

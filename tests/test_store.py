@@ -63,6 +63,18 @@ def test_similar_users_are_ranked_by_dot_product_with_their_stars(store: UserSto
     assert store.similar_users(vec({1: 1.0}), limit=1)[0].user_id == 1
 
 
+def test_similar_ids_are_the_similar_users_without_their_data(store: UserStore) -> None:
+    build(store)
+    query = vec({1: 1.0, 3: 0.25})
+    ids, similarities = store.similar_ids(query, limit=10)
+    assert ids.dtype == np.int64 and similarities.dtype == np.float64
+    assert ids.tolist() == [1, 2, 4]
+    assert similarities.round(4).tolist() == [1.0, 0.5, -0.5]
+    ids, _ = store.similar_ids(query, limit=10, where=UserFilter(age_groups=("25-34",)))
+    assert ids.tolist() == [2, 4]
+    assert [len(a) for a in store.similar_ids(vec({}), limit=10)] == [0, 0]
+
+
 def test_filter_keeps_only_matching_users(store: UserStore) -> None:
     build(store)
     found = store.similar_users(vec({1: 1.0, 2: 1.0}), 10, UserFilter(age_groups=("18-24",)))
