@@ -115,12 +115,18 @@ class Encoding:
             f"idf={int(self.idf)}"
         )
 
+    def entry_values(self, rows: SparseRows) -> np.ndarray:
+        """The encoded value of every rating in ``rows`` (one CSR row per user), before any
+        normalisation to unit length; float64, entry by entry."""
+        counts = np.diff(rows.indptr)
+        owner = np.repeat(np.arange(len(rows)), counts)
+        return self._values(rows.values.astype(np.float64), owner, counts)
+
     def encode_rows(self, rows: SparseRows) -> SparseRows:
         """Encode users' star ratings (one CSR row per user, indices sorted) to taste vectors."""
         counts = np.diff(rows.indptr)
         owner = np.repeat(np.arange(len(rows)), counts)
-        stars = rows.values.astype(np.float64)
-        values = self._values(stars, owner, counts)
+        values = self.entry_values(rows)
         if self.normalize:
             norms = np.sqrt(np.bincount(owner, weights=values * values, minlength=len(rows)))
             values = values / np.where(norms > 0, norms, 1.0)[owner]

@@ -593,7 +593,10 @@ def _score_hits(
     chosen = counted_neighbours(hits, option)
     if not chosen:
         return []
-    candidates = recommender.score_neighbours(stack_neighbours(chosen), chosen, exclude, option)
+    similarities = np.array([hit.similarity for hit in chosen])
+    candidates = recommender.score_neighbours(
+        stack_neighbours(chosen), similarities, exclude, option
+    )
     return candidates.movie_ids[:k].tolist()
 
 

@@ -180,7 +180,7 @@ def score_candidates(
     owner = np.repeat(np.arange(len(counts)), counts)
     stars = neighbour_stars.values.astype(np.float64)
     if values is None:
-        values = replace(encoding, normalize=False)._values(stars, owner, counts)
+        values = encoding.entry_values(neighbour_stars)
     movie_ids = neighbour_stars.indices
     owner_weights = weights[owner]
     if not (weights > 0).all():  # drop the neighbours that do not count
@@ -376,21 +376,15 @@ class Recommender:
         # Ids and similarities from the engine; the neighbours' stars from memory (the same
         # values the index holds), which is most of the answer's cost when fetched instead.
         user_ids, similarities = self.store.similar_ids(query, options.neighbours, where)
-        counted = counting(similarities[: options.neighbours], options)
-        user_ids, similarities = user_ids[: options.neighbours][counted], similarities[counted]
+        counted = counting(similarities, options)
+        user_ids, similarities = user_ids[counted], similarities[counted]
         if not len(user_ids):
             return Recommendations(self.popular(limit, where, exclude=profile), (), True, where)
         table = self._users()
         rows, take = gather_rows(table.stars, table.row_of(user_ids))
         exclude = np.fromiter(profile, dtype=np.int64, count=len(profile))
-        candidates = score_candidates(
-            rows,
-            similarities,
-            exclude,
-            self.encoding,
-            options,
-            self.rating_counts,
-            values=table.values[take],
+        candidates = self.score_neighbours(
+            rows, similarities, exclude, options, values=table.values[take]
         )
         items = tuple(
             self._item(int(m), float(s), int(r), float(mean))
@@ -432,15 +426,16 @@ class Recommender:
     def score_neighbours(
         self,
         rows: SparseRows,
-        hits: Sequence[SimilarUser],
+        similarities: np.ndarray,
         exclude: np.ndarray,
         options: ScoringOptions,
+        values: np.ndarray | None = None,
     ) -> Candidates:
-        """`score_candidates` with this recommender's encoding and rating counts; ``rows`` are
-        the ``hits``' stars (`stack_neighbours`), ``hits`` those `counted_neighbours` keeps."""
-        similarities = np.array([hit.similarity for hit in hits])
+        """`score_candidates` with this recommender's encoding and rating counts: the one
+        scoring rule of `recommend` and of the tuning in `evaluate`. ``rows`` are the counted
+        neighbours' stars (see `counting`), ``similarities`` theirs."""
         return score_candidates(
-            rows, similarities, exclude, self.encoding, options, self.rating_counts
+            rows, similarities, exclude, self.encoding, options, self.rating_counts, values
         )
 
     def popular(
@@ -621,39 +616,12 @@ class _UserTable:
     user_ids: np.ndarray
     stars: SparseRows
     values: np.ndarray  # the stars encoded (not normalised), entry by entry
-    demographics: Mapping[int, tuple[int | None, str | None, str | None, str | None]]
+    demographics: Mapping[int, Mapping[str, Any]]
 
     @classmethod
     def of(cls, dataset: Dataset, encoding: Encoding) -> _UserTable:
-        ratings = dataset.ratings
-        user_ids, stars = rows_from_ratings(
-            ratings["user_id"].to_numpy(),
-            ratings["movie_id"].to_numpy(),
-            ratings["rating"].to_numpy(),
-        )
-        counts = np.diff(stars.indptr)
-        owner = np.repeat(np.arange(len(counts)), counts)
-        values = replace(encoding, normalize=False)._values(
-            stars.values.astype(np.float64), owner, counts
-        )
-        demographics = {}
-        if dataset.users is not None:
-            users = dataset.users
-            for user, age, group, gender, occupation in zip(
-                users["user_id"].tolist(),
-                users["age"].tolist(),
-                users["age_group"].astype(str).tolist(),
-                users["gender"].astype(str).tolist(),
-                users["occupation"].astype(str).tolist(),
-                strict=True,
-            ):
-                demographics[int(user)] = (
-                    None if pd.isna(age) else int(age),
-                    group,
-                    gender,
-                    occupation,
-                )
-        return cls(user_ids, stars, values, demographics)
+        user_ids, stars = user_rows(dataset)
+        return cls(user_ids, stars, encoding.entry_values(stars), user_demographics(dataset))
 
     def row_of(self, user_ids: np.ndarray) -> np.ndarray:
         rows = np.searchsorted(self.user_ids, user_ids)
@@ -664,16 +632,16 @@ class _UserTable:
         return rows
 
     def neighbour(self, user_id: int, similarity: float, rated: int, common: int) -> Neighbour:
-        age, group, gender, occupation = self.demographics.get(user_id, (None,) * 4)
+        about = self.demographics.get(user_id, {})
         return Neighbour(
             user_id=user_id,
             similarity=similarity,
             ratings=rated,
             common=common,
-            age=age,
-            age_group=group,
-            gender=gender,
-            occupation=occupation,
+            age=about.get("age"),
+            age_group=about.get("age_group"),
+            gender=about.get("gender"),
+            occupation=about.get("occupation"),
         )
 
 
@@ -688,26 +656,38 @@ def stack_neighbours(hits: Sequence[SimilarUser]) -> SparseRows:
     )
 
 
-def user_batches(
-    dataset: Dataset, encoding: Encoding, batch_size: int = 1_000
-) -> Iterator[list[UserPoint]]:
-    """The dataset's users as `UserPoint` batches: taste vector, raw stars, demographics."""
+def user_rows(dataset: Dataset) -> tuple[np.ndarray, SparseRows]:
+    """The dataset's user ids (ascending) and their raw stars, one CSR row each."""
     ratings = dataset.ratings
-    user_ids, stars = rows_from_ratings(
+    return rows_from_ratings(
         ratings["user_id"].to_numpy(),
         ratings["movie_id"].to_numpy(),
         ratings["rating"].to_numpy(),
     )
+
+
+def user_demographics(dataset: Dataset) -> dict[int, dict[str, Any]]:
+    """User id -> age, age group, gender and occupation (empty without demographics)."""
+    if dataset.users is None:
+        return {}
+    return {
+        int(row.user_id): {
+            "age": None if pd.isna(row.age) else int(row.age),
+            "age_group": str(row.age_group),
+            "gender": str(row.gender),
+            "occupation": str(row.occupation),
+        }
+        for row in dataset.users.itertuples(index=False)
+    }
+
+
+def user_batches(
+    dataset: Dataset, encoding: Encoding, batch_size: int = 1_000
+) -> Iterator[list[UserPoint]]:
+    """The dataset's users as `UserPoint` batches: taste vector, raw stars, demographics."""
+    user_ids, stars = user_rows(dataset)
     taste = encoding.encode_rows(stars)
-    demographics: dict[int, dict[str, Any]] = {}
-    if dataset.users is not None:
-        for row in dataset.users.itertuples(index=False):
-            demographics[int(row.user_id)] = {
-                "age": None if pd.isna(row.age) else int(row.age),
-                "age_group": str(row.age_group),
-                "gender": str(row.gender),
-                "occupation": str(row.occupation),
-            }
+    demographics = user_demographics(dataset)
     counts = np.diff(stars.indptr)
     batch: list[UserPoint] = []
     for i, user_id in enumerate(user_ids.tolist()):
