@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import itertools
 import json
 import os
 import shutil
@@ -313,36 +314,33 @@ class EdgeStore:
     def similar_users(
         self, query: SparseVector, limit: int, where: UserFilter | None = None
     ) -> list[SimilarUser]:
+        return [
+            SimilarUser(
+                int(hit.id), float(hit.score), hit.payload or {}, _from_engine(hit.vector[STARS])
+            )
+            for hit in self._query(query, limit, where, with_data=True)
+        ]
+
+    def similar_ids(
+        self, query: SparseVector, limit: int, where: UserFilter | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        hits = self._query(query, limit, where, with_data=False)
+        return _id_arrays([(hit.id, hit.score) for hit in hits])
+
+    def _query(
+        self, query: SparseVector, limit: int, where: UserFilter | None, *, with_data: bool
+    ) -> list[Any]:
+        """The engine's hits, with each user's stars and payload when ``with_data``."""
         if len(query) == 0 or limit <= 0:
             return []
         request = qe.QueryRequest(
             limit=limit,
             query=qe.Query.Nearest(_edge_vector(query), using=TASTE),
             filter=_edge_filter(where),
-            with_vector=[STARS],
-            with_payload=True,
+            with_vector=[STARS] if with_data else False,
+            with_payload=with_data,
         )
-        return [
-            SimilarUser(
-                int(hit.id), float(hit.score), hit.payload or {}, _from_engine(hit.vector[STARS])
-            )
-            for hit in self._require().query(request)
-        ]
-
-    def similar_ids(
-        self, query: SparseVector, limit: int, where: UserFilter | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        if len(query) == 0 or limit <= 0:
-            return np.empty(0, np.int64), np.empty(0, np.float64)
-        request = qe.QueryRequest(
-            limit=limit,
-            query=qe.Query.Nearest(_edge_vector(query), using=TASTE),
-            filter=_edge_filter(where),
-            with_vector=False,
-            with_payload=False,
-        )
-        hits = self._require().query(request)
-        return _id_arrays([(hit.id, hit.score) for hit in hits])
+        return self._require().query(request)
 
     def count(self, where: UserFilter | None = None) -> int:
         return self._require().count(qe.CountRequest(exact=True, filter=_edge_filter(where)))
@@ -435,6 +433,9 @@ def _describe(error: Exception) -> str:
     return f"{kind}: {text}"[:200] if text else kind
 
 
+_UNAVAILABLE = frozenset({401, 403, 429, 500, 502, 503, 504})  # HTTP statuses of an outage
+
+
 def _answering(method: Callable[..., Any]) -> Callable[..., Any]:
     """A server that stops answering mid-session is a `StoreUnavailable`, not a traceback."""
 
@@ -451,16 +452,8 @@ def _answering(method: Callable[..., Any]) -> Callable[..., Any]:
             httpx.TransportError,
             OSError,
         ) as error:
-            if isinstance(error, UnexpectedResponse) and error.status_code not in (
-                401,
-                403,
-                429,
-                500,
-                502,
-                503,
-                504,
-            ):
-                raise
+            if isinstance(error, UnexpectedResponse) and error.status_code not in _UNAVAILABLE:
+                raise  # a request the server refused on its merits: a bug, not an outage
             raise StoreUnavailable(f"{self.where} stopped answering ({_describe(error)})") from None
 
     return call
@@ -511,7 +504,7 @@ class QdrantServerStore:
             url=url, api_key=api_key, timeout=max(1, round(timeout)), check_compatibility=False
         )
         deadline = time.monotonic() + timeout
-        for attempt in range(1, 100):
+        for attempt in itertools.count(1):
             try:
                 client.get_collections()
                 break
@@ -594,6 +587,24 @@ class QdrantServerStore:
     def similar_users(
         self, query: SparseVector, limit: int, where: UserFilter | None = None
     ) -> list[SimilarUser]:
+        return [
+            SimilarUser(
+                int(hit.id), float(hit.score), hit.payload or {}, _from_engine(hit.vector[STARS])
+            )
+            for hit in self._query(query, limit, where, with_data=True)
+        ]
+
+    @_answering
+    def similar_ids(
+        self, query: SparseVector, limit: int, where: UserFilter | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        hits = self._query(query, limit, where, with_data=False)
+        return _id_arrays([(hit.id, hit.score) for hit in hits])
+
+    def _query(
+        self, query: SparseVector, limit: int, where: UserFilter | None, *, with_data: bool
+    ) -> list[Any]:
+        """The server's points, with each user's stars and payload when ``with_data``."""
         from qdrant_client import models
 
         if len(query) == 0 or limit <= 0:
@@ -604,34 +615,10 @@ class QdrantServerStore:
             using=TASTE,
             limit=limit,
             query_filter=self._filter(where),
-            with_payload=True,
-            with_vectors=[STARS],
+            with_payload=with_data,
+            with_vectors=[STARS] if with_data else False,
         )
-        return [
-            SimilarUser(
-                int(hit.id), float(hit.score), hit.payload or {}, _from_engine(hit.vector[STARS])
-            )
-            for hit in response.points
-        ]
-
-    @_answering
-    def similar_ids(
-        self, query: SparseVector, limit: int, where: UserFilter | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        from qdrant_client import models
-
-        if len(query) == 0 or limit <= 0:
-            return np.empty(0, np.int64), np.empty(0, np.float64)
-        response = self.client.query_points(
-            self.name,
-            query=models.SparseVector(indices=query.indices.tolist(), values=query.values.tolist()),
-            using=TASTE,
-            limit=limit,
-            query_filter=self._filter(where),
-            with_payload=False,
-            with_vectors=False,
-        )
-        return _id_arrays([(hit.id, hit.score) for hit in response.points])
+        return response.points
 
     @_answering
     def count(self, where: UserFilter | None = None) -> int:
