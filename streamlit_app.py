@@ -606,7 +606,7 @@ def main() -> None:
 
 def unavailable_ui(error: StoreUnavailable) -> None:
     st.error(f"The vector engine is unavailable: {md(error)}")
-    st.info("Your ratings are kept (they are in the page address). Retry when it is back.")
+    st.info("Your ratings are kept. Retry when it is back.")
     st.button("Retry", key="retry", on_click=reconnect, type="primary")
 
 
