@@ -156,11 +156,23 @@ def _from_engine(vector: Any) -> SparseVector:
     )
 
 
-def _id_arrays(pairs: list[tuple[Any, float]]) -> tuple[np.ndarray, np.ndarray]:
-    if not pairs:
-        return np.empty(0, np.int64), np.empty(0, np.float64)
-    ids, scores = zip(*pairs, strict=True)
-    return np.array(ids, dtype=np.int64), np.array(scores, dtype=np.float64)
+# Hits of either engine (Qdrant Edge's and qdrant-client's points alike) carry id, score,
+# payload and the requested vectors under the same names.
+
+
+def _similar_users(hits: Sequence[Any]) -> list[SimilarUser]:
+    return [
+        SimilarUser(
+            int(hit.id), float(hit.score), hit.payload or {}, _from_engine(hit.vector[STARS])
+        )
+        for hit in hits
+    ]
+
+
+def _id_arrays(hits: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.fromiter((hit.id for hit in hits), dtype=np.int64, count=len(hits))
+    scores = np.fromiter((hit.score for hit in hits), dtype=np.float64, count=len(hits))
+    return ids, scores
 
 
 def _edge_filter(where: UserFilter | None) -> qe.Filter | None:
@@ -314,18 +326,12 @@ class EdgeStore:
     def similar_users(
         self, query: SparseVector, limit: int, where: UserFilter | None = None
     ) -> list[SimilarUser]:
-        return [
-            SimilarUser(
-                int(hit.id), float(hit.score), hit.payload or {}, _from_engine(hit.vector[STARS])
-            )
-            for hit in self._query(query, limit, where, with_data=True)
-        ]
+        return _similar_users(self._query(query, limit, where, with_data=True))
 
     def similar_ids(
         self, query: SparseVector, limit: int, where: UserFilter | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        hits = self._query(query, limit, where, with_data=False)
-        return _id_arrays([(hit.id, hit.score) for hit in hits])
+        return _id_arrays(self._query(query, limit, where, with_data=False))
 
     def _query(
         self, query: SparseVector, limit: int, where: UserFilter | None, *, with_data: bool
@@ -587,19 +593,13 @@ class QdrantServerStore:
     def similar_users(
         self, query: SparseVector, limit: int, where: UserFilter | None = None
     ) -> list[SimilarUser]:
-        return [
-            SimilarUser(
-                int(hit.id), float(hit.score), hit.payload or {}, _from_engine(hit.vector[STARS])
-            )
-            for hit in self._query(query, limit, where, with_data=True)
-        ]
+        return _similar_users(self._query(query, limit, where, with_data=True))
 
     @_answering
     def similar_ids(
         self, query: SparseVector, limit: int, where: UserFilter | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        hits = self._query(query, limit, where, with_data=False)
-        return _id_arrays([(hit.id, hit.score) for hit in hits])
+        return _id_arrays(self._query(query, limit, where, with_data=False))
 
     def _query(
         self, query: SparseVector, limit: int, where: UserFilter | None, *, with_data: bool
