@@ -104,8 +104,7 @@ def reconnect() -> None:
 
 @st.cache_resource(show_spinner=False)
 def movie_search(name: str) -> MovieSearch:
-    dataset = load_recommender(name).dataset
-    return MovieSearch(dataset.movies, dataset.ratings.groupby("movie_id").size())
+    return MovieSearch.of(load_recommender(name).catalog)
 
 
 @st.cache_data(show_spinner=False)
@@ -116,11 +115,7 @@ def population(name: str, field: str) -> dict[str, int]:
 
 @st.cache_data(show_spinner=False)
 def titles(name: str) -> dict[int, str]:
-    movies = load_recommender(name).dataset.movies
-    return {
-        int(m): f"{t} ({y})" if pd.notna(y) else str(t)
-        for m, t, y in movies[["movie_id", "title", "year"]].itertuples(index=False)
-    }
+    return load_recommender(name).catalog.titles()
 
 
 # --------------------------------------------------------------------------- state
@@ -225,7 +220,7 @@ def widen_filters(name: str) -> None:
 def settings_ui(recommender: Recommender, name: str) -> Settings:
     sidebar = st.sidebar
     sidebar.header("Whose taste?")
-    if recommender.dataset.has_demographics:
+    if recommender.catalog.has_demographics:
         sidebar.caption("Only take neighbours from these groups (empty: everyone).")
         ages = sidebar.multiselect("Age groups", list(AGE_GROUPS), key="age_groups")
         genders = sidebar.multiselect(
@@ -531,7 +526,7 @@ def neighbours_ui(name: str, recommender: Recommender, result: Recommendations) 
         ", IDF-weighted" if recommender.encoding.idf else ""
     )
     charts = st.container(key="neighbour-charts")
-    if recommender.dataset.has_demographics:
+    if recommender.catalog.has_demographics:
         tabs = charts.tabs(["Age group", "Gender", "Occupation", "Similarity"])
         fields = [
             ("age_group", "Age group", list(AGE_GROUPS)),
@@ -613,7 +608,7 @@ def unavailable_ui(error: StoreUnavailable) -> None:
 def page_ui(name: str, recommender: Recommender) -> None:
     restore_from_link(name, recommender)
     messages_ui()
-    for warning in recommender.dataset.warnings:
+    for warning in recommender.notes:
         st.sidebar.caption(f"Data note: {md(warning)}")
     settings = settings_ui(recommender, name)
     left, right = st.columns([4, 7], gap="large")

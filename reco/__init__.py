@@ -3,9 +3,11 @@
 data (`datasets`) -> encode (`encode`) -> store (`store`) -> recommend (`recommend`).
 """
 
+from reco.catalog import Catalog, CatalogError, display_title
 from reco.datasets import AGE_GROUPS, Dataset, DatasetError, DatasetUnavailable, load_movielens
 from reco.encode import Encoding, SparseVector
 from reco.recommend import (
+    IndexUnavailable,
     Neighbour,
     NeighbourRating,
     Recommendation,
@@ -15,14 +17,25 @@ from reco.recommend import (
     open_recommender,
 )
 from reco.search import MovieSearch
-from reco.store import EdgeStore, QdrantServerStore, StoreUnavailable, UserFilter, open_store
+from reco.store import (
+    EdgeStore,
+    IndexDamaged,
+    QdrantServerStore,
+    StoreUnavailable,
+    UserFilter,
+    open_store,
+)
 
 __all__ = [
     "AGE_GROUPS",
+    "Catalog",
+    "CatalogError",
     "Dataset",
     "DatasetError",
     "DatasetUnavailable",
     "EdgeStore",
+    "IndexDamaged",
+    "IndexUnavailable",
     "Encoding",
     "MovieSearch",
     "Neighbour",
@@ -35,6 +48,7 @@ __all__ = [
     "SparseVector",
     "StoreUnavailable",
     "UserFilter",
+    "display_title",
     "load_movielens",
     "open_recommender",
     "open_store",

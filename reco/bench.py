@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from reco.datasets import AGE_GROUPS, Dataset, load_movielens
-from reco.encode import SparseRows, rows_from_ratings
+from reco.encode import rows_from_ratings
 from reco.recommend import Recommender, score_candidates
 from reco.store import EdgeStore, QdrantServerStore
 
@@ -122,8 +122,8 @@ class PostingLists:
     """Exact similarities without an engine: per-movie posting lists of the taste vectors,
     with the same IDF weighting as Qdrant's modifier, and the users' raw stars."""
 
-    def __init__(self, recommender: Recommender):
-        dataset, encoding = recommender.dataset, recommender.encoding
+    def __init__(self, dataset: Dataset, recommender: Recommender):
+        encoding = recommender.encoding
         ratings = dataset.ratings
         self.user_ids, stars = rows_from_ratings(
             ratings["user_id"].to_numpy(),
@@ -168,16 +168,8 @@ class PostingLists:
         top = top[sims[top] > 0]
         if len(top) == 0:
             return []
-        lengths = np.diff(self.stars.indptr)[top]
-        starts = self.stars.indptr[top]
-        take = np.concatenate([np.arange(s, s + n) for s, n in zip(starts, lengths, strict=True)])
-        rows = SparseRows(
-            np.concatenate([[0], np.cumsum(lengths)]),
-            self.stars.indices[take],
-            self.stars.values[take],
-        )
         candidates = score_candidates(
-            rows,
+            self.stars.take(top),
             sims[top],
             np.fromiter(profile, dtype=np.int64),
             self.encoding,
@@ -271,7 +263,7 @@ def bench_one(source: str | int, options: BenchOptions = BenchOptions()) -> dict
                 return reopened.recommend(profile, age_groups=[group])
 
             result["edge_filtered"] = _percentiles(_time_each(filtered, profiles))
-        reference = PostingLists(reopened)
+        reference = PostingLists(dataset, reopened)
         _time_each(reference.recommend, profiles[:5])
         result["numpy"] = _percentiles(_time_each(reference.recommend, profiles))
         agree = [

@@ -14,6 +14,7 @@ from typing import TextIO
 
 import numpy as np
 
+from reco.catalog import display_title
 from reco.datasets import KNOWN_DATASETS, DatasetError, load_movielens
 from reco.encode import ENCODINGS, check_stars
 from reco.recommend import (
@@ -90,8 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     engine.add_argument(
         "--encoding",
         choices=ENCODINGS,
-        default=DEFAULT_ENCODING,
-        help=f"how ratings become vector values (default {DEFAULT_ENCODING})",
+        default=None,
+        help="how ratings become vector values (default: the index's own; a new index: "
+        f"{DEFAULT_ENCODING})",
     )
     engine.add_argument(
         "--similarity", choices=("cosine", "dot"), default="cosine" if DEFAULT_NORMALIZE else "dot"
@@ -203,7 +205,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--one", help=argparse.SUPPRESS)  # one size, in this process (internal)
     bench.add_argument("--json", action="store_true")
 
-    search = commands.add_parser("search", parents=[common], help="find movie ids by title")
+    search = commands.add_parser("search", parents=[engine], help="find movie ids by title")
     search.add_argument("text", nargs="+")
     search.add_argument("--limit", type=int, default=10)
     search.add_argument("--json", action="store_true")
@@ -223,7 +225,7 @@ def parse_rating(text: str) -> tuple[int, float]:
     return movie_id, value
 
 
-def _open(args: argparse.Namespace) -> tuple[Recommender, float, bool]:
+def _open(args: argparse.Namespace, *, repair: bool = False) -> tuple[Recommender, float, bool]:
     download = TextProgress(f"Downloading {args.dataset}", "MB", 1e6)
     build = TextProgress(f"Indexing {args.dataset}", "users")
     started = time.perf_counter()
@@ -240,6 +242,7 @@ def _open(args: argparse.Namespace) -> tuple[Recommender, float, bool]:
             replication_factor=getattr(args, "replicas", None),
             download_progress=download,
             build_progress=build,
+            repair=repair,
         )
     finally:
         download.close()
@@ -248,11 +251,11 @@ def _open(args: argparse.Namespace) -> tuple[Recommender, float, bool]:
 
 
 def _build(args: argparse.Namespace, out: TextIO) -> None:
-    recommender, seconds, built = _open(args)
-    for warning in recommender.dataset.warnings:
+    recommender, seconds, built = _open(args, repair=True)
+    for warning in recommender.notes:
         print(f"warning: {warning}", file=sys.stderr)
     action = "Indexed" if built else "Index already up to date:"
-    print(f"{action} {recommender.dataset.summary()}", file=out)
+    print(f"{action} {recommender.summary()}", file=out)
     print(
         f"  store: {recommender.store.description} ({recommender.store.count():,} users)", file=out
     )
@@ -277,9 +280,9 @@ def _recommend(args: argparse.Namespace, out: TextIO) -> None:
         json.dump(_as_json(recommender, profile, result, seconds), out, indent=2)
         out.write("\n")
         return
-    titles = recommender.dataset.movies.set_index("movie_id")["title"]
+    catalog = recommender.catalog
     if profile:
-        rated = ", ".join(f"{titles[m]} ({s:g}*)" for m, s in profile.items())
+        rated = ", ".join(f"{catalog.display_title(m)} ({s:g}*)" for m, s in profile.items())
         print(f"Your ratings: {rated}", file=out)
     if result.where:
         print(
@@ -303,9 +306,8 @@ def _recommend(args: argparse.Namespace, out: TextIO) -> None:
     if not result.items:
         print("  nothing to recommend: widen the filters or lower --min-raters", file=out)
     for rank, item in enumerate(result.items, 1):
-        year = f" ({item.year})" if item.year else ""
         print(
-            f"{rank:3}. {item.title}{year}  [id {item.movie_id}]  score {item.score:.2f}, "
+            f"{rank:3}. {item.display_title}  [id {item.movie_id}]  score {item.score:.2f}, "
             f"{item.raters} raters, mean {item.mean_rating:.1f}*",
             file=out,
         )
@@ -315,7 +317,7 @@ def _as_json(
     recommender: Recommender, profile: dict[int, float], result: Recommendations, seconds: float
 ) -> dict[str, object]:
     return {
-        "dataset": recommender.dataset.name,
+        "dataset": recommender.name,
         "ratings": {str(m): s for m, s in profile.items()},
         "filter": dict(result.where.conditions()),
         "popular": result.popular,
@@ -326,9 +328,8 @@ def _as_json(
 
 
 def _search(args: argparse.Namespace, out: TextIO) -> None:
-    dataset = load_movielens(args.dataset, data_dir=args.data_dir)
-    index = MovieSearch(dataset.movies, dataset.ratings.groupby("movie_id").size())
-    found = index.search(" ".join(args.text), limit=args.limit)
+    recommender, _, _ = _open(args)
+    found = MovieSearch.of(recommender.catalog).search(" ".join(args.text), limit=args.limit)
     if args.json:
         rows = found[["movie_id", "title", "year", "genres", "ratings"]].astype(object)
         json.dump(rows.where(rows.notna(), None).to_dict("records"), out, indent=2)
@@ -337,10 +338,8 @@ def _search(args: argparse.Namespace, out: TextIO) -> None:
     if found.empty:
         print("no movie matches", file=out)
     for row in found.itertuples(index=False):
-        year = f" ({row.year})" if row.year is not None and row.year == row.year else ""
-        print(
-            f"{row.movie_id:>7}  {row.title}{year}  {row.genres}  ({row.ratings} ratings)", file=out
-        )
+        title = display_title(row.title, row.year)
+        print(f"{row.movie_id:>7}  {title}  {row.genres}  ({row.ratings} ratings)", file=out)
 
 
 def _evaluate(args: argparse.Namespace, out: TextIO) -> None:

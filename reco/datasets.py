@@ -205,16 +205,32 @@ def load_movielens(
         return _read(files, name=name, source=str(path))
 
 
+def find_release(
+    source: str | Path, *, data_dir: str | Path | None = None
+) -> tuple[str, Path | None]:
+    """The name of a release (a known name, or a zip's or folder's name) and where its files
+    are, or None when they are not on disk (never downloads)."""
+    text = str(source)
+    if text in KNOWN_DATASETS:
+        folder = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+        for candidate in (folder / f"{text}.zip", folder / text):
+            if candidate.exists():
+                return text, candidate
+        return text, None
+    path = Path(source).expanduser()
+    return path.name.removesuffix(".zip"), path if path.exists() else None
+
+
 def locate_dataset(
     name: str, *, data_dir: str | Path | None = None, progress: Progress | None = None
 ) -> Path:
     """Path of a named release in the data folder, downloading the zip if it is not there."""
     if name not in KNOWN_DATASETS:
         raise DatasetError(f"unknown dataset {name!r}; known: {', '.join(KNOWN_DATASETS)}")
+    _, found = find_release(name, data_dir=data_dir)
+    if found is not None:
+        return found
     folder = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
-    for candidate in (folder / f"{name}.zip", folder / name):
-        if candidate.exists():
-            return candidate
     return download_dataset(name, folder, progress=progress)
 
 
@@ -389,6 +405,8 @@ def _read(files: _Files, *, name: str, source: str) -> Dataset:
             },
         )
         movies = _with_titles(movies)
+        if "links.csv" in files:
+            movies = _with_links(files, movies)
         users = None
     ratings_file = _PAIRS[fmt][0]
     ratings, warnings = _skip_bad_rows(ratings, movies, users, files.where(ratings_file))
@@ -530,9 +548,38 @@ def _read_ml100k_items(files: _Files) -> pd.DataFrame:
         "|".join(g for g, on in zip(genres, row, strict=True) if on) for row in flags
     ]
     release_year = pd.to_numeric(items["release_date"].str[-4:], errors="coerce")
-    movies = _with_titles(items[["movie_id", "raw_title", "genres", "line"]].copy())
+    movies = _with_titles(items[["movie_id", "raw_title", "genres", "imdb_url", "line"]].copy())
     movies["year"] = movies["year"].fillna(release_year)
+    movies["imdb_url"] = movies["imdb_url"].astype(str).str.strip()
     return movies
+
+
+def _with_links(files: _Files, movies: pd.DataFrame) -> pd.DataFrame:
+    """IMDb and TMDB ids from ``links.csv``, where readable (links are optional: a damaged
+    file leaves the films without them)."""
+    try:
+        links = pd.read_csv(
+            io.BytesIO(files.read_bytes("links.csv")),
+            usecols=["movieId", "imdbId", "tmdbId"],
+            dtype=str,
+            keep_default_na=False,
+        )
+    except (DatasetError, ValueError, pd.errors.ParserError):
+        return movies
+    ids = pd.to_numeric(links["movieId"], errors="coerce")
+    frame = pd.DataFrame(
+        {
+            "movie_id": ids,
+            "imdb_id": pd.to_numeric(links["imdbId"], errors="coerce"),
+            "tmdb_id": pd.to_numeric(links["tmdbId"], errors="coerce"),
+        }
+    ).dropna(subset=["movie_id"])
+    frame = frame.drop_duplicates("movie_id", keep="first")
+    frame["movie_id"] = frame["movie_id"].astype(movies["movie_id"].dtype)
+    merged = movies.merge(frame, on="movie_id", how="left")
+    for column in ("imdb_id", "tmdb_id"):
+        merged[column] = pd.array(merged[column], dtype="Int64")
+    return merged
 
 
 _GENRE_ALIASES = {"unknown": "(no genres listed)", "Children's": "Children"}

@@ -64,6 +64,16 @@ class SparseRows:
         start, end = self.indptr[i], self.indptr[i + 1]
         return SparseVector(self.indices[start:end], self.values[start:end])
 
+    def take(self, rows: np.ndarray) -> SparseRows:
+        """Rows ``rows`` (positions), in that order, as one CSR matrix (no Python loop)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        starts, ends = self.indptr[rows], self.indptr[rows + 1]
+        lengths = ends - starts
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        take = np.arange(indptr[-1]) - np.repeat(indptr[:-1] - starts, lengths)
+        return SparseRows(indptr, self.indices[take], self.values[take])
+
 
 @dataclass(frozen=True)
 class Encoding:
@@ -105,6 +115,11 @@ class Encoding:
         mean = float(stars.mean()) if len(stars) else 3.5
         std = float(stars.std()) if len(stars) > 1 else 1.0
         return cls(name, normalize, shrinkage, mean, std if std > 0 else 1.0, offset, idf)
+
+    @property
+    def spec(self) -> tuple[object, ...]:
+        """The choices that make an encoding, without the statistics `fit` learns."""
+        return (self.name, self.normalize, self.shrinkage, self.offset, self.idf)
 
     @property
     def key(self) -> str:

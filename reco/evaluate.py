@@ -33,10 +33,9 @@ from reco.recommend import (
     SEED_OPTIONS,
     Recommender,
     ScoringOptions,
-    counted_neighbours,
-    stack_neighbours,
+    counting,
 )
-from reco.store import EdgeStore
+from reco.store import EdgeStore, Neighbours
 
 METRICS = ("hr", "precision", "recall", "ndcg", "coverage", "ms_per_query")
 METRIC_LABELS = {
@@ -556,10 +555,10 @@ def tune(
             )
             for case in fold.cases:
                 query = recommender.encoding.encode_query(case.query)
-                hits = recommender.store.similar_users(query, most)
+                found = recommender.store.similar_users(query, most)
                 exclude = np.fromiter(case.query, dtype=np.int64)
                 for option in options:
-                    ranked = _score_hits(recommender, hits, exclude, option, protocol.k)
+                    ranked = _score_found(recommender, found, exclude, option, protocol.k)
                     ranked = popular.pad(ranked, case, protocol.k)
                     result = (
                         ndcg_at(ranked, case.relevant, protocol.k),
@@ -586,17 +585,20 @@ def tune(
     return pd.DataFrame(rows).sort_values("ndcg", ascending=False).reset_index(drop=True)
 
 
-def _score_hits(
-    recommender: Recommender, hits: list, exclude: np.ndarray, option: ScoringOptions, k: int
+def _score_found(
+    recommender: Recommender,
+    found: Neighbours,
+    exclude: np.ndarray,
+    option: ScoringOptions,
+    k: int,
 ) -> list[int]:
-    """What `Recommender.recommend` would rank for ``option``, from neighbours already found."""
-    chosen = counted_neighbours(hits, option)
-    if not chosen:
+    """What `Recommender.recommend` would rank for ``option``, from neighbours already found
+    (as many as the largest neighbour count of the grid)."""
+    chosen = found.take(np.arange(min(option.neighbours, len(found))))
+    chosen = chosen.take(counting(chosen.similarities, option))
+    if not len(chosen):
         return []
-    similarities = np.array([hit.similarity for hit in chosen])
-    candidates = recommender.score_neighbours(
-        stack_neighbours(chosen), similarities, exclude, option
-    )
+    candidates = recommender.score_neighbours(chosen.stars, chosen.similarities, exclude, option)
     return candidates.movie_ids[:k].tolist()
 
 

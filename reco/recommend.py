@@ -1,8 +1,9 @@
 """User-based collaborative filtering on a vector store.
 
 The query profile ``{movie_id: stars}`` is encoded like the indexed users; the store returns the
-most similar users (optionally within an age group, gender or occupation) with their raw stars;
-`score_candidates` aggregates their ratings of movies the profile has not rated:
+most similar users (optionally within an age group, gender or occupation) with their raw stars,
+read from the engine with the query; `score_candidates` aggregates their ratings of movies the
+profile has not rated:
 
     score(movie) = sum over neighbours v who rated it of  w_v * (e_v(movie) + offset)
 
@@ -14,10 +15,8 @@ special case ``zscore`` encoding, 20 neighbours, exponent 0 (unweighted) and off
 
 from __future__ import annotations
 
-import hashlib
 import math
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -25,26 +24,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reco.datasets import AGE_GROUPS, Dataset, Progress, load_movielens
-from reco.encode import (
-    LIKED_AT,
-    Encoding,
-    EncodingName,
-    SparseRows,
-    check_stars,
-    rows_from_ratings,
+from reco.catalog import Catalog, Popular, display_title
+from reco.datasets import Dataset, Progress, find_release, load_movielens
+from reco.encode import LIKED_AT, Encoding, EncodingName, SparseRows, check_stars
+from reco.index import (
+    build_index,
+    encoding_of,
+    index_fingerprint,
+    release_signature,
+    same_encoding,
+    same_release,
 )
 from reco.store import (
+    FILTER_FIELDS,
     EdgeStore,
-    SimilarUser,
+    IndexDamaged,
+    Neighbours,
+    OpenIndex,
     StoreUnavailable,
     UserFilter,
-    UserPoint,
     UserStore,
     open_store,
 )
 
-INDEX_VERSION = "1"
+__all__ = ["index_fingerprint"]  # re-exported: where an index's identity is computed
 # Chosen by `python -m reco evaluate --tune` on ml-100k (README, "Recommendation quality").
 DEFAULT_ENCODING: EncodingName = "centered_offset"
 DEFAULT_NORMALIZE = True  # unit-length vectors: dot product = cosine similarity
@@ -98,6 +101,10 @@ class Recommendation:
     raters: int
     mean_rating: float
     popular: bool = False  # True: a popularity fallback, not personalised
+
+    @property
+    def display_title(self) -> str:
+        return display_title(self.title, self.year)
 
 
 @dataclass(frozen=True)
@@ -228,50 +235,44 @@ def _sum_by_movie(
     return movies, sums
 
 
-def index_fingerprint(dataset: Dataset, encoding: Encoding) -> str:
-    """What identifies an index: the data, the encoding and the index layout version."""
-    text = f"{INDEX_VERSION}|{dataset.fingerprint}|{encoding.key}"
-    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+class IndexUnavailable(StoreUnavailable):
+    """An index on a Qdrant server that this process must not rebuild on its own (damaged,
+    older, or built from other data): the message names the command that rebuilds it."""
 
 
 class Recommender:
     """Recommendations for a profile ``{movie_id: stars}`` from similar users in a store.
 
-    Safe to share between threads (Streamlit sessions): queries only read.
+    Opened on an index (`OpenIndex`: manifest and catalog); everything it knows about films
+    comes from the catalog, everything about users from the engine. Safe to share between
+    threads (Streamlit sessions): queries only read.
     """
 
-    def __init__(
-        self,
-        dataset: Dataset,
-        store: UserStore,
-        encoding: Encoding,
-        options: ScoringOptions | None = None,
-    ):
-        self.dataset = dataset
+    def __init__(self, store: UserStore, index: OpenIndex, options: ScoringOptions | None = None):
         self.store = store
-        self.encoding = encoding
+        self.manifest = index.manifest
+        self.catalog: Catalog = index.catalog
+        self.encoding: Encoding = encoding_of(index.manifest)
         self.options = options or ScoringOptions()
-        movies = dataset.movies.set_index("movie_id")
-        self._titles: dict[int, str] = movies["title"].to_dict()
-        self._years: dict[int, Any] = movies["year"].to_dict()
-        self._genres: dict[int, str] = movies["genres"].to_dict()
-        self.movie_ids: frozenset[int] = frozenset(self._titles)
-        """Every movie id of the dataset (a profile may only rate these)."""
-        counts = dataset.ratings["movie_id"].value_counts()
-        self.rating_counts = np.zeros(int(dataset.movies["movie_id"].max()) + 1, dtype=np.float64)
-        self.rating_counts[counts.index.to_numpy()] = counts.to_numpy()
-        users = dataset.users
-        self._choices: dict[str, frozenset[str]] = {}
-        if users is not None:
-            self._choices = {
-                "age_group": frozenset(AGE_GROUPS),
-                "gender": frozenset(users["gender"].unique()),
-                "occupation": frozenset(users["occupation"].unique()),
-            }
-        self._popular_cache: dict[UserFilter, list[tuple[int, int, int, float]]] = {}
-        self._popular_lock = threading.Lock()
-        self._user_table: _UserTable | None = None
-        self._user_table_lock = threading.Lock()
+        self.movie_ids: frozenset[int] = self.catalog.movie_ids
+        """Every movie id of the release (a profile may only rate these)."""
+        self.rating_counts = self.catalog.rating_counts
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.get("dataset") or self.catalog.name)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the build skipped in the release (bad rows), as warnings to show."""
+        return tuple(self.manifest.get("warnings") or ())
+
+    def summary(self) -> str:
+        extra = "with demographics" if self.catalog.has_demographics else "no demographics"
+        return (
+            f"{self.name}: {int(self.manifest.get('ratings', 0)):,} ratings, "
+            f"{int(self.manifest.get('users', 0)):,} users, {len(self.catalog):,} movies ({extra})"
+        )
 
     # ------------------------------------------------------------------ construction
 
@@ -286,6 +287,7 @@ class Recommender:
         idf: bool = DEFAULT_IDF,
         progress: Progress | None = None,
         batch_size: int = 1_000,
+        release: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> Recommender:
         """A recommender over ``dataset``, indexing it into ``store`` unless already there.
@@ -295,21 +297,12 @@ class Recommender:
         is called while indexing.
         """
         if not isinstance(encoding, Encoding):
-            encoding = Encoding.fit(
-                dataset.ratings["rating"].to_numpy(), encoding, normalize=normalize, idf=idf
-            )
+            encoding = fit_encoding(dataset, encoding, normalize=normalize, idf=idf)
         store = store if store is not None else EdgeStore.temporary(dataset.name)
-        fingerprint = index_fingerprint(dataset, encoding)
-        if not store.ready(fingerprint):
-            total = int(dataset.ratings["user_id"].nunique())
-            store.rebuild(
-                fingerprint,
-                user_batches(dataset, encoding, batch_size),
-                total=total,
-                progress=progress,
-                idf=encoding.idf,
-            )
-        return cls(dataset, store, encoding, ScoringOptions(**options))
+        index = build_index(
+            dataset, store, encoding, release=release, progress=progress, batch_size=batch_size
+        )
+        return cls(store, index, ScoringOptions(**options))
 
     # ------------------------------------------------------------------ queries
 
@@ -373,19 +366,14 @@ class Recommender:
             return Recommendations(self.popular(limit, where), (), True, where)
 
         query = self.encoding.encode_query(profile)
-        # Ids and similarities from the engine; the neighbours' stars from memory (the same
-        # values the index holds), which is most of the answer's cost when fetched instead.
-        user_ids, similarities = self.store.similar_ids(query, options.neighbours, where)
-        counted = counting(similarities, options)
-        user_ids, similarities = user_ids[counted], similarities[counted]
-        if not len(user_ids):
+        found = self.store.similar_users(query, options.neighbours, where, with_payload=explain)
+        counted = counting(found.similarities, options)
+        if not counted.all():
+            found = found.take(counted)
+        if not len(found):
             return Recommendations(self.popular(limit, where, exclude=profile), (), True, where)
-        table = self._users()
-        rows, take = gather_rows(table.stars, table.row_of(user_ids))
         exclude = np.fromiter(profile, dtype=np.int64, count=len(profile))
-        candidates = self.score_neighbours(
-            rows, similarities, exclude, options, values=table.values[take]
-        )
+        candidates = self.score_neighbours(found.stars, found.similarities, exclude, options)
         items = tuple(
             self._item(int(m), float(s), int(r), float(mean))
             for m, s, r, mean in zip(
@@ -398,30 +386,7 @@ class Recommender:
         )
         if not explain:  # recommend(): the items are all it returns
             return Recommendations(items, (), False, where)
-        counts = np.diff(rows.indptr)
-        owner = np.repeat(np.arange(len(user_ids)), counts)
-        common = np.bincount(
-            owner, weights=np.isin(rows.indices, exclude), minlength=len(user_ids)
-        ).astype(int)
-        neighbours = tuple(
-            table.neighbour(user, similarity, rated, shared)
-            for user, similarity, rated, shared in zip(
-                user_ids.tolist(),
-                similarities.tolist(),
-                counts.tolist(),
-                common.tolist(),
-                strict=True,
-            )
-        )
-        return Recommendations(items, neighbours, False, where, rows)
-
-    def _users(self) -> _UserTable:
-        """Every user's stars and demographics in memory, made on the first query."""
-        if self._user_table is None:
-            with self._user_table_lock:
-                if self._user_table is None:
-                    self._user_table = _UserTable.of(self.dataset, self.encoding)
-        return self._user_table
+        return Recommendations(items, neighbour_list(found, exclude), False, where, found.stars)
 
     def score_neighbours(
         self,
@@ -441,16 +406,30 @@ class Recommender:
     def popular(
         self, limit: int = 10, where: UserFilter | None = None, exclude: Mapping[int, Any] = {}
     ) -> tuple[Recommendation, ...]:
-        """Most liked movies (count of 4+ star ratings) among the users matching ``where``."""
-        ranked = self._popularity(where or UserFilter())
+        """Most liked movies (count of 4+ star ratings) among the users matching ``where``:
+        sums of the catalog's demographic cells, never the ratings."""
+        ranked = self.catalog.popular((where or UserFilter()).conditions())
+        return tuple(self._popular_items(ranked, limit, exclude))
+
+    def _popular_items(
+        self, ranked: Popular, limit: int, exclude: Mapping[int, Any] | frozenset[int] = {}
+    ) -> list[Recommendation]:
         items = []
-        for movie_id, liked, raters, mean in ranked:
+        for position, movie_id in enumerate(ranked.movie_ids[: limit + len(exclude)].tolist()):
             if movie_id in exclude:
                 continue
-            items.append(self._item(movie_id, float(liked), raters, mean, popular=True))
+            items.append(
+                self._item(
+                    movie_id,
+                    float(ranked.liked[position]),
+                    int(ranked.raters[position]),
+                    float(ranked.mean_rating[position]),
+                    popular=True,
+                )
+            )
             if len(items) == limit:
                 break
-        return tuple(items)
+        return items
 
     def starter_movies(self, limit: int = 12, pool: int = 200) -> tuple[Recommendation, ...]:
         """Popular movies of varied genres, for a newcomer to rate first.
@@ -458,25 +437,23 @@ class Recommender:
         Walks the most liked movies in order and takes one when it brings a genre not yet
         covered, then fills up with the next most liked.
         """
-        ranked = self._popularity(UserFilter())[:pool]
+        ranked = self.catalog.popular()
+        candidates = self._popular_items(ranked, pool)
         covered: set[str] = set()
-        chosen: list[tuple[int, int, int, float]] = []
-        for entry in ranked:
-            genres = set(self._genres[entry[0]].split("|")) - {"", "(no genres listed)"}
+        chosen: list[Recommendation] = []
+        for item in candidates:
+            genres = set(item.genres.split("|")) - {"", "(no genres listed)"}
             if genres - covered:
-                chosen.append(entry)
+                chosen.append(item)
                 covered |= genres
             if len(chosen) == limit:
                 break
-        for entry in ranked:
+        for item in candidates:
             if len(chosen) >= limit:
                 break
-            if entry not in chosen:
-                chosen.append(entry)
-        return tuple(
-            self._item(m, float(liked), raters, mean, popular=True)
-            for m, liked, raters, mean in chosen
-        )
+            if item not in chosen:
+                chosen.append(item)
+        return tuple(chosen)
 
     def population(self, field: str, where: UserFilter | None = None) -> dict[str, int]:
         """How many indexed users hold each value of a demographic field (facet counts)."""
@@ -501,7 +478,7 @@ class Recommender:
         unknown = sorted(m for m in profile if m not in self.movie_ids)
         if unknown:
             shown = ", ".join(map(str, unknown[:5])) + (" ..." if len(unknown) > 5 else "")
-            raise ValueError(f"unknown movie id(s) in {self.dataset.name}: {shown}")
+            raise ValueError(f"unknown movie id(s) in {self.name}: {shown}")
         check_stars(np.array(list(profile.values()), dtype=np.float64))
         return profile
 
@@ -512,75 +489,42 @@ class Recommender:
         occupations: Sequence[str] | None = None,
     ) -> UserFilter:
         """A validated `UserFilter`; unknown values raise `ValueError`."""
-        chosen = {"age_group": age_groups, "gender": genders, "occupation": occupations}
+        chosen = dict(zip(FILTER_FIELDS, (age_groups, genders, occupations), strict=True))
         values: dict[str, tuple[str, ...]] = {}
         for name, given in chosen.items():
             if isinstance(given, str):
                 given = [given]
             wanted = tuple(dict.fromkeys(str(v) for v in (given or ())))
-            if wanted and not self._choices:
-                raise ValueError(f"{self.dataset.name} has no demographics to filter by {name}")
-            unknown = [v for v in wanted if v not in self._choices.get(name, ())]
+            if wanted and not self.catalog.has_demographics:
+                raise ValueError(f"{self.name} has no demographics to filter by {name}")
+            known = self.choices(name)
+            unknown = [v for v in wanted if v not in known]
             if unknown:
-                known = ", ".join(self.choices(name))
-                raise ValueError(f"unknown {name} {unknown[0]!r}; choose from {known}")
+                raise ValueError(f"unknown {name} {unknown[0]!r}; choose from {', '.join(known)}")
             values[name] = wanted
         return UserFilter(values["age_group"], values["gender"], values["occupation"])
 
     def choices(self, field: str) -> list[str]:
         """The values a demographic field can take (empty without demographics)."""
-        if field == "age_group":
-            return list(AGE_GROUPS) if self._choices else []
-        return sorted(self._choices.get(field, ()))
+        return self.catalog.choices(field)
 
     # ------------------------------------------------------------------ helpers
 
     def _item(
         self, movie_id: int, score: float, raters: int, mean: float, popular: bool = False
     ) -> Recommendation:
-        year = self._years.get(movie_id)
+        movie = self.catalog.movie(movie_id)
+        year = movie["year"]
         return Recommendation(
             movie_id=movie_id,
-            title=self._titles[movie_id],
-            year=None if year is None or pd.isna(year) else int(year),
-            genres=self._genres[movie_id],
+            title=movie["title"],
+            year=None if pd.isna(year) else int(year),
+            genres=movie["genres"],
             score=score,
             raters=raters,
             mean_rating=round(mean, 3),
             popular=popular,
         )
-
-    def _popularity(self, where: UserFilter) -> list[tuple[int, int, int, float]]:
-        with self._popular_lock:
-            if where not in self._popular_cache:
-                if len(self._popular_cache) >= 64:
-                    self._popular_cache.clear()
-                self._popular_cache[where] = popularity(self.dataset, where)
-            return self._popular_cache[where]
-
-
-def popularity(dataset: Dataset, where: UserFilter) -> list[tuple[int, int, int, float]]:
-    """``(movie_id, liked, raters, mean stars)`` by liked count (ratings >= 4), among the
-    users matching ``where``."""
-    ratings = dataset.ratings
-    if where and dataset.users is not None:
-        users = dataset.users
-        mask = np.ones(len(users), dtype=bool)
-        for name, values in where.conditions():
-            mask &= users[name].astype(str).isin(values).to_numpy()
-        ratings = ratings[ratings["user_id"].isin(users["user_id"][mask])]
-    stats = ratings.groupby("movie_id")["rating"].agg(
-        liked=lambda s: int((s >= 4).sum()), raters="size", mean="mean"
-    )
-    stats = stats.reset_index().sort_values(
-        ["liked", "mean", "movie_id"], ascending=[False, False, True]
-    )
-    return [
-        (int(m), int(liked), int(raters), float(mean))
-        for m, liked, raters, mean in stats[["movie_id", "liked", "raters", "mean"]].itertuples(
-            index=False
-        )
-    ]
 
 
 def counting(similarities: np.ndarray, options: ScoringOptions) -> np.ndarray:
@@ -591,113 +535,45 @@ def counting(similarities: np.ndarray, options: ScoringOptions) -> np.ndarray:
     return np.asarray(similarities) > 0
 
 
-def counted_neighbours(hits: Sequence[SimilarUser], options: ScoringOptions) -> list[SimilarUser]:
-    """The first ``options.neighbours`` users whose ratings count (see `counting`)."""
-    hits = hits[: options.neighbours]
-    keep = counting(np.array([hit.similarity for hit in hits]), options)
-    return [hit for hit, kept in zip(hits, keep.tolist(), strict=True) if kept]
-
-
-def gather_rows(rows: SparseRows, positions: np.ndarray) -> tuple[SparseRows, np.ndarray]:
-    """Rows ``positions`` of ``rows``, in that order, as one CSR matrix (no Python loop), and
-    where each of its entries sits in ``rows`` (to gather other per-entry arrays alike)."""
-    starts, ends = rows.indptr[positions], rows.indptr[positions + 1]
-    lengths = ends - starts
-    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    take = np.arange(indptr[-1]) - np.repeat(indptr[:-1] - starts, lengths)
-    return SparseRows(indptr, rows.indices[take], rows.values[take]), take
-
-
-@dataclass(frozen=True)
-class _UserTable:
-    """All users' raw stars (CSR, rows in user id order) and demographics, for scoring and
-    explaining neighbours found by id."""
-
-    user_ids: np.ndarray
-    stars: SparseRows
-    values: np.ndarray  # the stars encoded (not normalised), entry by entry
-    demographics: Mapping[int, Mapping[str, Any]]
-
-    @classmethod
-    def of(cls, dataset: Dataset, encoding: Encoding) -> _UserTable:
-        user_ids, stars = user_rows(dataset)
-        return cls(user_ids, stars, encoding.entry_values(stars), user_demographics(dataset))
-
-    def row_of(self, user_ids: np.ndarray) -> np.ndarray:
-        rows = np.searchsorted(self.user_ids, user_ids)
-        if len(rows) and (
-            rows.max() >= len(self.user_ids) or (self.user_ids[rows] != user_ids).any()
-        ):
-            raise StoreUnavailable("the index holds users this dataset does not; rebuild it")
-        return rows
-
-    def neighbour(self, user_id: int, similarity: float, rated: int, common: int) -> Neighbour:
-        about = self.demographics.get(user_id, {})
-        return Neighbour(
-            user_id=user_id,
+def neighbour_list(found: Neighbours, exclude: np.ndarray) -> tuple[Neighbour, ...]:
+    """The neighbours as `Neighbour` records: demographics from their payloads, how many
+    movies they rated and how many of them the profile (``exclude``) rated too."""
+    rows = found.stars
+    counts = np.diff(rows.indptr)
+    owner = np.repeat(np.arange(len(found)), counts)
+    common = np.bincount(owner, weights=np.isin(rows.indices, exclude), minlength=len(found))
+    payloads = found.payloads or tuple({} for _ in range(len(found)))
+    return tuple(
+        Neighbour(
+            user_id=user,
             similarity=similarity,
             ratings=rated,
-            common=common,
+            common=shared,
             age=about.get("age"),
             age_group=about.get("age_group"),
             gender=about.get("gender"),
             occupation=about.get("occupation"),
         )
-
-
-def stack_neighbours(hits: Sequence[SimilarUser]) -> SparseRows:
-    """The neighbours' raw stars as one CSR matrix, in the order given."""
-    lengths = [len(hit.stars) for hit in hits]
-    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    return SparseRows(
-        indptr,
-        np.concatenate([hit.stars.indices for hit in hits]).astype(np.int32),
-        np.concatenate([hit.stars.values for hit in hits]).astype(np.float32),
+        for user, similarity, rated, shared, about in zip(
+            found.user_ids.tolist(),
+            found.similarities.tolist(),
+            counts.tolist(),
+            common.astype(int).tolist(),
+            payloads,
+            strict=True,
+        )
     )
 
 
-def user_rows(dataset: Dataset) -> tuple[np.ndarray, SparseRows]:
-    """The dataset's user ids (ascending) and their raw stars, one CSR row each."""
-    ratings = dataset.ratings
-    return rows_from_ratings(
-        ratings["user_id"].to_numpy(),
-        ratings["movie_id"].to_numpy(),
-        ratings["rating"].to_numpy(),
-    )
-
-
-def user_demographics(dataset: Dataset) -> dict[int, dict[str, Any]]:
-    """User id -> age, age group, gender and occupation (empty without demographics)."""
-    if dataset.users is None:
-        return {}
-    return {
-        int(row.user_id): {
-            "age": None if pd.isna(row.age) else int(row.age),
-            "age_group": str(row.age_group),
-            "gender": str(row.gender),
-            "occupation": str(row.occupation),
-        }
-        for row in dataset.users.itertuples(index=False)
-    }
-
-
-def user_batches(
-    dataset: Dataset, encoding: Encoding, batch_size: int = 1_000
-) -> Iterator[list[UserPoint]]:
-    """The dataset's users as `UserPoint` batches: taste vector, raw stars, demographics."""
-    user_ids, stars = user_rows(dataset)
-    taste = encoding.encode_rows(stars)
-    demographics = user_demographics(dataset)
-    counts = np.diff(stars.indptr)
-    batch: list[UserPoint] = []
-    for i, user_id in enumerate(user_ids.tolist()):
-        payload = {"n_ratings": int(counts[i]), **demographics.get(user_id, {})}
-        batch.append(UserPoint(user_id, taste.row(i), stars.row(i), payload))
-        if len(batch) == batch_size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def fit_encoding(
+    dataset: Dataset,
+    name: EncodingName = DEFAULT_ENCODING,
+    *,
+    normalize: bool = DEFAULT_NORMALIZE,
+    idf: bool = DEFAULT_IDF,
+) -> Encoding:
+    """The encoding ``name`` with its global statistics learnt from ``dataset``'s ratings."""
+    return Encoding.fit(dataset.ratings["rating"].to_numpy(), name, normalize=normalize, idf=idf)
 
 
 def open_recommender(
@@ -710,21 +586,66 @@ def open_recommender(
     replication_factor: int | None = None,
     download_progress: Progress | None = None,
     build_progress: Progress | None = None,
+    encoding: EncodingName | None = None,
+    normalize: bool = DEFAULT_NORMALIZE,
+    idf: bool = DEFAULT_IDF,
+    repair: bool = False,
     **options: Any,
 ) -> Recommender:
-    """Load a dataset, open its persistent store and build the index only if it is missing.
+    """Open the index of a release, building it only when needed; never parses the ratings
+    when the index is current.
 
     The store is Qdrant Edge under ``<data_dir>/index/`` unless ``qdrant_url`` or
     ``$QDRANT_URL`` names a Qdrant server (``shard_number`` and ``replication_factor`` then
-    shape the collection). ``options`` go to `Recommender.build`.
+    shape the collection). The release (a name or a path) is read only to build: when there
+    is no index yet, when the release file differs from the one the index was built from
+    (size, modification time, hash of its ends), when the index is of an older layout or
+    damaged, or when ``encoding`` (None: whatever the index has, the default for a new one)
+    differs. An index stays usable when the release's files have been moved away.
+
+    On a server, an index that exists is never rebuilt unless ``repair`` is set (as
+    ``python -m reco build`` does): a damaged one raises `IndexUnavailable` naming that
+    command, and the release files are not looked at. ``options`` are `ScoringOptions` fields.
     """
-    dataset = load_movielens(source, data_dir=data_dir, progress=download_progress)
+    name, path = find_release(source, data_dir=data_dir)
     store = open_store(
-        dataset.name,
+        name,
         data_dir=data_dir,
         url=qdrant_url,
         api_key=qdrant_api_key,
         shard_number=shard_number,
         replication_factor=replication_factor,
     )
-    return Recommender.build(dataset, store, progress=build_progress, **options)
+    wanted = Encoding(encoding or DEFAULT_ENCODING, normalize=normalize, idf=idf)
+    scoring = ScoringOptions(**options)
+    try:
+        current, problem = store.open_current(), None
+    except IndexDamaged as error:
+        current, problem = None, str(error)
+    fits = current is not None and (encoding is None or same_encoding(current.manifest, wanted))
+    if store.server and not repair:
+        if current is not None and fits:
+            return Recommender(store, current, scoring)
+        if problem or current is not None:
+            reason = problem or "it was built with another encoding"
+            raise IndexUnavailable(
+                f"the index of {name} on {getattr(store, 'where', 'the server')} cannot be "
+                f"used: {reason}. Rebuild it with: python -m reco build --dataset {name} "
+                "(with QDRANT_URL set to that server)"
+            )
+    signature = release_signature(path) if path is not None else None
+    if current is not None and fits:
+        if signature is None or same_release(current.manifest.get("release"), signature):
+            return Recommender(store, current, scoring)
+    dataset = load_movielens(path or source, data_dir=data_dir, progress=download_progress)
+    if path is None:  # downloaded just now
+        _, path = find_release(source, data_dir=data_dir)
+        signature = release_signature(path) if path is not None else None
+    base = encoding_of(current.manifest) if current is not None and encoding is None else wanted
+    fitted = fit_encoding(dataset, base.name, normalize=base.normalize, idf=base.idf)
+    if current is not None and current.manifest.get("fingerprint") == index_fingerprint(
+        dataset, fitted
+    ):  # the same data in a file of another date: note the file, keep the index
+        return Recommender(store, store.update_manifest({"release": signature}), scoring)
+    index = build_index(dataset, store, fitted, release=signature, progress=build_progress)
+    return Recommender(store, index, scoring)

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from reco.catalog import Catalog
+
 _ARTICLES = frozenset({"the", "a", "an", "l", "la", "le", "les", "il", "el", "der", "die", "das"})
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 PARTIAL_MATCH = 0.5  # a title matching some query words scores below this, full matches above
@@ -49,6 +51,11 @@ class MovieSearch:
             else np.zeros(len(self.movies))
         )
         self._popularity = counts.astype(np.float64)
+
+    @classmethod
+    def of(cls, catalog: Catalog) -> MovieSearch:
+        """A search over a catalog's films, ties ranked by how many people rated them."""
+        return cls(catalog.movies, catalog.movies.set_index("movie_id")["raters"])
 
     def genres(self) -> list[str]:
         values = self.movies.get("genres", pd.Series(dtype=str)).astype(str).str.split("|")

@@ -1,11 +1,19 @@
-"""Where user vectors live: one small interface, Qdrant Edge (embedded) and qdrant-client (server).
+"""Where the index lives: one small interface, Qdrant Edge (embedded) and qdrant-client (server).
 
-Each user is one point: id = user id, a sparse ``taste`` vector (the encoded ratings, searched
-by dot product), a sparse ``stars`` vector (the raw ratings: `similar_users` returns them with
-each neighbour; the recommender, holding every user's ratings in memory, asks `similar_ids`
-for ids and similarities only) and the demographics as payload. An index is identified by a
-fingerprint of the data and the encoding; `UserStore.ready` says whether the store holds it,
-`UserStore.rebuild` builds it aside and switches to it only when complete.
+An index is the single source of truth after a build. It holds:
+
+- one point per user: id = user id, a sparse ``taste`` vector (the encoded ratings, searched by
+  dot product), a sparse ``stars`` vector (the raw ratings, returned with each neighbour by
+  `UserStore.similar_users`) and the demographics as payload;
+- the *catalog* of films and their figures (`reco.catalog.Catalog`): Parquet files beside the
+  Edge shard, or a ``<collection>-movies`` collection on a server;
+- a *manifest*: the index layout version, the fingerprint of data and encoding, the encoding's
+  parameters, what the release file looked like (for staleness checks without reading it),
+  counts and data notes. ``manifest.json`` beside the Edge shard; the users collection's
+  metadata on a server.
+
+`UserStore.open_current` opens the complete index of a name whatever its fingerprint (or says
+why it cannot be used); `UserStore.rebuild` builds aside and switches only when complete.
 """
 
 from __future__ import annotations
@@ -30,8 +38,9 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 import qdrant_edge as qe
 
+from reco.catalog import Catalog, CatalogError
 from reco.datasets import Progress, default_data_dir
-from reco.encode import SparseVector
+from reco.encode import SparseRows, SparseVector
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
@@ -39,6 +48,9 @@ if TYPE_CHECKING:
 TASTE, STARS = "taste", "stars"
 FILTER_FIELDS: tuple[str, ...] = ("age_group", "gender", "occupation")
 MANIFEST = "manifest.json"
+CATALOG = "catalog"  # folder of the Edge index, suffix of the server's movies collection
+INDEX_VERSION = 2
+"""Layout of an index: 2 = users + catalog + manifest (1 had no catalog)."""
 
 
 @dataclass(frozen=True)
@@ -68,22 +80,65 @@ class UserPoint:
 
 
 @dataclass(frozen=True)
-class SimilarUser:
-    """A stored user found for a query, with the raw star ratings used for aggregation."""
+class Neighbours:
+    """Users found for a query, most similar first: row ``i`` of ``stars`` holds the raw
+    ratings of ``user_ids[i]``; ``payloads`` (demographics, ``n_ratings``) when asked for."""
 
-    user_id: int
-    similarity: float
-    payload: Mapping[str, Any]
-    stars: SparseVector
+    user_ids: np.ndarray
+    similarities: np.ndarray
+    stars: SparseRows
+    payloads: tuple[Mapping[str, Any], ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.user_ids)
+
+    def take(self, keep: np.ndarray) -> Neighbours:
+        """The neighbours at positions (or where the mask is true) ``keep``, in order."""
+        positions = np.arange(len(self))[keep]
+        payloads = tuple(self.payloads[i] for i in positions) if self.payloads else ()
+        return Neighbours(
+            self.user_ids[positions],
+            self.similarities[positions],
+            self.stars.take(positions),
+            payloads,
+        )
+
+    @classmethod
+    def empty(cls) -> Neighbours:
+        return cls(
+            np.empty(0, np.int64),
+            np.empty(0, np.float64),
+            SparseRows(np.zeros(1, np.int64), np.empty(0, np.int32), np.empty(0, np.float32)),
+        )
+
+
+@dataclass(frozen=True)
+class OpenIndex:
+    """A complete index a store has opened: its manifest and its catalog."""
+
+    manifest: Mapping[str, Any]
+    catalog: Catalog
+
+
+class IndexDamaged(RuntimeError):
+    """An index exists under the name but cannot be used (the message says why)."""
 
 
 class UserStore(Protocol):
     """The few operations the recommender needs from a vector engine."""
 
     description: str
+    server: bool  # a shared Qdrant server: an app never rebuilds its index on its own
 
-    def ready(self, fingerprint: str) -> bool:
-        """Whether the store holds a complete index with this fingerprint (and opens it)."""
+    def open_current(self) -> OpenIndex | None:
+        """Open the complete index of this name, whatever its fingerprint; None when there is
+        none. Raises `IndexDamaged` when one exists but cannot be used (older layout version,
+        missing or damaged catalog, users missing), `StoreUnavailable` when the engine
+        cannot be reached."""
+        ...
+
+    def ready(self, fingerprint: str) -> OpenIndex | None:
+        """The open index when the store holds a complete, usable one with this fingerprint."""
         ...
 
     def rebuild(
@@ -92,31 +147,37 @@ class UserStore(Protocol):
         batches: Iterable[Sequence[UserPoint]],
         *,
         total: int,
+        catalog: Catalog,
+        manifest: Mapping[str, Any],
         progress: Progress | None = None,
         idf: bool = False,
-    ) -> None:
-        """Build the index aside from ``batches`` and switch to it once complete (a store
-        may instead open the same fingerprint when another process has just built it).
-        Raises `StoreUnavailable` when the engine cannot be reached.
+    ) -> OpenIndex:
+        """Build the index aside from ``batches`` (users), ``catalog`` and ``manifest`` and
+        switch to it once complete (a store may instead open the same fingerprint when
+        another process has just built it). Raises `StoreUnavailable` when the engine cannot
+        be reached.
 
         With ``idf``, the engine weighs each movie in the similarity by its inverse document
         frequency: agreeing on a rarely rated movie counts more than on a popular one.
         """
         ...
 
+    def update_manifest(self, changes: Mapping[str, Any]) -> OpenIndex:
+        """Merge ``changes`` into the open index's manifest (e.g. a re-stamped release)."""
+        ...
+
     def upsert(self, users: Sequence[UserPoint]) -> None: ...
 
     def similar_users(
-        self, query: SparseVector, limit: int, where: UserFilter | None = None
-    ) -> list[SimilarUser]:
-        """The ``limit`` users with the highest dot product with ``query``, best first."""
-        ...
-
-    def similar_ids(
-        self, query: SparseVector, limit: int, where: UserFilter | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Like `similar_users`, ids and similarities only (int64, float64): all that
-        scoring needs when the caller holds the users' ratings itself."""
+        self,
+        query: SparseVector,
+        limit: int,
+        where: UserFilter | None = None,
+        *,
+        with_payload: bool = False,
+    ) -> Neighbours:
+        """The ``limit`` users with the highest dot product with ``query``, best first, with
+        their stored star ratings (and payloads when ``with_payload``)."""
         ...
 
     def count(self, where: UserFilter | None = None) -> int: ...
@@ -150,29 +211,31 @@ def _edge_vector(vector: SparseVector) -> qe.SparseVector:
     return qe.SparseVector(vector.indices.tolist(), vector.values.tolist())
 
 
-def _from_engine(vector: Any) -> SparseVector:
-    return SparseVector(
-        np.asarray(vector.indices, dtype=np.int32), np.asarray(vector.values, dtype=np.float32)
-    )
-
-
 # Hits of either engine (Qdrant Edge's and qdrant-client's points alike) carry id, score,
 # payload and the requested vectors under the same names.
 
 
-def _similar_users(hits: Sequence[Any]) -> list[SimilarUser]:
-    return [
-        SimilarUser(
-            int(hit.id), float(hit.score), hit.payload or {}, _from_engine(hit.vector[STARS])
-        )
-        for hit in hits
-    ]
-
-
-def _id_arrays(hits: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
-    ids = np.fromiter((hit.id for hit in hits), dtype=np.int64, count=len(hits))
-    scores = np.fromiter((hit.score for hit in hits), dtype=np.float64, count=len(hits))
-    return ids, scores
+def _neighbours(hits: Sequence[Any], with_payload: bool) -> Neighbours:
+    """The engine's hits as arrays: one pass over each vector's index and value lists."""
+    if not hits:
+        return Neighbours.empty()
+    count = len(hits)
+    ids = np.fromiter((hit.id for hit in hits), dtype=np.int64, count=count)
+    scores = np.fromiter((hit.score for hit in hits), dtype=np.float64, count=count)
+    vectors = [hit.vector[STARS] for hit in hits]
+    indices = [vector.indices for vector in vectors]
+    values = [vector.values for vector in vectors]
+    lengths = np.fromiter(map(len, indices), dtype=np.int64, count=count)
+    indptr = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    total = int(indptr[-1])
+    stars = SparseRows(
+        indptr,
+        np.fromiter(itertools.chain.from_iterable(indices), dtype=np.int32, count=total),
+        np.fromiter(itertools.chain.from_iterable(values), dtype=np.float32, count=total),
+    )
+    payloads = tuple(hit.payload or {} for hit in hits) if with_payload else ()
+    return Neighbours(ids, scores, stars, payloads)
 
 
 def _edge_filter(where: UserFilter | None) -> qe.Filter | None:
@@ -187,7 +250,8 @@ def _edge_filter(where: UserFilter | None) -> qe.Filter | None:
 
 
 class EdgeStore:
-    """Qdrant Edge shards persisted under ``root/<name>-<fingerprint>/``.
+    """Qdrant Edge shards persisted under ``root/<name>-<fingerprint>/`` (``shard/``,
+    ``catalog/``, ``manifest.json``).
 
     Building writes into a hidden temporary folder beside it and renames it into place when
     complete, so a crash never leaves a half-built index under the final name. Builds of one
@@ -196,11 +260,14 @@ class EdgeStore:
     removed by the next build.
     """
 
+    server = False
+
     def __init__(self, root: str | Path, name: str):
         self.root = Path(root)
         self.name = name
         self._shard: qe.EdgeShard | None = None
         self._path: Path | None = None
+        self._open: OpenIndex | None = None
         self._cleanup: weakref.finalize | None = None
 
     @classmethod
@@ -219,28 +286,65 @@ class EdgeStore:
     def index_path(self, fingerprint: str) -> Path:
         return self.root / f"{self.name}-{fingerprint}"
 
-    def ready(self, fingerprint: str) -> bool:
+    def open_current(self) -> OpenIndex | None:
+        if self._open is not None:
+            return self._open
+        if not self.root.is_dir():
+            return None
+        found = [p for p in self.root.iterdir() if p.is_dir() and is_index_name(self.name, p.name)]
+        if not found:
+            return None
+        newest = max(found, key=lambda p: p.stat().st_mtime_ns)
+        return self._load(newest)
+
+    def ready(self, fingerprint: str) -> OpenIndex | None:
         path = self.index_path(fingerprint)
-        if self._shard is not None and self._path == path:
-            return True
-        if not (path / MANIFEST).is_file():
-            return False
+        if self._open is not None and self._path == path:
+            return self._open
+        if not path.is_dir():
+            return None
+        try:
+            return self._load(path)
+        except IndexDamaged:
+            return None
+
+    def _load(self, path: Path) -> OpenIndex:
+        """Open the index in ``path`` after checking it whole; `IndexDamaged` says why not."""
         try:
             manifest = json.loads((path / MANIFEST).read_text())
-            if manifest.get("fingerprint") != fingerprint:
-                return False
+            if not isinstance(manifest, dict):
+                raise ValueError("not an object")
+        except FileNotFoundError:
+            raise IndexDamaged(f"the index {path.name} has no manifest") from None
+        except (OSError, ValueError) as error:
+            raise IndexDamaged(f"the manifest of {path.name} is damaged ({error})") from None
+        if manifest.get("version") != INDEX_VERSION:
+            raise IndexDamaged(
+                f"the index {path.name} was built by an older version of this program "
+                f"(layout {manifest.get('version', 1)}, now {INDEX_VERSION})"
+            )
+        if not (path / CATALOG).is_dir():
+            raise IndexDamaged(f"the index {path.name} has no catalog of films")
+        try:
+            catalog = Catalog.load(path / CATALOG, self.name)
+        except CatalogError as error:
+            raise IndexDamaged(str(error)) from None
+        if len(catalog) != manifest.get("movies"):
+            raise IndexDamaged(f"the catalog of {path.name} does not hold every film")
+        try:
             shard = qe.EdgeShard.load(str(path / "shard"))
-        except Exception:  # whatever the engine or the manifest says: a damaged index, rebuild
-            return False
+        except Exception as error:  # whatever the engine says: a damaged index
+            raise IndexDamaged(f"the engine cannot open {path.name} ({error})"[:300]) from None
         try:  # files can be missing without the engine noticing: count what the build wrote
             complete = shard.count(qe.CountRequest(exact=True)) == manifest.get("users")
         except Exception:
             complete = False
         if not complete:
             shard.close()
-            return False
-        self._switch(shard, path)
-        return True
+            raise IndexDamaged(f"the index {path.name} is missing users")
+        opened = OpenIndex(manifest, catalog)
+        self._switch(shard, path, opened)
+        return opened
 
     def rebuild(
         self,
@@ -248,15 +352,26 @@ class EdgeStore:
         batches: Iterable[Sequence[UserPoint]],
         *,
         total: int,
+        catalog: Catalog,
+        manifest: Mapping[str, Any],
         progress: Progress | None = None,
         idf: bool = False,
-    ) -> None:
+    ) -> OpenIndex:
         self.root.mkdir(parents=True, exist_ok=True)
         with self._build_lock():
-            if self.ready(fingerprint):  # another process built it while this one waited
-                return
+            opened = self.ready(fingerprint)
+            if opened is not None:  # another process built it while this one waited
+                return opened
             self._remove_orphans()
-            self._build(fingerprint, batches, total=total, progress=progress, idf=idf)
+            return self._build(
+                fingerprint,
+                batches,
+                total=total,
+                catalog=catalog,
+                manifest=manifest,
+                progress=progress,
+                idf=idf,
+            )
 
     @contextmanager
     def _build_lock(self) -> Iterator[None]:
@@ -280,9 +395,11 @@ class EdgeStore:
         batches: Iterable[Sequence[UserPoint]],
         *,
         total: int,
+        catalog: Catalog,
+        manifest: Mapping[str, Any],
         progress: Progress | None,
         idf: bool,
-    ) -> None:
+    ) -> OpenIndex:
         final = self.index_path(fingerprint)
         building = self.root / f".building-{self.name}-{fingerprint}-{uuid.uuid4().hex[:8]}"
         started = time.perf_counter()
@@ -301,14 +418,9 @@ class EdgeStore:
             shard.optimize()
             shard.flush()
             shard.close()
-            manifest = {
-                "fingerprint": fingerprint,
-                "name": self.name,
-                "users": done,
-                "build_seconds": round(time.perf_counter() - started, 3),
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            }
-            (building / MANIFEST).write_text(json.dumps(manifest, indent=2))
+            catalog.save(building / CATALOG)
+            written = _manifest(manifest, fingerprint, self.name, done, len(catalog), started)
+            (building / MANIFEST).write_text(json.dumps(written, indent=2))
             self.close_shard()
             if final.exists():  # a damaged index under the final name: move it out of the way
                 final.rename(self.root / f".stale-{final.name}-{uuid.uuid4().hex[:8]}")
@@ -316,7 +428,17 @@ class EdgeStore:
         finally:
             shutil.rmtree(building, ignore_errors=True)
         self._remove_stale(keep=final)
-        self._switch(qe.EdgeShard.load(str(final / "shard")), final)
+        return self._load(final)
+
+    def update_manifest(self, changes: Mapping[str, Any]) -> OpenIndex:
+        if self._open is None or self._path is None:
+            raise StoreUnavailable(f"no index is open in {self.root}; build one first")
+        manifest = {**self._open.manifest, **changes}
+        staged = self._path / f".{MANIFEST}.{uuid.uuid4().hex[:8]}"
+        staged.write_text(json.dumps(manifest, indent=2))
+        staged.replace(self._path / MANIFEST)  # atomic: readers see the old or the new one
+        self._open = OpenIndex(manifest, self._open.catalog)
+        return self._open
 
     def upsert(self, users: Sequence[UserPoint]) -> None:
         shard = self._require()
@@ -324,29 +446,23 @@ class EdgeStore:
         shard.flush()
 
     def similar_users(
-        self, query: SparseVector, limit: int, where: UserFilter | None = None
-    ) -> list[SimilarUser]:
-        return _similar_users(self._query(query, limit, where, with_data=True))
-
-    def similar_ids(
-        self, query: SparseVector, limit: int, where: UserFilter | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        return _id_arrays(self._query(query, limit, where, with_data=False))
-
-    def _query(
-        self, query: SparseVector, limit: int, where: UserFilter | None, *, with_data: bool
-    ) -> list[Any]:
-        """The engine's hits, with each user's stars and payload when ``with_data``."""
+        self,
+        query: SparseVector,
+        limit: int,
+        where: UserFilter | None = None,
+        *,
+        with_payload: bool = False,
+    ) -> Neighbours:
         if len(query) == 0 or limit <= 0:
-            return []
+            return Neighbours.empty()
         request = qe.QueryRequest(
             limit=limit,
             query=qe.Query.Nearest(_edge_vector(query), using=TASTE),
             filter=_edge_filter(where),
-            with_vector=[STARS] if with_data else False,
-            with_payload=with_data,
+            with_vector=[STARS],
+            with_payload=with_payload,
         )
-        return self._require().query(request)
+        return _neighbours(self._require().query(request), with_payload)
 
     def count(self, where: UserFilter | None = None) -> int:
         return self._require().count(qe.CountRequest(exact=True, filter=_edge_filter(where)))
@@ -358,7 +474,7 @@ class EdgeStore:
     def close_shard(self) -> None:
         if self._shard is not None:
             self._shard.close()
-            self._shard, self._path = None, None
+        self._shard, self._path, self._open = None, None, None
 
     def close(self) -> None:
         self.close_shard()
@@ -370,9 +486,9 @@ class EdgeStore:
             raise StoreUnavailable(f"no index is open in {self.root}; build one first")
         return self._shard
 
-    def _switch(self, shard: qe.EdgeShard, path: Path) -> None:
+    def _switch(self, shard: qe.EdgeShard, path: Path, opened: OpenIndex) -> None:
         self.close_shard()
-        self._shard, self._path = shard, path
+        self._shard, self._path, self._open = shard, path, opened
 
     def _remove_stale(self, keep: Path) -> None:
         for path in self.root.iterdir():
@@ -382,6 +498,22 @@ class EdgeStore:
             older = path.is_dir() and is_index_name(self.name, path.name)
             if (moved_aside or older) and path != keep:
                 shutil.rmtree(path, ignore_errors=True)
+
+
+def _manifest(
+    given: Mapping[str, Any], fingerprint: str, name: str, users: int, movies: int, started: float
+) -> dict[str, Any]:
+    """The manifest a store writes: what the builder gave, and what the store knows."""
+    return {
+        **given,
+        "version": INDEX_VERSION,
+        "fingerprint": fingerprint,
+        "name": name,
+        "users": users,
+        "movies": movies,
+        "build_seconds": round(time.perf_counter() - started, 3),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
 
 
 def _edge_config(idf: bool = False) -> qe.EdgeConfig:
@@ -466,11 +598,15 @@ def _answering(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class QdrantServerStore:
-    """A Qdrant server or cluster through qdrant-client (``QdrantClient(":memory:")`` in tests).
+    """A Qdrant server or cluster through qdrant-client (``QdrantClient(":memory:")`` or
+    ``QdrantClient(path=...)`` in tests).
 
-    The index is the collection ``<name>-<fingerprint>``; the alias ``<name>`` points at the
+    The index is the collection ``<name>-<fingerprint>`` (users; the manifest in its metadata)
+    with its catalog in ``<name>-<fingerprint>-movies``; the alias ``<name>`` points at the
     complete one, switched atomically after a build.
     """
+
+    server = True
 
     def __init__(
         self,
@@ -486,6 +622,7 @@ class QdrantServerStore:
         self.shard_number = shard_number
         self.replication_factor = replication_factor
         self.where = where
+        self._open: OpenIndex | None = None
 
     @classmethod
     def from_url(
@@ -504,6 +641,15 @@ class QdrantServerStore:
 
         if url == ":memory:":
             return cls(QdrantClient(":memory:"), name, where="in-memory qdrant-client", **options)
+        if url.startswith("file:"):  # qdrant-client's local mode on disk: one process at a time
+            path = urlsplit(url).path
+            try:
+                client = QdrantClient(path=path)
+            except (RuntimeError, OSError) as error:  # held by another process, unreadable
+                raise StoreUnavailable(
+                    f"cannot open local Qdrant data at {path} ({error})"
+                ) from None
+            return cls(client, name, where=f"local Qdrant data at {path}", **options)
         shown = safe_url(url)
         # Our own reachability check below gives the clear error; skip the client's version probe.
         client = QdrantClient(
@@ -531,11 +677,62 @@ class QdrantServerStore:
     def collection(self, fingerprint: str) -> str:
         return f"{self.name}-{fingerprint}"
 
+    @staticmethod
+    def catalog_collection(collection: str) -> str:
+        return f"{collection}-movies"
+
     @_answering
-    def ready(self, fingerprint: str) -> bool:
-        target = self.collection(fingerprint)
+    def open_current(self) -> OpenIndex | None:
+        if self._open is not None:
+            return self._open
         aliases = self.client.get_aliases().aliases
-        return any(a.alias_name == self.name and a.collection_name == target for a in aliases)
+        target = next((a.collection_name for a in aliases if a.alias_name == self.name), None)
+        if target is None:
+            return None
+        return self._load(target)
+
+    @_answering
+    def ready(self, fingerprint: str) -> OpenIndex | None:
+        target = self.collection(fingerprint)
+        if self._open is not None and self._open.manifest.get("fingerprint") == fingerprint:
+            return self._open
+        aliases = self.client.get_aliases().aliases
+        if not any(a.alias_name == self.name and a.collection_name == target for a in aliases):
+            return None
+        try:
+            return self._load(target)
+        except IndexDamaged:
+            return None
+
+    def _load(self, target: str) -> OpenIndex:
+        manifest = dict(self.client.get_collection(target).config.metadata or {})
+        if manifest.get("version") != INDEX_VERSION:
+            raise IndexDamaged(
+                f"the collection {target} was built by an older version of this program "
+                f"(layout {manifest.get('version', 1)}, now {INDEX_VERSION})"
+            )
+        movies = self.catalog_collection(target)
+        if not self.client.collection_exists(movies):
+            raise IndexDamaged(f"the collection {target} has no catalog of films ({movies})")
+        if self.client.count(movies, exact=True).count != manifest.get("movies"):
+            raise IndexDamaged(f"the catalog {movies} does not hold every film")
+        if self.client.count(target, exact=True).count != manifest.get("users"):
+            raise IndexDamaged(f"the collection {target} is missing users")
+        records: list[Mapping[str, Any]] = []
+        offset = None
+        while True:
+            points, offset = self.client.scroll(
+                movies, limit=2_000, offset=offset, with_payload=True, with_vectors=False
+            )
+            records.extend(point.payload or {} for point in points)
+            if offset is None:
+                break
+        try:
+            catalog = Catalog.from_records(self.name, records, manifest.get("cells") or [])
+        except CatalogError as error:
+            raise IndexDamaged(str(error)) from None
+        self._open = OpenIndex(manifest, catalog)
+        return self._open
 
     @_answering
     def rebuild(
@@ -544,14 +741,33 @@ class QdrantServerStore:
         batches: Iterable[Sequence[UserPoint]],
         *,
         total: int,
+        catalog: Catalog,
+        manifest: Mapping[str, Any],
         progress: Progress | None = None,
         idf: bool = False,
-    ) -> None:
+    ) -> OpenIndex:
         from qdrant_client import models
 
+        started = time.perf_counter()
         target = self.collection(fingerprint)
-        if self.client.collection_exists(target):
-            self.client.delete_collection(target)
+        movies = self.catalog_collection(target)
+        for collection in (target, movies):
+            if self.client.collection_exists(collection):
+                self.client.delete_collection(collection)
+        self.client.create_collection(
+            movies,
+            vectors_config={},
+            shard_number=self.shard_number,
+            replication_factor=self.replication_factor,
+        )
+        batch: list[Any] = []
+        for record in catalog.records():
+            batch.append(models.PointStruct(id=record["movie_id"], vector={}, payload=record))
+            if len(batch) == 1_000:
+                self.client.upsert(movies, points=batch, wait=True)
+                batch = []
+        if batch:
+            self.client.upsert(movies, points=batch, wait=True)
         self.client.create_collection(
             target,
             vectors_config={},
@@ -565,11 +781,14 @@ class QdrantServerStore:
         for field in FILTER_FIELDS:
             self.client.create_payload_index(target, field, models.PayloadSchemaType.KEYWORD)
         done = 0
-        for batch in batches:
-            self._upsert(target, batch)
-            done += len(batch)
+        for users in batches:
+            self._upsert(target, users)
+            done += len(users)
             if progress is not None:
                 progress(done, total)
+        written = _manifest(manifest, fingerprint, self.name, done, len(catalog), started)
+        written["cells"] = catalog.cell_records()
+        self.client.update_collection(target, metadata=written)
         operations: list[Any] = []
         if any(a.alias_name == self.name for a in self.client.get_aliases().aliases):
             operations.append(
@@ -581,9 +800,23 @@ class QdrantServerStore:
             )
         )
         self.client.update_collection_aliases(change_aliases_operations=operations)
+        self._open = None
         for collection in self.client.get_collections().collections:
             if is_index_name(self.name, collection.name) and collection.name != target:
                 self.client.delete_collection(collection.name)
+                if self.client.collection_exists(self.catalog_collection(collection.name)):
+                    self.client.delete_collection(self.catalog_collection(collection.name))
+        return self._load(target)
+
+    @_answering
+    def update_manifest(self, changes: Mapping[str, Any]) -> OpenIndex:
+        if self._open is None:
+            raise StoreUnavailable(f"no index is open on {self.where}; build one first")
+        target = self.collection(str(self._open.manifest["fingerprint"]))
+        manifest = {**self._open.manifest, **changes}
+        self.client.update_collection(target, metadata=dict(changes))
+        self._open = OpenIndex(manifest, self._open.catalog)
+        return self._open
 
     @_answering
     def upsert(self, users: Sequence[UserPoint]) -> None:
@@ -591,34 +824,27 @@ class QdrantServerStore:
 
     @_answering
     def similar_users(
-        self, query: SparseVector, limit: int, where: UserFilter | None = None
-    ) -> list[SimilarUser]:
-        return _similar_users(self._query(query, limit, where, with_data=True))
-
-    @_answering
-    def similar_ids(
-        self, query: SparseVector, limit: int, where: UserFilter | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        return _id_arrays(self._query(query, limit, where, with_data=False))
-
-    def _query(
-        self, query: SparseVector, limit: int, where: UserFilter | None, *, with_data: bool
-    ) -> list[Any]:
-        """The server's points, with each user's stars and payload when ``with_data``."""
+        self,
+        query: SparseVector,
+        limit: int,
+        where: UserFilter | None = None,
+        *,
+        with_payload: bool = False,
+    ) -> Neighbours:
         from qdrant_client import models
 
         if len(query) == 0 or limit <= 0:
-            return []
+            return Neighbours.empty()
         response = self.client.query_points(
             self.name,
             query=models.SparseVector(indices=query.indices.tolist(), values=query.values.tolist()),
             using=TASTE,
             limit=limit,
             query_filter=self._filter(where),
-            with_payload=with_data,
-            with_vectors=[STARS] if with_data else False,
+            with_payload=with_payload,
+            with_vectors=[STARS],
         )
-        return response.points
+        return _neighbours(response.points, with_payload)
 
     @_answering
     def count(self, where: UserFilter | None = None) -> int:

@@ -57,7 +57,7 @@ def test_profiles_are_5_to_50_of_a_users_own_ratings() -> None:
 def test_numpy_posting_lists_give_the_engines_answers(idf: bool) -> None:
     dataset = synthetic_movielens(400, seed=2)
     recommender = Recommender.build(dataset, idf=idf)
-    reference = PostingLists(recommender)
+    reference = PostingLists(dataset, recommender)
     for profile in sample_profiles(dataset, 25):
         expected = [item.movie_id for item in recommender.recommend(profile)]
         assert reference.recommend(profile) == expected

@@ -49,7 +49,7 @@ def test_recommend_prints_the_withheld_movie_first(release: Path, tmp_path: Path
     )
     assert code == 0
     lines = text.splitlines()
-    assert lines[0] == "Your ratings: Alien (5*), The Matrix (5*), Dune (4.5*)"
+    assert lines[0] == "Your ratings: Alien (1979) (5*), The Matrix (1999) (5*), Dune (2021) (4.5*)"
     assert lines[1].startswith("Recommended from 10 similar users")
     assert lines[2].startswith("  1. Solaris (1972)  [id 4]")
 

@@ -238,13 +238,13 @@ def test_staged_tuning_explores_every_encoding_then_refines_the_best() -> None:
 
 @pytest.mark.parametrize("options", [SEED_OPTIONS, ScoringOptions()], ids=["seed", "default"])
 def test_tuning_ranks_exactly_as_the_recommender(options: ScoringOptions) -> None:
-    from reco.evaluate import _score_hits
+    from reco.evaluate import _score_found
 
     dataset = planted()
     recommender = Recommender.build(dataset, encoding="zscore", normalize=False, **options.__dict__)
     for case in make_folds(dataset, EvalProtocol(folds=3))[0].cases[:8]:
         query = recommender.encoding.encode_query(case.query)
-        hits = recommender.store.similar_users(query, 200)
+        found = recommender.store.similar_users(query, 200)
         exclude = np.fromiter(case.query, dtype=np.int64)
         expected = [item.movie_id for item in recommender.recommend(case.query, limit=10)]
-        assert _score_hits(recommender, hits, exclude, options, 10) == expected
+        assert _score_found(recommender, found, exclude, options, 10) == expected

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+from reco.datasets import load_movielens
 from reco.recommend import Recommender, open_recommender
 from reco.store import QdrantServerStore
 
@@ -57,7 +58,8 @@ def test_server_store_gives_the_same_answers_as_edge(ml100k_dir: Path) -> None:
     from qdrant_client import QdrantClient
 
     edge = open_recommender("ml-100k", data_dir=ml100k_dir)
-    server = Recommender.build(edge.dataset, QdrantServerStore(QdrantClient(":memory:"), "ml"))
+    dataset = load_movielens(ml100k_dir / "ml-100k.zip")
+    server = Recommender.build(dataset, QdrantServerStore(QdrantClient(":memory:"), "ml"))
     for profile in (STAR_WARS, {1: 5.0, 95: 4.0, 71: 5.0}, {127: 5.0, 100: 4.5, 56: 1.0}):
         # The same similarities for the top 50 (which of several equally similar users is
         # 50th may differ between engines) ...

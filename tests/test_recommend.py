@@ -6,9 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-from conftest import NEUTRAL, ROMANCE, SCIFI, two_taste_dataset
+from conftest import NEUTRAL, ROMANCE, SCIFI
 
 from reco.datasets import Dataset
 from reco.encode import Encoding, SparseRows
@@ -16,11 +15,10 @@ from reco.recommend import (
     SEED_OPTIONS,
     Recommender,
     ScoringOptions,
-    gather_rows,
     index_fingerprint,
     score_candidates,
 )
-from reco.store import EdgeStore, StoreUnavailable, UserStore
+from reco.store import EdgeStore, UserStore
 
 FAN = {1: 5.0, 2: 5.0, 3: 4.5}  # a science-fiction fan who has not seen movie 4
 
@@ -313,62 +311,48 @@ def test_popularity_penalty_and_liked_only_hand_computed() -> None:
         )
 
 
-def test_gather_rows_takes_rows_in_the_order_asked() -> None:
+def test_sparse_rows_take_rows_in_the_order_asked() -> None:
     rows = SparseRows(
         np.array([0, 2, 2, 5]), np.array([1, 4, 2, 3, 9], np.int32), np.arange(5, dtype=np.float32)
     )
-    picked, take = gather_rows(rows, np.array([2, 0, 1, 2]))
+    picked = rows.take(np.array([2, 0, 1, 2]))
     assert picked.indptr.tolist() == [0, 3, 5, 5, 8]
     assert picked.indices.tolist() == [2, 3, 9, 1, 4, 2, 3, 9]
-    assert take.tolist() == [2, 3, 4, 0, 1, 2, 3, 4]
+    assert picked.values.tolist() == [2, 3, 4, 0, 1, 2, 3, 4]
 
 
-def test_neighbours_stars_from_memory_equal_those_the_index_returns(
-    recommender: Recommender,
+def test_neighbours_stars_come_from_the_engine_and_equal_their_ratings(
+    recommender: Recommender, two_taste: Dataset
 ) -> None:
-    """recommend() reads neighbours' stars from memory; they are the ones stored in Qdrant."""
+    """Each neighbour's stars (read from the engine with the query) are that user's ratings."""
     profile = {1: 5.0, 2: 4.5, 5: 1.0}
     result = recommender.recommend_explained(profile, neighbours=20)
-    query = recommender.encoding.encode_query(profile)
-    stored = {u.user_id: u.stars.as_dict() for u in recommender.store.similar_users(query, 20)}
+    ratings = two_taste.ratings
+    assert len(result.neighbours) >= 10  # the sci-fi fans at least (positive similarity)
     for neighbour in result.neighbours:
-        from_memory = {
+        own = ratings[ratings["user_id"] == neighbour.user_id]
+        expected = dict(zip(own["movie_id"].tolist(), own["rating"].tolist(), strict=True))
+        from_engine = {
             m: r.stars
             for m in range(1, 11)
             for r in result.why(m)
             if r.neighbour.user_id == neighbour.user_id
         }
-        assert from_memory == stored[neighbour.user_id]
-        assert neighbour.ratings == len(stored[neighbour.user_id])
+        assert from_engine == expected
+        assert neighbour.ratings == len(expected)
+        assert neighbour.age_group == ("18-24" if neighbour.user_id <= 10 else "35-44")
 
 
-def test_an_index_holding_unknown_users_is_reported(two_taste: Dataset) -> None:
-    other = two_taste_dataset_with_extra_user()
-    recommender = Recommender.build(other)
-    stale = Recommender(two_taste, recommender.store, recommender.encoding)
-    with pytest.raises(StoreUnavailable, match="rebuild it"):
-        stale.recommend({1: 5.0, 2: 5.0}, neighbours=30)
-
-
-def two_taste_dataset_with_extra_user() -> Dataset:
-    base = two_taste_dataset()
-    extra = pd.DataFrame(
-        {"user_id": [99] * 3, "movie_id": [1, 2, 3], "rating": [5.0] * 3, "timestamp": [0] * 3}
+def test_a_recommender_reopened_on_the_index_alone_answers_alike(
+    recommender: Recommender,
+) -> None:
+    """Everything a recommender needs is in the index: reopened without the dataset, the same
+    answers, popular films and filters."""
+    reopened = Recommender(recommender.store, recommender.store.open_current())
+    for profile in (FAN, {5: 5.0, 6: 4.0}, {}):
+        assert reopened.recommend(profile) == recommender.recommend(profile)
+    assert reopened.recommend(FAN, age_groups=["35-44"]) == recommender.recommend(
+        FAN, age_groups=["35-44"]
     )
-    users = pd.concat(
-        [
-            base.users,
-            pd.DataFrame(
-                {
-                    "user_id": [99],
-                    "age": [20],
-                    "age_group": ["18-24"],
-                    "gender": ["F"],
-                    "occupation": ["student"],
-                }
-            ),
-        ]
-    )
-    return Dataset(
-        ratings=pd.concat([base.ratings, extra]), movies=base.movies, users=users, name="x"
-    )
+    assert reopened.choices("occupation") == ["engineer", "student"]
+    assert reopened.summary() == "two-taste: 181 ratings, 20 users, 10 movies (with demographics)"
