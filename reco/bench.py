@@ -95,6 +95,40 @@ def synthetic_movielens(
     return Dataset(ratings, movies_frame, users_frame, name=f"synthetic-{users}")
 
 
+def write_csv_release(dataset: Dataset, folder: str | Path) -> Path:
+    """Write ``dataset`` as a release in the ml-25m CSV layout (``ratings.csv``,
+    ``movies.csv``, ``links.csv``; titles with their year, as GroupLens writes them)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    ratings = dataset.ratings
+    table = pa.table(
+        {
+            "userId": ratings["user_id"].to_numpy(),
+            "movieId": ratings["movie_id"].to_numpy(),
+            "rating": ratings["rating"].to_numpy(np.float64),
+            "timestamp": ratings["timestamp"].to_numpy(),
+        }
+    )
+    options = pacsv.WriteOptions(quoting_style="none")
+    pacsv.write_csv(table, folder / "ratings.csv", options)
+    movies = dataset.movies
+    titles = [
+        f"{title} ({year})" if pd.notna(year) else str(title)
+        for title, year in zip(movies["title"], movies["year"], strict=True)
+    ]
+    pd.DataFrame(
+        {"movieId": movies["movie_id"], "title": titles, "genres": movies["genres"]}
+    ).to_csv(folder / "movies.csv", index=False)
+    ids = movies["movie_id"].to_numpy()
+    pd.DataFrame(
+        {"movieId": ids, "imdbId": [f"{100_000 + i:07d}" for i in ids], "tmdbId": ids + 10_000}
+    ).to_csv(folder / "links.csv", index=False)
+    return folder
+
+
 def sample_profiles(
     dataset: Dataset, count: int, *, seed: int = 1, sizes: tuple[int, int] = (5, 50)
 ) -> list[dict[int, float]]:

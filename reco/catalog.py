@@ -112,6 +112,7 @@ class Catalog:
     movie_ids: frozenset[int] = field(init=False, repr=False)
     """Every film's id (a profile may rate only these)."""
     _row: dict[int, int] = field(init=False, repr=False)
+    _columns: dict[str, list[Any]] = field(init=False, repr=False)  # plain values, by row
     _popular: dict[tuple[tuple[str, tuple[str, ...]], ...], Popular] = field(
         init=False, repr=False, default_factory=dict
     )
@@ -123,6 +124,9 @@ class Catalog:
         ids = movies["movie_id"].to_numpy(np.int64)
         object.__setattr__(self, "_row", {int(m): i for i, m in enumerate(ids)})
         object.__setattr__(self, "movie_ids", frozenset(self._row))
+        object.__setattr__(
+            self, "_columns", {c: [_plain(v) for v in movies[c]] for c in movies.columns}
+        )
         size = int(ids.max()) + 1 if len(ids) else 1
         counts = np.zeros(size, dtype=np.float64)
         counts[ids] = movies["raters"].to_numpy(np.float64)
@@ -195,10 +199,10 @@ class Catalog:
         """Read a catalog written by `save`; `CatalogError` when it is missing or damaged."""
         folder = Path(folder)
         try:
-            movies = pd.read_parquet(folder / _FILES[0])
+            movies = _read_parquet(folder / _FILES[0])
             if (folder / _FILES[1]).exists():
-                cells = pd.read_parquet(folder / _FILES[1])
-                figures = CellFigures.from_frame(pd.read_parquet(folder / _FILES[2]), len(cells))
+                cells = _read_parquet(folder / _FILES[1])
+                figures = CellFigures.from_frame(_read_parquet(folder / _FILES[2]), len(cells))
                 return cls(name, movies, cells, figures)
             return cls(name, movies)
         except CatalogError:
@@ -281,9 +285,9 @@ class Catalog:
         return len(self.movies)
 
     def movie(self, movie_id: int) -> dict[str, Any]:
-        """One film's row (``KeyError`` for an unknown id)."""
+        """One film's row as plain values, missing ones None (``KeyError`` for an unknown id)."""
         row = self._row[int(movie_id)]
-        return self.movies.iloc[row].to_dict()
+        return {column: values[row] for column, values in self._columns.items()}
 
     def display_title(self, movie_id: int) -> str:
         row = self.movie(movie_id)
@@ -301,11 +305,11 @@ class Catalog:
         row = self.movie(movie_id)
         found: dict[str, str] = {}
         imdb, tmdb, url = (row.get(c) for c in LINK_COLUMNS)
-        if imdb is not None and not pd.isna(imdb):
+        if imdb is not None:
             found["IMDb"] = f"https://www.imdb.com/title/tt{int(imdb):07d}/"
         elif isinstance(url, str) and url.startswith("http"):
             found["IMDb"] = url
-        if tmdb is not None and not pd.isna(tmdb):
+        if tmdb is not None:
             found["TMDB"] = f"https://www.themoviedb.org/movie/{int(tmdb)}"
         return found
 
@@ -362,6 +366,11 @@ class Catalog:
         ids = np.flatnonzero(raters)
         counts = raters[ids]
         return ids, liked[ids].astype(np.int64), counts.astype(np.int64), sums[ids] / counts
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    # One thread: the files are small, and pyarrow's thread pool would stay in memory.
+    return pd.read_parquet(path, use_threads=False)
 
 
 def _cells(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:

@@ -153,7 +153,7 @@ class Dataset:
         """A short content hash of ratings and demographics (what the index depends on)."""
         digest = hashlib.blake2b(digest_size=8)
         for column in ("user_id", "movie_id", "rating"):
-            digest.update(np.ascontiguousarray(self.ratings[column].to_numpy()).tobytes())
+            digest.update(memoryview(np.ascontiguousarray(self.ratings[column].to_numpy())))
         if self.users is not None:
             frame = self.users[["user_id", "age", "age_group", "gender", "occupation"]]
             digest.update(frame.to_csv(index=False).encode())
@@ -414,9 +414,10 @@ def _read(files: _Files, *, name: str, source: str) -> Dataset:
         raise DatasetError(f"{files.where(ratings_file)} holds no usable ratings")
     movies = movies.drop(columns="line")
     users = users.drop(columns="line") if users is not None else None
+    ratings = ratings.drop(columns="line", errors="ignore")
     try:
         return Dataset(
-            ratings=ratings.drop(columns="line"),
+            ratings=ratings,
             movies=movies,
             users=users,
             name=name,
@@ -428,6 +429,8 @@ def _read(files: _Files, *, name: str, source: str) -> Dataset:
 
 
 def _encoding_of(raw: bytes) -> str:
+    if raw.isascii():  # every numeric file, most title files: no need to decode it all
+        return "utf-8"
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -500,8 +503,39 @@ def _read_csv(files: _Files, name: str, renames: dict[str, str]) -> pd.DataFrame
             f"{files.where(name)} lacks column(s) {', '.join(missing)}; found {', '.join(header)}"
         )
     numeric = [column for column in renames if renames[column] in _NUMERIC]
-    frame = _parse(raw, files.where(name), 2, numeric, usecols=list(renames))
+    frame = _parse_numbers_fast(raw, list(renames)) if len(numeric) == len(renames) else None
+    if frame is None:
+        frame = _parse(raw, files.where(name), 2, numeric, usecols=list(renames))
     return frame.rename(columns=renames)  # line 1 is the header
+
+
+def _parse_numbers_fast(raw: bytes, columns: list[str]) -> pd.DataFrame | None:
+    """A well-formed all-numeric CSV (ratings.csv) through pyarrow's multi-threaded reader,
+    ids as integers; None for anything else, which the careful parser then reads and reports
+    line by line."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    types = {"userId": pa.int32(), "movieId": pa.int32(), "rating": pa.float32()}
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(raw),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=columns,
+                column_types={c: types.get(c, pa.int64()) for c in columns},
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, KeyError):
+        return None
+    if any(table.column(c).null_count for c in columns):
+        return None
+    del raw  # the caller's copy goes once this returns
+    # Converted column by column, each Arrow buffer freed once copied: the file, the table and
+    # the frame are never all in memory at once. Rows are lines 2, 3, ... (no "line" column).
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
+    pa.default_memory_pool().release_unused()  # give the parser's buffers back to the system
+    return frame
 
 
 _NUMERIC = {"user_id", "movie_id", "rating", "timestamp", "age"}
@@ -599,6 +633,14 @@ def _read_ml1m_users(files: _Files) -> pd.DataFrame:
     return users.drop(columns="zip")
 
 
+def _lines(frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """File line numbers of rows: the "line" column of the careful parser, else row + 2 (a
+    CSV file read by the fast parser: line 1 is the header)."""
+    if "line" in frame.columns:
+        return frame["line"].to_numpy()[rows]
+    return rows + 2
+
+
 def _skip_bad_rows(
     ratings: pd.DataFrame, movies: pd.DataFrame, users: pd.DataFrame | None, where: str
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -620,7 +662,7 @@ def _skip_bad_rows(
     def skip(bad: np.ndarray, reason: str) -> None:
         bad = bad & keep
         if bad.any():
-            lines = ratings["line"].to_numpy()[bad]
+            lines = _lines(ratings, np.flatnonzero(bad))
             shown = ", ".join(str(line) for line in lines[:5])
             more = f" and {len(lines) - 5} more" if len(lines) > 5 else ""
             warnings.append(
@@ -630,6 +672,9 @@ def _skip_bad_rows(
 
     for reason, bad in checks:
         skip(bad, reason)
+    if pairs_ascending(ratings["user_id"].to_numpy(), ratings["movie_id"].to_numpy()):
+        # Sorted by user then movie, as GroupLens writes them: no pair twice.
+        return (ratings if keep.all() else ratings[keep]), warnings
     # A repeated (user, movie) pair keeps its latest rating.
     kept = ratings[keep].sort_values("timestamp", kind="stable")
     repeated = kept.index[kept.duplicated(["user_id", "movie_id"], keep="last").to_numpy()]
@@ -756,6 +801,12 @@ def _standard_users(users: pd.DataFrame) -> pd.DataFrame:
 
 
 def _as_int(values: pd.Series, dtype: type[np.integer], what: str) -> np.ndarray:
+    if pd.api.types.is_integer_dtype(values.dtype) and not values.hasnans:  # parsed as integers
+        info = np.iinfo(dtype)
+        ints = values.to_numpy()
+        if len(ints) and (ints.min() < info.min or ints.max() > info.max):
+            raise DatasetError(f"{what}: values must fit in {np.dtype(dtype).name}")
+        return ints.astype(dtype, copy=False)
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isfinite(numbers) | (numbers != np.round(numbers))
     if bad.any():
@@ -767,6 +818,15 @@ def _as_int(values: pd.Series, dtype: type[np.integer], what: str) -> np.ndarray
     return numbers.astype(dtype)
 
 
+def pairs_ascending(users: np.ndarray, movies: np.ndarray) -> bool:
+    """Whether (user, movie) pairs are strictly ascending: sorted, hence no pair twice."""
+    if len(users) < 2:
+        return True
+    users, movies = users.astype(np.int64, copy=False), movies.astype(np.int64, copy=False)
+    step = np.diff(users)
+    return bool(((step > 0) | ((step == 0) & (np.diff(movies) > 0))).all())
+
+
 def _check_consistent(dataset: Dataset) -> None:
     ratings = dataset.ratings
     unknown = ~np.isin(ratings["movie_id"].to_numpy(), dataset.movies["movie_id"].to_numpy())
@@ -776,8 +836,12 @@ def _check_consistent(dataset: Dataset) -> None:
             f"ratings row {row + 1}: movie_id {int(ratings['movie_id'].iloc[row])} is not in "
             f"movies ({int(unknown.sum())} ratings of unknown movies)"
         )
-    keys = ratings["user_id"].to_numpy(np.int64) << 32 | ratings["movie_id"].to_numpy(np.int64)
-    duplicated = pd.Series(keys).duplicated().to_numpy()
+    users, movies = ratings["user_id"].to_numpy(), ratings["movie_id"].to_numpy()
+    if pairs_ascending(users, movies):
+        duplicated = np.zeros(len(users), dtype=bool)  # strictly ascending pairs are unique
+    else:
+        keys = users.astype(np.int64) << 32 | movies.astype(np.int64)
+        duplicated = pd.Series(keys).duplicated().to_numpy()
     if duplicated.any():
         row = int(np.flatnonzero(duplicated)[0])
         raise DatasetError(

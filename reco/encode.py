@@ -27,7 +27,7 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from reco.datasets import MAX_STARS, MIN_STARS
+from reco.datasets import MAX_STARS, MIN_STARS, pairs_ascending
 
 EncodingName = Literal["zscore", "centered", "liked", "binary", "centered_offset"]
 ENCODINGS: tuple[str, ...] = get_args(EncodingName)
@@ -200,8 +200,12 @@ def rows_from_ratings(
 
     Returns the sorted unique user ids and their rows, movie ids sorted within each row.
     """
-    order = np.lexsort((movie_ids, user_ids))
-    users_sorted = np.asarray(user_ids)[order]
+    user_ids, movie_ids = np.asarray(user_ids), np.asarray(movie_ids)
+    if pairs_ascending(user_ids, movie_ids):  # already by user, then movie (as releases are)
+        order: np.ndarray | slice = slice(None)
+    else:
+        order = np.lexsort((movie_ids, user_ids))
+    users_sorted = user_ids[order]
     unique_users, counts = np.unique(users_sorted, return_counts=True)
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     rows = SparseRows(

@@ -106,20 +106,24 @@ def user_demographics(dataset: Dataset) -> dict[int, dict[str, Any]]:
 def user_batches(
     dataset: Dataset, encoding: Encoding, batch_size: int = 1_000
 ) -> Iterator[list[UserPoint]]:
-    """The dataset's users as `UserPoint` batches: taste vector, raw stars, demographics."""
+    """The dataset's users as `UserPoint` batches: taste vector, raw stars, demographics.
+    Encoded a batch at a time, so that only one batch of taste vectors is in memory."""
     user_ids, stars = user_rows(dataset)
-    taste = encoding.encode_rows(stars)
     demographics = user_demographics(dataset)
     counts = np.diff(stars.indptr)
-    batch: list[UserPoint] = []
-    for i, user_id in enumerate(user_ids.tolist()):
-        payload = {"n_ratings": int(counts[i]), **demographics.get(user_id, {})}
-        batch.append(UserPoint(user_id, taste.row(i), stars.row(i), payload))
-        if len(batch) == batch_size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    for start in range(0, len(user_ids), batch_size):
+        rows = np.arange(start, min(start + batch_size, len(user_ids)))
+        own = stars.take(rows)
+        taste = encoding.encode_rows(own)
+        yield [
+            UserPoint(
+                user_id,
+                taste.row(i),
+                own.row(i),
+                {"n_ratings": int(counts[row]), **demographics.get(user_id, {})},
+            )
+            for i, (row, user_id) in enumerate(zip(rows, user_ids[rows].tolist(), strict=True))
+        ]
 
 
 def build_index(

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from reco.catalog import Catalog, Popular, display_title
 from reco.datasets import Dataset, Progress, find_release, load_movielens
@@ -514,11 +513,10 @@ class Recommender:
         self, movie_id: int, score: float, raters: int, mean: float, popular: bool = False
     ) -> Recommendation:
         movie = self.catalog.movie(movie_id)
-        year = movie["year"]
         return Recommendation(
             movie_id=movie_id,
             title=movie["title"],
-            year=None if pd.isna(year) else int(year),
+            year=movie["year"],
             genres=movie["genres"],
             score=score,
             raters=raters,

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 import weakref
@@ -344,6 +345,7 @@ class EdgeStore:
             raise IndexDamaged(f"the index {path.name} is missing users")
         opened = OpenIndex(manifest, catalog)
         self._switch(shard, path, opened)
+        _prefetch(path / "shard")
         return opened
 
     def rebuild(
@@ -500,6 +502,26 @@ class EdgeStore:
                 shutil.rmtree(path, ignore_errors=True)
 
 
+def _prefetch(shard: Path) -> None:
+    """Read the stored stars into the page cache on a background thread (Qdrant's "cached"
+    tier promises this, but here the kernel ignores the hint): the first queries of a fresh
+    process then find the neighbours' stars in memory instead of reading them from disk a
+    page at a time (6-8 ms a query at 200,000 users, 3 ms once cached). Costs no process
+    memory: the data is read in 1 MiB chunks into one buffer."""
+
+    def read_all() -> None:
+        buffer = bytearray(1 << 20)
+        for file in sorted(shard.glob(f"segments/*/vector_storage-{STARS}/**/*")):
+            try:
+                with open(file, "rb", buffering=0) as handle:
+                    while handle.readinto(buffer):
+                        pass
+            except OSError:  # removed by a rebuild meanwhile, unreadable: nothing to warm
+                continue
+
+    threading.Thread(target=read_all, name="reco-prefetch", daemon=True).start()
+
+
 def _manifest(
     given: Mapping[str, Any], fingerprint: str, name: str, users: int, movies: int, started: float
 ) -> dict[str, Any]:
@@ -519,11 +541,11 @@ def _manifest(
 def _edge_config(idf: bool = False) -> qe.EdgeConfig:
     # No write-ahead log: an index is written once, flushed and renamed into place, and
     # without the WAL's lock several processes (the app, the CLI) can open it at once.
+    # The stars are only read back with each neighbour, never searched: their inverted index
+    # stays on disk ("cold"), which keeps it out of every app process's memory.
     taste = qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf if idf else None)
-    return qe.EdgeConfig(
-        sparse_vectors={TASTE: taste, STARS: qe.EdgeSparseVectorParams()},
-        wal_enabled=False,
-    )
+    stars = qe.EdgeSparseVectorParams(memory=qe.Memory.Cold)
+    return qe.EdgeConfig(sparse_vectors={TASTE: taste, STARS: stars}, wal_enabled=False)
 
 
 def _edge_upsert(shard: qe.EdgeShard, users: Sequence[UserPoint]) -> None:
