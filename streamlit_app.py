@@ -17,6 +17,8 @@ import streamlit as st
 from reco import (
     AGE_GROUPS,
     DatasetError,
+    EdgeStore,
+    IndexUnavailable,
     MovieSearch,
     Neighbour,
     Recommendations,
@@ -25,7 +27,7 @@ from reco import (
     open_recommender,
 )
 from reco.charts import composition_chart, recommendation_chart, similarity_chart
-from reco.datasets import KNOWN_DATASETS, available_datasets
+from reco.datasets import KNOWN_DATASETS, available_datasets, default_data_dir
 from reco.profile import (
     MAX_LINK_CHARS,
     format_profile,
@@ -198,18 +200,45 @@ class Settings:
     min_raters: int
 
 
-def dataset_ui() -> str:
-    """The dataset: chosen in the sidebar when several are on disk (default ml-100k)."""
-    choices = list(dict.fromkeys([DEFAULT_DATASET, *available_datasets()]))
+def offered_releases() -> list[str]:
+    """The MovieLens releases a person may pick: all known ones, or those an operator lists
+    in ``RECO_RELEASES`` (comma-separated), the default first."""
+    configured = os.environ.get("RECO_RELEASES", "")
+    names = [n.strip() for n in configured.split(",") if n.strip() in KNOWN_DATASETS]
+    return list(dict.fromkeys([DEFAULT_DATASET, *(names or KNOWN_DATASETS)]))
+
+
+def on_this_machine(name: str) -> bool:
+    """Whether a release opens without a download: its files or its index are here."""
+    return name in available_datasets() or EdgeStore(default_data_dir() / "index", name).has_index()
+
+
+def dataset_ui(server: bool) -> str:
+    """The release, picked in the sidebar with what each offers; in the link as ``dataset``."""
+    choices = offered_releases()
     from_link = st.query_params.get("dataset")
     if "dataset" not in st.session_state:
         if from_link in choices:
             st.session_state["dataset"] = from_link
         elif from_link:
             st.session_state["link_dataset_problem"] = True
-    if len(choices) > 1:
-        return st.sidebar.selectbox("Dataset", choices, key="dataset")
-    return st.session_state.get("dataset", DEFAULT_DATASET)
+    name = st.sidebar.selectbox(
+        "MovieLens release",
+        choices,
+        key="dataset",
+        format_func=lambda n: f"{n} (films to {KNOWN_DATASETS[n].last_year})",
+        help="Each release is downloaded once when chosen, then opens in seconds.",
+    )
+    about = KNOWN_DATASETS[name]
+    where = ""
+    if not server:
+        where = (
+            " · on this machine"
+            if on_this_machine(name)
+            else f" · downloads {about.download_mb:,.0f} MB when chosen, then indexes once"
+        )
+    st.sidebar.caption(md(about.describe()) + md(where))
+    return name
 
 
 def widen_filters(name: str) -> None:
@@ -578,7 +607,7 @@ def main() -> None:
         "Rate movies you know; the people whose ratings are most like yours suggest what to "
         "watch next. Powered by Qdrant sparse vectors over MovieLens."
     )
-    name = dataset_ui()
+    name = dataset_ui(server=server_settings()[0] is not None)
     try:
         recommender = load_recommender(name)
     except DatasetError as error:
@@ -600,8 +629,12 @@ def main() -> None:
 
 
 def unavailable_ui(error: StoreUnavailable) -> None:
-    st.error(f"The vector engine is unavailable: {md(error)}")
-    st.info("Your ratings are kept. Retry when it is back.")
+    if isinstance(error, IndexUnavailable):  # on a server: its operator rebuilds it
+        st.error(md(str(error)[0].upper() + str(error)[1:]))
+        st.info("Your ratings are kept. Retry once the index has been rebuilt.")
+    else:
+        st.error(f"The vector engine is unavailable: {md(error)}")
+        st.info("Your ratings are kept. Retry when it is back.")
     st.button("Retry", key="retry", on_click=reconnect, type="primary")
 
 

@@ -113,6 +113,7 @@ class Catalog:
     """Every film's id (a profile may rate only these)."""
     _row: dict[int, int] = field(init=False, repr=False)
     _columns: dict[str, list[Any]] = field(init=False, repr=False)  # plain values, by row
+    _choices: dict[str, list[str]] = field(init=False, repr=False)
     _popular: dict[tuple[tuple[str, tuple[str, ...]], ...], Popular] = field(
         init=False, repr=False, default_factory=dict
     )
@@ -131,6 +132,14 @@ class Catalog:
         counts = np.zeros(size, dtype=np.float64)
         counts[ids] = movies["raters"].to_numpy(np.float64)
         object.__setattr__(self, "rating_counts", counts)
+        choices: dict[str, list[str]] = {}
+        if self.cells is not None:
+            missing = [c for c in CELL_FIELDS if c not in self.cells.columns]
+            if missing:
+                raise CatalogError(f"the catalog's cells lack {', '.join(missing)}")
+            choices = {c: sorted(set(self.cells[c].astype(str))) for c in CELL_FIELDS}
+            choices["age_group"] = list(AGE_GROUPS)  # shared by every release, present or not
+        object.__setattr__(self, "_choices", choices)
         if (self.cells is None) != (self.cell_figures is None):
             raise CatalogError("a catalog has both cells and their figures, or neither")
         if self.cell_figures is not None:
@@ -315,11 +324,7 @@ class Catalog:
 
     def choices(self, field_name: str) -> list[str]:
         """The values a demographic field takes among the users (empty without demographics)."""
-        if self.cells is None:
-            return []
-        if field_name == "age_group":  # shared by every release, present or not
-            return list(AGE_GROUPS)
-        return sorted(set(self.cells[field_name].astype(str)))
+        return list(self._choices.get(field_name, ()))
 
     def popular(self, conditions: Sequence[tuple[str, Sequence[str]]] = ()) -> Popular:
         """Films by liked count among the users matching ``conditions`` (field, values): all

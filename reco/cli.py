@@ -202,7 +202,21 @@ def _parser() -> argparse.ArgumentParser:
         help="largest size at which the seed engine is built",
     )
     bench.add_argument("--out", default="docs/bench", help="folder for bench.md/.json/.png/.html")
+    bench.add_argument(
+        "--release-users",
+        type=int,
+        default=None,
+        help="instead: write a synthetic release of this many users in the ml-25m CSV layout "
+        "and measure build, start-up, memory, search and the server code path (fresh processes)",
+    )
+    bench.add_argument(
+        "--workdir", default=None, help="with --release-users: keep the release and indexes here"
+    )
     bench.add_argument("--one", help=argparse.SUPPRESS)  # one size, in this process (internal)
+    bench.add_argument("--phase", help=argparse.SUPPRESS)  # one release phase (internal)
+    bench.add_argument("--release-path", help=argparse.SUPPRESS)
+    bench.add_argument("--data-dir", help=argparse.SUPPRESS)
+    bench.add_argument("--started", type=float, default=0.0, help=argparse.SUPPRESS)
     bench.add_argument("--json", action="store_true")
 
     search = commands.add_parser("search", parents=[engine], help="find movie ids by title")
@@ -389,7 +403,41 @@ def _evaluate(args: argparse.Namespace, out: TextIO) -> None:
 
 
 def _bench(args: argparse.Namespace, out: TextIO) -> None:
-    from reco.bench import BenchOptions, bench_one, run, save, table
+    from reco.bench import (
+        BenchOptions,
+        ReleaseOptions,
+        bench_one,
+        bench_release,
+        release_phase,
+        release_table,
+        run,
+        save,
+        table,
+    )
+
+    if args.phase:
+        phase = release_phase(
+            args.phase, Path(args.release_path), Path(args.data_dir), args.started
+        )
+        json.dump(phase, out)
+        out.write("\n")
+        return
+    if args.release_users:
+        result = bench_release(
+            ReleaseOptions(users=args.release_users, profiles=args.profiles),
+            args.workdir,
+            progress=lambda text: print(text, file=sys.stderr, flush=True),
+        )
+        folder = Path(args.out)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "release.json").write_text(json.dumps(result, indent=2) + "\n")
+        (folder / "release.md").write_text(release_table(result) + "\n")
+        if args.json:
+            json.dump(result, out, indent=2)
+            out.write("\n")
+        else:
+            print(release_table(result), file=out)
+        return
 
     options = BenchOptions(
         profiles=args.profiles, seed_cap_seconds=args.seed_cap, seed_max_users=args.seed_max_users

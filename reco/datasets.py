@@ -86,18 +86,71 @@ _GROUPLENS = "https://files.grouplens.org/datasets/movielens/"
 
 @dataclass(frozen=True)
 class RemoteDataset:
-    """Where a named release is published and the MD5 GroupLens gives for its zip."""
+    """Where a named release is published, the MD5 GroupLens gives for its zip, and what the
+    release offers (GroupLens's own figures, shown before anything is downloaded)."""
 
     url: str
     md5: str | None  # None: read the checksum GroupLens publishes beside the zip
+    users: int = 0
+    ratings: int = 0
+    movies: int = 0
+    last_year: int = 0  # ratings and films up to this year
+    demographics: bool = False
+    download_mb: float = 0.0
+
+    def describe(self) -> str:
+        """``943 users, 100,000 ratings of 1,682 films up to 1998, with demographics``."""
+        about = "with age, gender and occupation" if self.demographics else "no demographics"
+        return (
+            f"{self.users:,} users, {self.ratings:,} ratings of {self.movies:,} films up to "
+            f"{self.last_year}, {about}"
+        )
 
 
 KNOWN_DATASETS: dict[str, RemoteDataset] = {
-    "ml-100k": RemoteDataset(_GROUPLENS + "ml-100k.zip", "0e33842e24a9c977be4e0107933c0723"),
-    "ml-1m": RemoteDataset(_GROUPLENS + "ml-1m.zip", "c4d9eecfca2ab87c1945afe126590906"),
-    "ml-latest-small": RemoteDataset(_GROUPLENS + "ml-latest-small.zip", None),
-    "ml-25m": RemoteDataset(_GROUPLENS + "ml-25m.zip", "6b51fb2759a8657d3bfcbfc42b592ada"),
-    "ml-32m": RemoteDataset(_GROUPLENS + "ml-32m.zip", "d472be332d4daa821edc399621853b57"),
+    "ml-100k": RemoteDataset(
+        _GROUPLENS + "ml-100k.zip",
+        "0e33842e24a9c977be4e0107933c0723",
+        943,
+        100_000,
+        1_682,
+        1998,
+        True,
+        4.9,
+    ),
+    "ml-1m": RemoteDataset(
+        _GROUPLENS + "ml-1m.zip",
+        "c4d9eecfca2ab87c1945afe126590906",
+        6_040,
+        1_000_209,
+        3_706,
+        2000,
+        True,
+        5.9,
+    ),
+    "ml-latest-small": RemoteDataset(
+        _GROUPLENS + "ml-latest-small.zip", None, 610, 100_836, 9_742, 2018, False, 1.0
+    ),
+    "ml-25m": RemoteDataset(
+        _GROUPLENS + "ml-25m.zip",
+        "6b51fb2759a8657d3bfcbfc42b592ada",
+        162_541,
+        25_000_095,
+        62_423,
+        2019,
+        False,
+        250.0,
+    ),
+    "ml-32m": RemoteDataset(
+        _GROUPLENS + "ml-32m.zip",
+        "d472be332d4daa821edc399621853b57",
+        200_948,
+        32_000_204,
+        87_585,
+        2023,
+        False,
+        239.0,
+    ),
 }
 
 Format = Literal["ml-100k", "dat", "csv"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
+import bisect
 import re
 import unicodedata
 from collections import defaultdict
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from rapidfuzz import fuzz, process
 
 from reco.catalog import Catalog
 
@@ -31,7 +32,12 @@ def _words(text: str) -> list[str]:
 
 class MovieSearch:
     """A title index over a movies frame (``movie_id``, ``title``, optional
-    ``original_title``, ``genres``, ``year``) with a popularity for ranking ties."""
+    ``original_title``, ``genres``, ``year``) with a popularity for ranking ties.
+
+    Built once per catalog; a search touches only the words close to the query's (exact, by
+    prefix through a sorted vocabulary, and within a small edit distance through rapidfuzz)
+    and their posting lists, so it stays fast at tens of thousands of films.
+    """
 
     def __init__(self, movies: pd.DataFrame, popularity: pd.Series | None = None):
         self.movies = movies.reset_index(drop=True)
@@ -39,18 +45,30 @@ class MovieSearch:
         if "original_title" in self.movies.columns:
             titles = titles + " " + self.movies["original_title"].astype(str)
         self._folded = [fold(title) for title in self.movies["title"].astype(str)]
-        self._squashed = [title.replace(" ", "") for title in self._folded]
-        self._postings: dict[str, set[int]] = defaultdict(set)
+        # All titles without spaces in one string: "starwars" for "Star Wars" by str.find.
+        squashed = [title.replace(" ", "") for title in self._folded]
+        self._squashed = "\n".join(squashed)
+        self._starts = np.cumsum([0] + [len(t) + 1 for t in squashed[:-1]])
+        postings: dict[str, list[int]] = defaultdict(list)
         for row, text in enumerate(titles):
-            for word in fold(text).split():
-                self._postings[word].add(row)
-        self._vocabulary = list(self._postings)
+            for word in dict.fromkeys(fold(text).split()):
+                postings[word].append(row)
+        self._postings = {word: np.array(rows) for word, rows in postings.items()}
+        self._vocabulary = sorted(self._postings)
         counts = (
             popularity.reindex(self.movies["movie_id"]).fillna(0).to_numpy()
             if popularity is not None
             else np.zeros(len(self.movies))
         )
         self._popularity = counts.astype(np.float64)
+        genres = self.movies.get("genres", pd.Series("", index=self.movies.index)).astype(str)
+        genre_rows: dict[str, list[int]] = defaultdict(list)
+        for row, names in enumerate(genres.str.split("|")):
+            for genre in names:
+                genre_rows[genre].append(row)
+        self._genre_rows = {genre: np.array(rows) for genre, rows in genre_rows.items()}
+        year = self.movies["year"] if "year" in self.movies.columns else pd.Series(dtype=float)
+        self._year = pd.to_numeric(year, errors="coerce").astype("Float64").fillna(-1).to_numpy()
 
     @classmethod
     def of(cls, catalog: Catalog) -> MovieSearch:
@@ -58,8 +76,7 @@ class MovieSearch:
         return cls(catalog.movies, catalog.movies.set_index("movie_id")["raters"])
 
     def genres(self) -> list[str]:
-        values = self.movies.get("genres", pd.Series(dtype=str)).astype(str).str.split("|")
-        return sorted({g for gs in values for g in gs if g and g != "(no genres listed)"})
+        return sorted(g for g in self._genre_rows if g and g != "(no genres listed)")
 
     def search(
         self,
@@ -76,7 +93,6 @@ class MovieSearch:
         folded title highest), then titles matching only some of the words, scored below 0.5.
         Without text, the filtered movies come by popularity.
         """
-        rows = np.arange(len(self.movies))
         match = np.ones(len(self.movies))
         words = _words(text)[:12]
         if words:
@@ -91,9 +107,8 @@ class MovieSearch:
                     match[row] = 1.0 + (0.1 if self._folded[row].startswith(phrase) else 0.0)
             squashed = phrase.replace(" ", "")
             if len(squashed) >= 4:  # "starwars" for "Star Wars"
-                for row, title in enumerate(self._squashed):
-                    if squashed in title:
-                        match[row] = max(match[row], 0.95)
+                rows = self._squashed_rows(squashed)
+                match[rows] = np.maximum(match[rows], 0.95)
             if match.max() > 0:  # keep the close matches only
                 match[match < 0.6 * match.max()] = 0
             # Below them, titles matching some of the words ("star wars": the Star Trek films).
@@ -103,12 +118,13 @@ class MovieSearch:
                     match[row] = PARTIAL_MATCH * share
         keep = match > 0
         if genres:
-            wanted = set(genres)
-            keep &= np.array([bool(wanted & set(g.split("|"))) for g in self.movies["genres"]])
-        if years is not None and "year" in self.movies.columns:
-            year = self.movies["year"].astype("Float64").fillna(-1).to_numpy()
-            keep &= (year >= years[0]) & (year <= years[1])
-        rows = rows[keep]
+            wanted = np.zeros(len(self.movies), dtype=bool)
+            for genre in genres:
+                wanted[self._genre_rows.get(genre, np.zeros(0, dtype=np.int64))] = True
+            keep &= wanted
+        if years is not None:
+            keep &= (self._year >= years[0]) & (self._year <= years[1])
+        rows = np.flatnonzero(keep)
         order = np.lexsort((rows, -self._popularity[rows], -np.round(match[rows], 3)))
         chosen = rows[order][:limit]
         found = self.movies.iloc[chosen].copy()
@@ -116,24 +132,35 @@ class MovieSearch:
         found["ratings"] = self._popularity[chosen].astype(np.int64)
         return found.reset_index(drop=True)
 
+    def _squashed_rows(self, squashed: str) -> np.ndarray:
+        """Rows whose title, spaces removed, contains ``squashed``."""
+        found, at = [], self._squashed.find(squashed)
+        while at != -1:
+            found.append(at)
+            at = self._squashed.find(squashed, at + 1)
+        return np.unique(np.searchsorted(self._starts, found, side="right") - 1)
+
     def _row_scores(self, word: str) -> dict[int, float]:
         """Row -> how closely its title matches ``word`` (best title word)."""
         scores: dict[int, float] = {}
         for title_word, closeness in self._similar_words(word):
-            for row in self._postings[title_word]:
-                scores[row] = max(scores.get(row, 0.0), closeness)
+            for row in self._postings[title_word].tolist():
+                if closeness > scores.get(row, 0.0):
+                    scores[row] = closeness
         return scores
 
     def _similar_words(self, word: str) -> list[tuple[str, float]]:
         found: dict[str, float] = {}
         if word in self._postings:
             found[word] = 1.0
-        if len(word) >= 2:
-            for title_word in self._vocabulary:
-                if title_word.startswith(word) and title_word != word:
-                    found.setdefault(title_word, 0.9)
+        if len(word) >= 2:  # title words starting with it, from the sorted vocabulary
+            at = bisect.bisect_left(self._vocabulary, word)
+            while at < len(self._vocabulary) and self._vocabulary[at].startswith(word):
+                found.setdefault(self._vocabulary[at], 0.9)
+                at += 1
         if len(word) >= 4:
-            for title_word in difflib.get_close_matches(word, self._vocabulary, n=8, cutoff=0.72):
-                closeness = difflib.SequenceMatcher(None, word, title_word).ratio()
-                found.setdefault(title_word, 0.8 * closeness)
+            for title_word, ratio, _ in process.extract(
+                word, self._vocabulary, scorer=fuzz.ratio, limit=8, score_cutoff=72
+            ):
+                found.setdefault(title_word, 0.8 * ratio / 100)
         return list(found.items())

@@ -290,13 +290,20 @@ class EdgeStore:
     def open_current(self) -> OpenIndex | None:
         if self._open is not None:
             return self._open
-        if not self.root.is_dir():
-            return None
-        found = [p for p in self.root.iterdir() if p.is_dir() and is_index_name(self.name, p.name)]
+        found = self._index_folders()
         if not found:
             return None
         newest = max(found, key=lambda p: p.stat().st_mtime_ns)
         return self._load(newest)
+
+    def has_index(self) -> bool:
+        """Whether an index of this name is on disk (without opening or checking it)."""
+        return any((path / MANIFEST).is_file() for path in self._index_folders())
+
+    def _index_folders(self) -> list[Path]:
+        if not self.root.is_dir():
+            return []
+        return [p for p in self.root.iterdir() if p.is_dir() and is_index_name(self.name, p.name)]
 
     def ready(self, fingerprint: str) -> OpenIndex | None:
         path = self.index_path(fingerprint)

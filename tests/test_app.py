@@ -243,3 +243,86 @@ def test_why_explains_a_recommendation(app: AppTest, scenario: Scenario) -> None
     assert len(why) >= 2
     assert (why["Their stars"] >= 0.5).all()
     assert app.metric[0].label == "Neighbours who rated it"
+
+
+# --------------------------------------------------------------------------- choosing a release
+
+
+def test_every_release_is_offered_with_what_it_offers(app: AppTest, scenario: Scenario) -> None:
+    app.run()
+    release = app.sidebar.selectbox(key="dataset")
+    assert release.options == [
+        "ml-100k (films to 1998)",
+        "ml-1m (films to 2000)",
+        "ml-latest-small (films to 2018)",
+        "ml-25m (films to 2019)",
+        "ml-32m (films to 2023)",
+    ]
+    captions = " ".join(c.value for c in app.sidebar.caption)
+    assert "943 users, 100,000 ratings of 1,682 films up to 1998" in captions.replace("\\", "")
+    assert "on this machine" in captions
+    release.set_value("ml-32m").run()
+    captions = " ".join(c.value for c in app.sidebar.caption).replace("\\", "")
+    assert "200,948 users" in captions and "no demographics" in captions
+
+
+def test_a_missing_release_offline_names_the_file_and_keeps_the_ratings(
+    app: AppTest, scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reco.datasets
+
+    real = reco.datasets.download_dataset
+
+    def offline(name: str, folder: Path, **options: object) -> Path:  # a refused connection
+        remote = reco.datasets.RemoteDataset(f"http://127.0.0.1:9/{name}.zip", "0" * 32)
+        return real(name, folder, progress=options.get("progress"), remote=remote, timeout=2)
+
+    monkeypatch.setattr(reco.datasets, "download_dataset", offline)
+    liked = ",".join(f"{m}:5" for m in scenario.liked)
+    app.query_params["r"] = liked
+    app.run()
+    app.sidebar.selectbox(key="dataset").set_value("ml-1m").run()
+    assert not app.exception
+    errors = " ".join(e.value for e in app.error).replace("\\", "")
+    assert "Could not download ml-1m" in errors and "ml-1m.zip" in errors
+    app.sidebar.selectbox(key="dataset").set_value("ml-100k").run()
+    assert f"My ratings ({len(scenario.liked)})" in " ".join(h.value for h in app.subheader)
+
+
+def test_a_release_chosen_by_link_opens_and_explains_missing_demographics(
+    app: AppTest, scenario: Scenario
+) -> None:
+    write_release(scenario.data_dir / "ml-latest-small", "csv", two_taste_dataset())
+    app.query_params["dataset"] = "ml-latest-small"
+    app.run()
+    assert not app.exception
+    assert app.sidebar.selectbox(key="dataset").value == "ml-latest-small"
+    assert any("has no demographics" in i.value for i in app.sidebar.info)
+    app.text_input(key="search").input("matrix").run()
+    assert "The Matrix" in " ".join(m.value for m in app.markdown)
+    assert app.query_params["dataset"] == "ml-latest-small"
+
+
+def test_a_damaged_server_index_names_the_command_and_keeps_the_ratings(
+    app: AppTest, scenario: Scenario, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from qdrant_client import QdrantClient
+
+    from reco import open_recommender
+
+    url = f"file://{tmp_path / 'qdrant'}"
+    built = open_recommender("ml-100k", data_dir=scenario.data_dir, qdrant_url=url)
+    movies = f"ml-100k-{built.manifest['fingerprint']}-movies"
+    built.store.close()
+    client = QdrantClient(path=str(tmp_path / "qdrant"))
+    client.delete_collection(movies)
+    client.close()
+    monkeypatch.setenv("QDRANT_URL", url)
+    liked = ",".join(f"{m}:5" for m in scenario.liked)
+    app.query_params["r"] = liked
+    app.run()
+    assert not app.exception
+    message = " ".join(e.value for e in app.error).replace("\\", "")
+    assert "no catalog of films" in message
+    assert "python -m reco build --dataset ml-100k" in message
+    assert app.query_params["r"] == liked
