@@ -114,6 +114,7 @@ class Catalog:
     _row: dict[int, int] = field(init=False, repr=False)
     _columns: dict[str, list[Any]] = field(init=False, repr=False)  # plain values, by row
     _choices: dict[str, list[str]] = field(init=False, repr=False)
+    _cell_totals: tuple[np.ndarray, ...] = field(init=False, repr=False)  # every cell, summed
     _popular: dict[tuple[tuple[str, tuple[str, ...]], ...], Popular] = field(
         init=False, repr=False, default_factory=dict
     )
@@ -142,10 +143,17 @@ class Catalog:
         object.__setattr__(self, "_choices", choices)
         if (self.cells is None) != (self.cell_figures is None):
             raise CatalogError("a catalog has both cells and their figures, or neither")
+        totals: tuple[np.ndarray, ...] = ()
         if self.cell_figures is not None:
-            known = np.isin(self.cell_figures.movie_id, ids)
-            if not known.all():
+            figures = self.cell_figures
+            if not np.isin(figures.movie_id, ids).all():
                 raise CatalogError("the catalog's cell figures name films it does not hold")
+            every = figures.movie_id.astype(np.int64)
+            totals = tuple(
+                np.bincount(every, column, minlength=size)
+                for column in (figures.raters, figures.liked, figures.star_sum)
+            )
+        object.__setattr__(self, "_cell_totals", totals)
 
     # ------------------------------------------------------------------ building
 
@@ -354,21 +362,28 @@ class Catalog:
     def _cell_sums(
         self, key: tuple[tuple[str, tuple[str, ...]], ...]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per-film sums over the cells matching ``key``. A filter matching most cells sums
+        the others and subtracts them from the totals: half the work at most (exact, for
+        sums of half stars are exact in floating point)."""
         assert self.cells is not None and self.cell_figures is not None
         mask = np.ones(len(self.cells), dtype=bool)
         for name, values in key:
             mask &= self.cells[name].astype(str).isin(values).to_numpy()
         figures = self.cell_figures
-        chosen = np.flatnonzero(mask)
-        starts, ends = figures.start[chosen], figures.start[chosen + 1]
+        size = len(self.rating_counts)
+        cells = np.flatnonzero(~mask if mask.mean() > 0.5 else mask)
+        starts, ends = figures.start[cells], figures.start[cells + 1]
         lengths = ends - starts
         take = np.arange(lengths.sum()) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
         movie = figures.movie_id[take].astype(np.int64)
-        size = len(self.rating_counts)
-        raters = np.bincount(movie, weights=figures.raters[take], minlength=size)
-        liked = np.bincount(movie, weights=figures.liked[take], minlength=size)
-        sums = np.bincount(movie, weights=figures.star_sum[take], minlength=size)
-        ids = np.flatnonzero(raters)
+        columns = (figures.raters, figures.liked, figures.star_sum)
+        raters, liked, sums = (np.bincount(movie, c[take], minlength=size) for c in columns)
+        if mask.mean() > 0.5:
+            raters, liked, sums = (
+                total - part
+                for total, part in zip(self._cell_totals, (raters, liked, sums), strict=True)
+            )
+        ids = np.flatnonzero(raters > 0)
         counts = raters[ids]
         return ids, liked[ids].astype(np.int64), counts.astype(np.int64), sums[ids] / counts
 

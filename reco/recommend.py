@@ -627,9 +627,9 @@ def open_recommender(
         if problem or current is not None:
             reason = problem or "it was built with another encoding"
             raise IndexUnavailable(
-                f"the index of {name} on {getattr(store, 'where', 'the server')} cannot be "
-                f"used: {reason}. Rebuild it with: python -m reco build --dataset {name} "
-                "(with QDRANT_URL set to that server)"
+                f"the index of {name} on the Qdrant server cannot be used: {reason}. "
+                f"Rebuild it with: python -m reco build --dataset {name} (with QDRANT_URL set "
+                "to that server)"
             )
     signature = release_signature(path) if path is not None else None
     if current is not None and fits:

@@ -69,7 +69,7 @@ def test_bench_one_measures_every_figure() -> None:
     assert result["build_s"] > 0 and result["ratings_per_s"] > 0
     assert result["peak_rss_mb"] >= result["rss_mb"] > 0
     assert result["disk_mb"] > 0 and result["reopen_s"] > 0
-    for key in ("edge", "edge_filtered", "numpy"):
+    for key in ("edge", "edge_filtered", "numpy", "popular_filtered"):
         p = result[key]
         assert 0 < p["p50"] <= p["p95"] <= p["p99"]
     assert result["same_top10_as_numpy"] == 1.0
@@ -91,3 +91,22 @@ def test_run_in_subprocesses_then_table_chart_and_files(tmp_path: Path) -> None:
     written = save(results, tmp_path)
     assert [p.name for p in written] == ["bench.md", "bench.json", "bench.png", "bench.html"]
     assert all(p.stat().st_size > 0 for p in written)
+
+
+def test_a_release_bench_measures_every_phase_in_fresh_processes(tmp_path: Path) -> None:
+    from reco.bench import ReleaseOptions, bench_release, release_table
+
+    result = bench_release(ReleaseOptions(users=300, server_users=60), tmp_path)
+    release = tmp_path / "releases" / "synthetic-300"
+    assert sorted(p.name for p in release.iterdir()) == ["links.csv", "movies.csv", "ratings.csv"]
+    assert result["users"] == 300 and result["rows"] == result["ratings"] > 300 * 5
+    assert 0 < result["open_s"] <= result["first_recommendation_s"] < 60
+    assert 0 < result["first_rss_mb"] <= result["peak_rss_mb"]
+    for key in ("recommend", "search", "popular"):
+        assert 0 < result[key]["p50"] <= result[key]["p95"]
+    server = result["server"]
+    assert server["same_answers"] is True and server["same_as_embedded"] == 1.0
+    assert "Qdrant server" in server["store"]
+    assert not (tmp_path / "server-releases" / "synthetic-60").exists()  # opened without it
+    markdown = release_table(result)
+    assert markdown.count("\n") == 9 and "| build (≤ 60 s, ≤ 4 GB) |" in markdown
