@@ -518,13 +518,14 @@ def _prefetch(shard: Path) -> None:
 
     def read_all() -> None:
         buffer = bytearray(1 << 20)
-        for file in sorted(shard.glob(f"segments/*/vector_storage-{STARS}/**/*")):
-            try:
-                with open(file, "rb", buffering=0) as handle:
-                    while handle.readinto(buffer):
-                        pass
-            except OSError:  # removed by a rebuild meanwhile, unreadable: nothing to warm
-                continue
+        try:
+            for file in sorted(shard.glob(f"segments/*/vector_storage-{STARS}/**/*")):
+                if file.is_file():
+                    with open(file, "rb", buffering=0) as handle:
+                        while handle.readinto(buffer):
+                            pass
+        except OSError:  # the index removed meanwhile (a rebuild, a temporary store): done
+            return
 
     threading.Thread(target=read_all, name="reco-prefetch", daemon=True).start()
 

@@ -326,3 +326,22 @@ def test_a_damaged_server_index_names_the_command_and_keeps_the_ratings(
     assert "no catalog of films" in message
     assert "python -m reco build --dataset ml-100k" in message
     assert app.query_params["r"] == liked
+
+
+def test_a_damaged_embedded_index_is_rebuilt_and_the_ratings_kept(
+    app: AppTest, scenario: Scenario
+) -> None:
+    from reco import open_recommender
+
+    built = open_recommender("ml-100k", data_dir=scenario.data_dir)
+    folder = built.store.index_path(built.manifest["fingerprint"])
+    built.store.close()
+    shutil.rmtree(folder / "catalog")
+    liked = ",".join(f"{m}:5" for m in scenario.liked)
+    app.query_params["r"] = liked
+    app.run()
+    assert not app.exception and not app.error
+    assert f"My ratings ({len(scenario.liked)})" in " ".join(h.value for h in app.subheader)
+    assert "🎯 Recommended for you" in subheaders(app)
+    assert len(table(app, "Why")) >= 1
+    assert (folder / "catalog" / "movies.parquet").is_file()  # rebuilt whole

@@ -201,6 +201,9 @@ def test_a_damaged_server_index_names_the_command_and_the_build_repairs_it(
     client.close()
     with pytest.raises(IndexUnavailable, match=r"no catalog.*python -m reco build --dataset two"):
         open_recommender(release, data_dir=tmp_path, qdrant_url=url)
+    said = cli("recommend", "--dataset", "two", "--rate", "1=5", env={"QDRANT_URL": url})
+    assert said.returncode == 2 and "Traceback" not in said.stderr
+    assert "python -m reco build --dataset two" in said.stderr
     repaired, built = open_counting(release, tmp_path, qdrant_url=url, repair=True)
     assert built == [20] and repaired.recommend(FAN) == answer
 
