@@ -27,7 +27,7 @@ from reco import (
     open_recommender,
 )
 from reco.charts import composition_chart, recommendation_chart, similarity_chart
-from reco.datasets import KNOWN_DATASETS, available_datasets, default_data_dir
+from reco.datasets import KNOWN_DATASETS, available_datasets, default_data_dir, plural
 from reco.profile import (
     MAX_LINK_CHARS,
     format_profile,
@@ -35,7 +35,7 @@ from reco.profile import (
     profile_from_csv,
     profile_to_csv,
 )
-from reco.search import PARTIAL_MATCH
+from reco.search import CLOSE_SPELLING, PARTIAL_MATCH
 
 DEFAULT_DATASET = "ml-100k"
 ONBOARDING_MIN = 3  # fewer ratings than this: quick-rate set and popular movies
@@ -168,7 +168,7 @@ def restore_from_link(name: str, recommender: Recommender) -> None:
     parsed = parse_profile(st.query_params.get("r"), recommender.movie_ids)
     if parsed.ratings:
         my_ratings(name).update(parsed.ratings)
-        st.toast(f"Restored {len(parsed.ratings)} rating(s) from the link.")
+        st.toast(f"Restored {plural(len(parsed.ratings), 'rating')} from the link.")
     st.session_state["link_problems"] = list(parsed.problems)
 
 
@@ -290,10 +290,18 @@ def settings_ui(recommender: Recommender, name: str) -> Settings:
 # --------------------------------------------------------------------------- main column parts
 
 
+@st.cache_data(show_spinner=False)
+def search_examples(name: str) -> str:
+    """Two of the release's most liked titles, as a person would type them."""
+    catalog = load_recommender(name).catalog
+    top = catalog.popular().movie_ids[:2].tolist()
+    return ", ".join(catalog.movie(m)["title"].lower() for m in top)
+
+
 def search_ui(name: str) -> None:
     st.subheader("🔎 Find movies to rate")
     search = movie_search(name)
-    text = st.text_input("Title", key="search", placeholder="e.g. star wars, amelie, matrix")
+    text = st.text_input("Title", key="search", placeholder=f"e.g. {search_examples(name)}")
     with st.expander("Filter by genre and year"):
         genres = st.multiselect("Genres", search.genres(), key=f"genres-{name}")
         years = search.movies["year"].dropna()
@@ -308,12 +316,16 @@ def search_ui(name: str) -> None:
         st.info("No movie matches. Try fewer words or another spelling.")
         return
     results = st.container(key="search-results")
-    partial_shown = False
+    sections = [
+        (CLOSE_SPELLING, "Similar spellings:"),
+        (PARTIAL_MATCH, "Matching some of the words:"),
+    ]
     for row in found.itertuples(index=False):
         movie_id = int(row.movie_id)
-        if row.match < PARTIAL_MATCH and not partial_shown:
-            results.caption("Matching some of the words:")
-            partial_shown = True
+        while sections and row.match < sections[0][0]:  # results come best first
+            _, caption = sections.pop(0)
+            if not sections or row.match >= sections[0][0]:
+                results.caption(caption)
         left, right = results.columns([3, 2], vertical_alignment="center")
         year = f" ({row.year})" if pd.notna(row.year) else ""
         left.markdown(
@@ -373,6 +385,7 @@ def keep_ui(name: str, ratings: Mapping[int, float]) -> None:
         )
         if uploaded is not None and st.session_state.get("uploaded_id") != uploaded.file_id:
             st.session_state["uploaded_id"] = uploaded.file_id
+            st.session_state["upload_done"] = 0  # only this file's messages from here on
             parsed = profile_from_csv(uploaded.getvalue(), load_recommender(name).movie_ids)
             st.session_state["upload_problems"] = list(parsed.problems)
             if parsed.ratings:
@@ -385,7 +398,8 @@ def keep_ui(name: str, ratings: Mapping[int, float]) -> None:
                     "No usable rating in the file; your current ratings are kept."
                 )
         if st.session_state.get("upload_done"):
-            st.success(f"Restored {st.session_state['upload_done']} rating(s) from the file.")
+            done = st.session_state["upload_done"]
+            st.success(f"Restored {plural(done, 'rating')} from the file.")
         for problem in st.session_state.get("upload_problems", []):
             st.warning(problem)
 
@@ -421,7 +435,7 @@ def recommendations_ui(name: str, recommender: Recommender, settings: Settings) 
     if not personalised:
         st.subheader("🍿 Popular movies")
         st.caption(
-            f"Not personalised yet: rate {ONBOARDING_MIN - len(ratings)} more movie(s) "
+            f"Not personalised yet: rate {plural(ONBOARDING_MIN - len(ratings), 'more movie')} "
             "for recommendations from people of similar taste."
         )
         items = [i for i in result.items if i.movie_id not in ratings]
@@ -443,7 +457,7 @@ def recommendations_ui(name: str, recommender: Recommender, settings: Settings) 
         return
     if len(result.neighbours) < FEW_NEIGHBOURS and filtered:
         st.warning(
-            f"Only {len(result.neighbours)} user(s) in the chosen groups share your taste; "
+            f"Only {plural(len(result.neighbours), 'user')} in the chosen groups share your taste; "
             "recommendations from so few people are unreliable."
         )
         st.button("Widen the filter to everyone", key="widen", on_click=widen_filters, args=(name,))

@@ -380,6 +380,11 @@ class _Files:
     def where(self, name: str) -> str:
         return f"{self.label}:{self._members[name]}"
 
+    def within(self, name: str) -> str:
+        """Where a file is inside the release, without the folders above it: what data notes
+        show (an app must not show its server's paths)."""
+        return f"{Path(self.label).name}:{self._members[name]}"
+
 
 @contextmanager
 def _open_files(path: Path) -> Iterator[_Files]:
@@ -462,7 +467,7 @@ def _read(files: _Files, *, name: str, source: str) -> Dataset:
             movies = _with_links(files, movies)
         users = None
     ratings_file = _PAIRS[fmt][0]
-    ratings, warnings = _skip_bad_rows(ratings, movies, users, files.where(ratings_file))
+    ratings, warnings = _skip_bad_rows(ratings, movies, users, files.within(ratings_file))
     if ratings.empty:
         raise DatasetError(f"{files.where(ratings_file)} holds no usable ratings")
     movies = movies.drop(columns="line")
@@ -686,6 +691,11 @@ def _read_ml1m_users(files: _Files) -> pd.DataFrame:
     return users.drop(columns="zip")
 
 
+def plural(count: int, noun: str) -> str:
+    """``plural(1, "rating")`` -> ``"1 rating"``, ``plural(2, "rating")`` -> ``"2 ratings"``."""
+    return f"{count:,} {noun if count == 1 else noun + 's'}"
+
+
 def _lines(frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     """File line numbers of rows: the "line" column of the careful parser, else row + 2 (a
     CSV file read by the fast parser: line 1 is the header)."""
@@ -719,7 +729,8 @@ def _skip_bad_rows(
             shown = ", ".join(str(line) for line in lines[:5])
             more = f" and {len(lines) - 5} more" if len(lines) > 5 else ""
             warnings.append(
-                f"{where}: skipped {len(lines):,} rating(s), {reason} (line {shown}{more})"
+                f"{where}: skipped {plural(len(lines), 'rating')}, {reason} "
+                f"(line{'s' if len(lines) > 1 else ''} {shown}{more})"
             )
             keep[bad] = False
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from reco.datasets import MAX_STARS, MIN_STARS
+from reco.datasets import MAX_STARS, MIN_STARS, plural
 
 MAX_LINK_CHARS = 40_000
 MAX_FILE_BYTES = 2_000_000
@@ -61,7 +61,10 @@ def parse_profile(text: str | None, known: Container[int]) -> Parsed:
         pairs.append((int(match.group(1)), float(match.group(2))))
     parsed = _collect(pairs, known, "in the link")
     if malformed:
-        sentence = f"{malformed} part(s) of the link are not movie:stars pairs and were ignored."
+        what = "is not a movie:stars pair and was" if malformed == 1 else (
+            "are not movie:stars pairs and were"
+        )
+        sentence = f"{plural(malformed, 'part')} of the link {what} ignored."
         return Parsed(parsed.ratings, (sentence, *parsed.problems))
     return parsed
 
@@ -106,7 +109,10 @@ def profile_from_csv(data: bytes, known: Container[int]) -> Parsed:
         pairs.append((movie_id, value))
     parsed = _collect(pairs, known, "in the file")
     if malformed:
-        sentence = f"{malformed} row(s) of the file have no whole movie id or numeric rating."
+        sentence = (
+            f"{plural(malformed, 'row')} of the file "
+            f"{'has' if malformed == 1 else 'have'} no whole movie id or numeric rating."
+        )
         return Parsed(parsed.ratings, (sentence, *parsed.problems))
     return parsed
 
@@ -125,11 +131,14 @@ def _collect(pairs: list[tuple[int, float]], known: Container[int], where: str) 
     problems = []
     if unknown:
         shown = ", ".join(str(m) for m in unknown[:5]) + (" …" if len(unknown) > 5 else "")
-        problems.append(f"{len(unknown)} unknown movie id(s) {where} were ignored ({shown}).")
+        were = "was" if len(unknown) == 1 else "were"
+        problems.append(
+            f"{plural(len(unknown), 'unknown movie id')} {where} {were} ignored ({shown})."
+        )
     if out_of_range:
         problems.append(
-            f"{out_of_range} rating(s) {where} outside {MIN_STARS:g}–{MAX_STARS:g} stars "
-            "were ignored."
+            f"{plural(out_of_range, 'rating')} {where} outside {MIN_STARS:g}–{MAX_STARS:g} stars "
+            f"{'was' if out_of_range == 1 else 'were'} ignored."
         )
     if len(ratings) > MAX_RATINGS:
         problems.append(f"Only the first {MAX_RATINGS} ratings {where} were kept.")

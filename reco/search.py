@@ -17,6 +17,7 @@ from reco.catalog import Catalog
 _ARTICLES = frozenset({"the", "a", "an", "l", "la", "le", "les", "il", "el", "der", "die", "das"})
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 PARTIAL_MATCH = 0.5  # a title matching some query words scores below this, full matches above
+CLOSE_SPELLING = 0.85  # every word matched, but some only by a similar spelling: below this
 
 
 def fold(text: str) -> str:

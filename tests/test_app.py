@@ -111,6 +111,21 @@ def test_search_finds_a_known_title(app: AppTest, scenario: Scenario) -> None:
     assert any(s.key == f"search-{scenario.found_id}" for s in app.select_slider)
 
 
+def test_search_examples_come_from_the_release_and_close_spellings_are_labelled(
+    app: AppTest, scenario: Scenario
+) -> None:
+    from reco import open_recommender
+
+    catalog = open_recommender("ml-100k", data_dir=scenario.data_dir).catalog
+    first, second = (catalog.movie(m)["title"].lower() for m in catalog.popular().movie_ids[:2])
+    app.run()
+    assert app.text_input(key="search").placeholder == f"e.g. {first}, {second}"
+    app.text_input(key="search").input("alein").run()  # a typo of Alien, in both releases
+    captions = [c.value for c in app.caption]
+    assert "Similar spellings:" in captions
+    assert any(m.value.startswith("**Alien**") for m in app.markdown)
+
+
 def test_sliders_give_recommendations_that_exclude_rated_movies(
     app: AppTest, scenario: Scenario
 ) -> None:
@@ -161,12 +176,12 @@ def test_link_with_ratings_restores_them(app: AppTest, scenario: Scenario) -> No
 @pytest.mark.parametrize(
     ("link", "expected"),
     [
-        ("<script>alert(1)</script>", "not movie:stars pairs"),
+        ("<script>alert(1)</script>", "1 part of the link is not a movie:stars pair"),
         ("50:5," * 20_000, "too long"),
         ("99999:5,123456789:4", "unknown movie id"),
-        ("1:9,2:-1", "not movie:stars pairs"),
+        ("1:9,2:-1", "1 part of the link is not a movie:stars pair"),
         ("1:0.1", "outside 0.5–5 stars"),
-        ("[x](javascript:alert(1)):5", "not movie:stars pairs"),
+        ("[x](javascript:alert(1)):5", "is not a movie:stars pair"),
     ],
 )
 def test_hostile_links_show_a_message_not_a_crash(app: AppTest, link: str, expected: str) -> None:
@@ -224,7 +239,19 @@ def test_csv_download_then_upload_restores(app: AppTest, scenario: Scenario) -> 
     app.file_uploader(key="upload").set_value(("mine.csv", csv, "text/csv")).run()
     assert not app.exception
     assert ratings(app) == {m: 3.5 for m in scenario.liked}
-    assert any("Restored 3 rating(s)" in s.value for s in app.success)
+    assert any("Restored 3 ratings" in s.value for s in app.success)
+
+
+def test_only_the_latest_uploads_messages_are_shown(app: AppTest, scenario: Scenario) -> None:
+    app.run()
+    csv = b"movie_id,rating\n" + b"".join(f"{m},4\n".encode() for m in scenario.liked)
+    app.file_uploader(key="upload").set_value(("good.csv", csv, "text/csv")).run()
+    assert any("Restored 3 ratings" in s.value for s in app.success)
+    app.file_uploader(key="upload").set_value(("bad.csv", b"no,columns\n1,2\n", "text/csv"))
+    app.run()
+    assert not app.success  # the earlier file's "Restored" is gone
+    assert any("movie_id column" in w.value for w in app.warning)
+    assert ratings(app) == {m: 4.0 for m in scenario.liked}
 
 
 def test_bad_csv_keeps_current_ratings(app: AppTest, scenario: Scenario) -> None:

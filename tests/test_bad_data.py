@@ -80,22 +80,22 @@ SKIPPED: dict[str, tuple[str, Callable[[Path], None], str]] = {
     "rating over 5": (
         "csv",
         lambda f: append(f / "ratings.csv", "3,9,7.5,0\n"),
-        rf"ratings\.csv: skipped 1 rating\(s\), rating outside 0\.5-5\.0 \(line {ROWS + 2}\)",
+        rf"ratings\.csv: skipped 1 rating, rating outside 0\.5-5\.0 \(line {ROWS + 2}\)",
     ),
     "negative rating": (
         "ml-100k",
         lambda f: append(f / "u.data", "3\t9\t-2\t0\n"),
-        rf"u\.data: skipped 1 rating\(s\), rating outside 0\.5-5\.0 \(line {ROWS + 1}\)",
+        rf"u\.data: skipped 1 rating, rating outside 0\.5-5\.0 \(line {ROWS + 1}\)",
     ),
     "unknown movie id": (
         "ml-1m",
         lambda f: append(f / "ratings.dat", "3::777::4::0\n"),
-        rf"ratings\.dat: skipped 1 rating\(s\), movie not in the movies file \(line {ROWS + 1}\)",
+        rf"ratings\.dat: skipped 1 rating, movie not in the movies file \(line {ROWS + 1}\)",
     ),
     "duplicate (user, movie) rows": (
         "csv",
         lambda f: append(f / "ratings.csv", "1,1,2.0,0\n"),
-        r"ratings\.csv: skipped 1 rating\(s\), repeated \(user, movie\) pair; the latest",
+        r"ratings\.csv: skipped 1 rating, repeated \(user, movie\) pair; the latest",
     ),
 }
 

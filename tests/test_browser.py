@@ -279,7 +279,7 @@ def test_first_visit_shows_onboarding(app_url: str, page: Page, timings) -> None
     assert any("Quick start" in h for h in found), found
     assert any("Popular movies" in h for h in found), found
     assert not any("Recommended for you" in h for h in found), found
-    assert page.get_by_text("Not personalised yet: rate 3 more movie(s)").is_visible()
+    assert page.get_by_text("Not personalised yet: rate 3 more movies").is_visible()
     values = page.locator(f"[class*='st-key-quick-'] {SLIDERS}").evaluate_all(
         "sliders => sliders.map(s => s.getAttribute('aria-valuetext'))"
     )

@@ -40,10 +40,10 @@ def test_link_round_trip() -> None:
         (None, {}, None),
         ("50=4", {50: 4.0}, None),
         (" 50 : 4.3 ", {50: 4.5}, None),  # snapped to half stars
-        ("50:4,garbage,<b>x</b>", {50: 4.0}, "2 part(s) of the link are not movie:stars pairs"),
-        ("50:4,999999:5", {50: 4.0}, "1 unknown movie id(s) in the link were ignored (999999)"),
-        ("50:0.2,51:6", {}, "2 rating(s) in the link outside 0.5–5 stars"),
-        ("50:-1", {}, "not movie:stars pairs"),
+        ("50:4,garbage,<b>x</b>", {50: 4.0}, "2 parts of the link are not movie:stars pairs"),
+        ("50:4,999999:5", {50: 4.0}, "1 unknown movie id in the link was ignored (999999)"),
+        ("50:0.2,51:6", {}, "2 ratings in the link outside 0.5–5 stars"),
+        ("50:-1", {}, "1 part of the link is not a movie:stars pair and was ignored"),
         ("50:nan,51:inf", {}, "not movie:stars pairs"),
         ("1:5," * 20_001, {}, "too long"),
     ],
@@ -88,7 +88,7 @@ def test_csv_round_trip_with_titles() -> None:
     [
         (b"movieId,rating\n50,4\n", {50: 4.0}, None),
         ("\ufeffmovie_id,stars\n50,4\n".encode(), {50: 4.0}, None),  # BOM, other column name
-        (b"movie_id,rating\n50,4\nabc,5\n51,\n", {50: 4.0}, "2 row(s) of the file"),
+        (b"movie_id,rating\n50,4\nabc,5\n51,\n", {50: 4.0}, "2 rows of the file"),
         (b"movie_id,rating\n50,4\n999999,5\n", {50: 4.0}, "unknown movie id"),
         (b"title,score\nHeat,4\n", {}, "needs a movie_id column and a rating column"),
         (b"", {}, "not a readable CSV"),
