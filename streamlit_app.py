@@ -21,6 +21,7 @@ from reco import (
     IndexUnavailable,
     MovieSearch,
     Neighbour,
+    Recommendation,
     Recommendations,
     Recommender,
     StoreUnavailable,
@@ -328,9 +329,10 @@ def search_ui(name: str) -> None:
                 results.caption(caption)
         left, right = results.columns([3, 2], vertical_alignment="center")
         year = f" ({row.year})" if pd.notna(row.year) else ""
+        links = link_line(load_recommender(name).catalog.links(movie_id))
         left.markdown(
             f"**{md(row.title)}**{md(year)}  \n{md(row.genres.replace('|', ', '))} · "
-            f"{row.ratings:,} ratings"
+            f"{plural(int(row.ratings), 'rating')}" + (f" · {links}" if links else "")
         )
         with right:
             star_slider(name, movie_id, f"search-{movie_id}")
@@ -439,7 +441,7 @@ def recommendations_ui(name: str, recommender: Recommender, settings: Settings) 
             "for recommendations from people of similar taste."
         )
         items = [i for i in result.items if i.movie_id not in ratings]
-        table_ui(items, popular=True)
+        table_ui(items, popular=True, links=links_of(recommender, items))
         return
     st.subheader("🎯 Recommended for you")
     filtered = bool(result.where)
@@ -453,7 +455,7 @@ def recommendations_ui(name: str, recommender: Recommender, settings: Settings) 
             st.button(
                 "Widen the filter to everyone", key="widen", on_click=widen_filters, args=(name,)
             )
-        table_ui(list(result.items), popular=True)
+        table_ui(list(result.items), popular=True, links=links_of(recommender, result.items))
         return
     if len(result.neighbours) < FEW_NEIGHBOURS and filtered:
         st.warning(
@@ -481,7 +483,12 @@ def recommendations_ui(name: str, recommender: Recommender, settings: Settings) 
         )
         + "."
     )
-    table_ui(list(result.items), popular=False, neighbours=len(result.neighbours))
+    table_ui(
+        list(result.items),
+        popular=False,
+        neighbours=len(result.neighbours),
+        links=links_of(recommender, result.items),
+    )
     st.container(key="recommendation-chart").altair_chart(
         recommendation_chart(result.items), width="stretch"
     )
@@ -489,13 +496,33 @@ def recommendations_ui(name: str, recommender: Recommender, settings: Settings) 
     neighbours_ui(name, recommender, result)
 
 
-def table_ui(items: list, *, popular: bool, neighbours: int = 0) -> None:
+LINK_SITES = ("IMDb", "TMDB")
+
+
+def links_of(recommender: Recommender, items: Sequence[Recommendation]) -> dict[int, dict]:
+    """Where to read about each film (from the index's catalog)."""
+    return {item.movie_id: recommender.catalog.links(item.movie_id) for item in items}
+
+
+def link_line(links: Mapping[str, str]) -> str:
+    """Markdown links to a film's pages (safe http(s) addresses from the catalog)."""
+    return " · ".join(f"[{site} ↗]({links[site]})" for site in LINK_SITES if site in links)
+
+
+def table_ui(
+    items: list,
+    *,
+    popular: bool,
+    neighbours: int = 0,
+    links: Mapping[int, Mapping[str, str]] | None = None,
+) -> None:
     if not items:
         st.info("Nothing to show.")
         return
+    links = links or {}
     frame = pd.DataFrame(
         {
-            "Movie": [f"{i.title} ({i.year})" if i.year else i.title for i in items],
+            "Movie": [i.display_title for i in items],
             "Genres": [i.genres.replace("|", ", ") for i in items],
             ("Liked by" if popular else "Score"): [i.score for i in items],
             ("Ratings" if popular else "Why"): [
@@ -505,11 +532,20 @@ def table_ui(items: list, *, popular: bool, neighbours: int = 0) -> None:
         },
         index=pd.RangeIndex(1, len(items) + 1, name="#"),
     )
+    sites = [s for s in LINK_SITES if any(s in links.get(i.movie_id, {}) for i in items)]
+    for site in sites:  # opened in a new tab
+        frame[site] = [links.get(i.movie_id, {}).get(site) for i in items]
+    value, reason = ("Liked by", "Ratings") if popular else ("Score", "Why")
     st.dataframe(
         frame,
+        column_order=["Movie", *sites, value, reason, "Genres"],  # the links stay in view
         column_config={
+            **{
+                site: st.column_config.LinkColumn(site, display_text=f"{site} ↗", width="small")
+                for site in sites
+            },
             "Movie": st.column_config.TextColumn(width="medium"),
-            "Genres": st.column_config.TextColumn(width="small"),
+            "Genres": st.column_config.TextColumn(width="medium"),
             "Score": st.column_config.NumberColumn(format="%.2f", width="small"),
             "Liked by": st.column_config.NumberColumn(
                 width="small", help="How many gave it 4 stars or more"
@@ -543,7 +579,7 @@ def why_ui(result: Recommendations) -> None:
             "Movie",
             list(options),
             key="why",
-            format_func=lambda m: f"{options[m].title} ({options[m].year})",
+            format_func=lambda m: options[m].display_title,
         )
         item = options[movie_id]
         reasons = result.why(movie_id)

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -324,8 +325,9 @@ class Catalog:
         imdb, tmdb, url = (row.get(c) for c in LINK_COLUMNS)
         if imdb is not None:
             found["IMDb"] = f"https://www.imdb.com/title/tt{int(imdb):07d}/"
-        elif isinstance(url, str) and url.startswith("http"):
-            found["IMDb"] = url
+        elif isinstance(url, str) and url.startswith(("http://", "https://")):
+            # As the release gives it, made safe to put in a markdown link or a table cell.
+            found["IMDb"] = quote(url, safe=":/?&=%#+,;@~._-")
         if tmdb is not None:
             found["TMDB"] = f"https://www.themoviedb.org/movie/{int(tmdb)}"
         return found

@@ -18,7 +18,7 @@ def recommendation_chart(items: Sequence[Recommendation]) -> alt.Chart:
     frame = pd.DataFrame(
         {
             "rank": range(1, len(items) + 1),
-            "movie": [f"{i.title} ({i.year})" if i.year else i.title for i in items],
+            "movie": [i.display_title for i in items],
             "score": [round(i.score, 3) for i in items],
             "raters": [i.raters for i in items],
             "mean": [i.mean_rating for i in items],

@@ -126,6 +126,16 @@ def test_search_examples_come_from_the_release_and_close_spellings_are_labelled(
     assert any(m.value.startswith("**Alien**") for m in app.markdown)
 
 
+def test_films_link_out_to_their_pages(app: AppTest, scenario: Scenario) -> None:
+    app.run()
+    rate_by_search(app, scenario)
+    links = table(app, "Why")["IMDb"].tolist()
+    assert links and all(link.startswith("http") for link in links)
+    app.text_input(key="search").input(scenario.search).run()
+    found = [m.value for m in app.markdown if m.value.startswith(f"**{scenario.found_title}**")]
+    assert found and "[IMDb ↗](http" in found[0]
+
+
 def test_sliders_give_recommendations_that_exclude_rated_movies(
     app: AppTest, scenario: Scenario
 ) -> None:

@@ -113,7 +113,7 @@ def test_display_titles_and_links() -> None:
             "year": [1995, None, 2001],
             "imdb_id": [114709, None, None],
             "tmdb_id": [862, 949, None],
-            "imdb_url": [None, "http://us.imdb.com/M/title-exact?Heat", "not a link"],
+            "imdb_url": [None, "http://us.imdb.com/M/title-exact?Heat%20(1995)", "javascript:x()"],
             "raters": [1, 1, 0],
             "liked": [1, 0, 0],
             "mean_rating": [5.0, 3.0, None],
@@ -128,8 +128,8 @@ def test_display_titles_and_links() -> None:
         "IMDb": "https://www.imdb.com/title/tt0114709/",
         "TMDB": "https://www.themoviedb.org/movie/862",
     }
-    assert catalog.links(2) == {
-        "IMDb": "http://us.imdb.com/M/title-exact?Heat",
+    assert catalog.links(2) == {  # made safe inside a markdown link: no parentheses
+        "IMDb": "http://us.imdb.com/M/title-exact?Heat%20%281995%29",
         "TMDB": "https://www.themoviedb.org/movie/949",
     }
     assert catalog.links(3) == {}
