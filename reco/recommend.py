@@ -46,7 +46,6 @@ from reco.store import (
     open_store,
 )
 
-__all__ = ["index_fingerprint"]  # re-exported: where an index's identity is computed
 # Chosen by `python -m reco evaluate --tune` on ml-100k (README, "Recommendation quality").
 DEFAULT_ENCODING: EncodingName = "centered_offset"
 DEFAULT_NORMALIZE = True  # unit-length vectors: dot product = cosine similarity
@@ -168,14 +167,12 @@ def score_candidates(
     encoding: Encoding,
     options: ScoringOptions,
     popularity: np.ndarray | None = None,
-    values: np.ndarray | None = None,
 ) -> Candidates:
     """Score every movie the neighbours rated and ``exclude`` does not hold, best first.
 
     Movies rated by fewer than ``options.min_raters`` counted neighbours are left out; ties are
     broken by movie id so the order is deterministic. ``popularity[movie_id]`` (rating counts)
-    is needed when ``options.popularity_penalty`` is set. ``values``: the neighbours' stars
-    already encoded (without normalisation), when the caller keeps them.
+    is needed when ``options.popularity_penalty`` is set.
     """
     similarities = np.asarray(similarities, dtype=np.float64)
     positive = np.maximum(similarities, 0.0)
@@ -185,8 +182,7 @@ def score_candidates(
     counts = np.diff(neighbour_stars.indptr)
     owner = np.repeat(np.arange(len(counts)), counts)
     stars = neighbour_stars.values.astype(np.float64)
-    if values is None:
-        values = encoding.entry_values(neighbour_stars)
+    values = encoding.entry_values(neighbour_stars)  # each neighbour's mean from their row
     movie_ids = neighbour_stars.indices
     owner_weights = weights[owner]
     if not (weights > 0).all():  # drop the neighbours that do not count
@@ -393,13 +389,12 @@ class Recommender:
         similarities: np.ndarray,
         exclude: np.ndarray,
         options: ScoringOptions,
-        values: np.ndarray | None = None,
     ) -> Candidates:
         """`score_candidates` with this recommender's encoding and rating counts: the one
         scoring rule of `recommend` and of the tuning in `evaluate`. ``rows`` are the counted
         neighbours' stars (see `counting`), ``similarities`` theirs."""
         return score_candidates(
-            rows, similarities, exclude, self.encoding, options, self.rating_counts, values
+            rows, similarities, exclude, self.encoding, options, self.rating_counts
         )
 
     def popular(

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 TASTE, STARS = "taste", "stars"
 FILTER_FIELDS: tuple[str, ...] = ("age_group", "gender", "occupation")
 MANIFEST = "manifest.json"
-CATALOG = "catalog"  # folder of the Edge index, suffix of the server's movies collection
+CATALOG = "catalog"  # the catalog's folder in an Edge index
 INDEX_VERSION = 2
 """Layout of an index: 2 = users + catalog + manifest (1 had no catalog)."""
 
