@@ -15,9 +15,10 @@ import pandas as pd
 import streamlit as st
 
 from reco import (
-    AGE_GROUPS,
+    FILTERS,
     DatasetError,
     EdgeStore,
+    FilterField,
     IndexUnavailable,
     MovieSearch,
     Neighbour,
@@ -44,7 +45,6 @@ FEW_NEIGHBOURS = 5
 MY_RATINGS_SHOWN = 50  # sliders listed under "My ratings"; the rest stay reachable by search
 NOT_RATED = "Not rated"
 STAR_STEPS: tuple[object, ...] = (NOT_RATED, *[s / 2 for s in range(1, 11)])
-GENDERS = {"F": "Female", "M": "Male"}
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
@@ -193,9 +193,7 @@ def sync_link(name: str) -> None:
 
 @dataclass(frozen=True)
 class Settings:
-    age_groups: list[str]
-    genders: list[str]
-    occupations: list[str]
+    filters: dict[str, list[str]]  # by the filters' keywords
     neighbours: int
     limit: int
     min_raters: int
@@ -242,29 +240,35 @@ def dataset_ui(server: bool) -> str:
     return name
 
 
+def filter_key(field: FilterField, name: str) -> str:
+    """The sidebar widget of a filter, per release (their values differ between releases)."""
+    return f"{field.keyword}-{name}"
+
+
 def widen_filters(name: str) -> None:
-    for key in ("age_groups", "genders", f"occupations-{name}"):
-        st.session_state[key] = []
+    for field in FILTERS:
+        st.session_state[filter_key(field, name)] = []
 
 
 def settings_ui(recommender: Recommender, name: str) -> Settings:
     sidebar = st.sidebar
     sidebar.header("Whose taste?")
+    filters: dict[str, list[str]] = {}
     if recommender.catalog.has_demographics:
         sidebar.caption("Only take neighbours from these groups (empty: everyone).")
-        ages = sidebar.multiselect("Age groups", list(AGE_GROUPS), key="age_groups")
-        genders = sidebar.multiselect(
-            "Gender", recommender.choices("gender"), key="genders", format_func=GENDERS.get
-        )
-        occupations = sidebar.multiselect(
-            "Occupation", recommender.choices("occupation"), key=f"occupations-{name}"
-        )
+        for field in FILTERS:
+            filters[field.keyword] = sidebar.multiselect(
+                field.label,
+                recommender.choices(field.name),
+                key=filter_key(field, name),
+                format_func=field.show,
+            )
     else:
+        kinds = ", ".join(f.title.lower() for f in FILTERS)
         sidebar.info(
-            f"{name} has no demographics (age, gender, occupation), so neighbours cannot be "
-            "filtered by them. The ml-100k and ml-1m datasets have them."
+            f"{name} has no demographics ({kinds}), so neighbours cannot be filtered by them. "
+            "The ml-100k and ml-1m datasets have them."
         )
-        ages, genders, occupations = [], [], []
     sidebar.header("Tuning")
     neighbours = sidebar.slider(
         "Neighbours",
@@ -285,7 +289,7 @@ def settings_ui(recommender: Recommender, name: str) -> Settings:
         key="min_raters",
         help="A movie must be rated by at least this many neighbours to be recommended.",
     )
-    return Settings(ages, genders, occupations, neighbours, limit, min_raters)
+    return Settings(filters, neighbours, limit, min_raters)
 
 
 # --------------------------------------------------------------------------- main column parts
@@ -425,11 +429,9 @@ def recommendations_ui(name: str, recommender: Recommender, settings: Settings) 
         result = recommender.recommend_explained(
             ratings if personalised else {},
             settings.limit,
-            age_groups=settings.age_groups,
-            genders=settings.genders,
-            occupations=settings.occupations,
             neighbours=settings.neighbours,
             min_raters=settings.min_raters,
+            **settings.filters,
         )
     except ValueError as error:
         st.error(f"Cannot recommend: {md(error)}")
@@ -565,9 +567,10 @@ def neighbour_frame(neighbours: Sequence[Neighbour], extra: dict[str, list]) -> 
             "Neighbour": [n.user_id for n in neighbours],
             "Similarity": [n.similarity for n in neighbours],
             **extra,
-            "Age group": [n.age_group for n in neighbours],
-            "Gender": [GENDERS.get(n.gender or "", n.gender) for n in neighbours],
-            "Occupation": [n.occupation for n in neighbours],
+            **{
+                field.title: [field.show(getattr(n, field.name)) for n in neighbours]
+                for field in FILTERS
+            },
         }
     )
 
@@ -606,21 +609,16 @@ def neighbours_ui(name: str, recommender: Recommender, result: Recommendations) 
     )
     charts = st.container(key="neighbour-charts")
     if recommender.catalog.has_demographics:
-        tabs = charts.tabs(["Age group", "Gender", "Occupation", "Similarity"])
-        fields = [
-            ("age_group", "Age group", list(AGE_GROUPS)),
-            ("gender", "Gender", None),
-            ("occupation", "Occupation", None),
-        ]
-        for tab, (field, title, order) in zip(tabs, fields, strict=False):
-            counts = Counter(getattr(n, field) for n in neighbours)
-            everyone = population(name, field)
-            if field == "gender":
-                counts = Counter({GENDERS.get(k, k): v for k, v in counts.items()})
-                everyone = {GENDERS.get(k, k): v for k, v in everyone.items()}
+        tabs = charts.tabs([*(f.title for f in FILTERS), "Similarity"])
+        for tab, field in zip(tabs, FILTERS, strict=False):
+            counts = Counter(field.show(getattr(n, field.name)) for n in neighbours)
+            everyone = {field.show(k): v for k, v in population(name, field.name).items()}
+            order = [field.show(v) for v in field.order] or None
             with tab:
-                st.altair_chart(composition_chart(title, counts, everyone, order), width="stretch")
-        with tabs[3]:
+                st.altair_chart(
+                    composition_chart(field.title, counts, everyone, order), width="stretch"
+                )
+        with tabs[-1]:
             st.altair_chart(similarity_chart(neighbours, measure), width="stretch")
     else:
         charts.altair_chart(similarity_chart(neighbours, measure), width="stretch")

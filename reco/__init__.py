@@ -6,6 +6,7 @@ data (`datasets`) -> encode (`encode`) -> store (`store`) -> recommend (`recomme
 from reco.catalog import Catalog, CatalogError, display_title
 from reco.datasets import AGE_GROUPS, Dataset, DatasetError, DatasetUnavailable, load_movielens
 from reco.encode import Encoding, SparseVector
+from reco.filters import FILTERS, FilterField, UserFilter
 from reco.recommend import (
     IndexUnavailable,
     Neighbour,
@@ -22,7 +23,6 @@ from reco.store import (
     IndexDamaged,
     QdrantServerStore,
     StoreUnavailable,
-    UserFilter,
     open_store,
 )
 
@@ -34,6 +34,8 @@ __all__ = [
     "DatasetError",
     "DatasetUnavailable",
     "EdgeStore",
+    "FILTERS",
+    "FilterField",
     "IndexDamaged",
     "IndexUnavailable",
     "Encoding",

@@ -26,10 +26,11 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from reco.datasets import AGE_GROUPS, Dataset
+from reco.datasets import Dataset
+from reco.filters import BY_NAME, FILTER_FIELDS
 
 LIKED_STARS = 4.0  # a rating this high or higher counts as "liked"
-CELL_FIELDS: tuple[str, ...] = ("age_group", "gender", "occupation")
+CELL_FIELDS: tuple[str, ...] = FILTER_FIELDS  # a cell per combination of the filters' values
 LINK_COLUMNS: tuple[str, ...] = ("imdb_id", "tmdb_id", "imdb_url")
 FIGURE_COLUMNS: tuple[str, ...] = ("raters", "liked", "mean_rating")
 _MOVIE_COLUMNS = ("movie_id", "title", "year", "genres", "original_title", *LINK_COLUMNS)
@@ -139,8 +140,9 @@ class Catalog:
             missing = [c for c in CELL_FIELDS if c not in self.cells.columns]
             if missing:
                 raise CatalogError(f"the catalog's cells lack {', '.join(missing)}")
-            choices = {c: sorted(set(self.cells[c].astype(str))) for c in CELL_FIELDS}
-            choices["age_group"] = list(AGE_GROUPS)  # shared by every release, present or not
+            for name in CELL_FIELDS:  # a filter's fixed values (age groups) whether present or not
+                present = sorted(set(self.cells[name].astype(str)))
+                choices[name] = list(BY_NAME[name].order) or present
         object.__setattr__(self, "_choices", choices)
         if (self.cells is None) != (self.cell_figures is None):
             raise CatalogError("a catalog has both cells and their figures, or neither")

@@ -17,6 +17,7 @@ import numpy as np
 from reco.catalog import display_title
 from reco.datasets import KNOWN_DATASETS, DatasetError, load_movielens
 from reco.encode import ENCODINGS, check_stars
+from reco.filters import FILTERS
 from reco.recommend import (
     DEFAULT_ENCODING,
     DEFAULT_IDF,
@@ -131,9 +132,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MOVIE_ID=STARS",
         help="a rating from 0.5 to 5, e.g. --rate 50=5 (repeatable)",
     )
-    recommend.add_argument("--age-group", action="append", default=[], help="repeatable")
-    recommend.add_argument("--gender", action="append", default=[], help="M or F; repeatable")
-    recommend.add_argument("--occupation", action="append", default=[], help="repeatable")
+    for field in FILTERS:
+        recommend.add_argument(
+            field.option,
+            action="append",
+            default=[],
+            dest=field.keyword,
+            help=f"neighbours only of this {field.title.lower()} (repeatable)",
+        )
     recommend.add_argument("--limit", type=int, default=10)
     recommend.add_argument("--neighbours", type=int, default=None)
     recommend.add_argument("--min-raters", type=int, default=None)
@@ -283,11 +289,9 @@ def _recommend(args: argparse.Namespace, out: TextIO) -> None:
     result = recommender.recommend_explained(
         profile,
         args.limit,
-        age_groups=args.age_group,
-        genders=args.gender,
-        occupations=args.occupation,
         neighbours=args.neighbours,
         min_raters=args.min_raters,
+        **{field.keyword: getattr(args, field.keyword) for field in FILTERS},
     )
     seconds = time.perf_counter() - started
     if args.json:

@@ -26,6 +26,7 @@ import numpy as np
 from reco.catalog import Catalog, Popular, display_title
 from reco.datasets import Dataset, Progress, find_release, load_movielens
 from reco.encode import LIKED_AT, Encoding, EncodingName, SparseRows, check_stars
+from reco.filters import FILTERS, UserFilter
 from reco.index import (
     build_index,
     encoding_of,
@@ -35,13 +36,11 @@ from reco.index import (
     same_release,
 )
 from reco.store import (
-    FILTER_FIELDS,
     EdgeStore,
     IndexDamaged,
     Neighbours,
     OpenIndex,
     StoreUnavailable,
-    UserFilter,
     UserStore,
     open_store,
 )
@@ -305,45 +304,39 @@ class Recommender:
         self,
         ratings: Mapping[int, float],
         limit: int = 10,
-        age_groups: Sequence[str] | None = None,
-        genders: Sequence[str] | None = None,
-        occupations: Sequence[str] | None = None,
+        *,
         neighbours: int | None = None,
+        **filters: Sequence[str] | None,
     ) -> list[Recommendation]:
         """The best ``limit`` movies for a profile, best first; never a rated movie.
 
-        Raises `ValueError` for unknown movie ids, ratings outside 0.5-5, or unknown filter
-        values. An empty profile gets popular movies, flagged ``popular=True``.
+        ``filters``: neighbours only from users holding one of the values of each filter of
+        `reco.filters.FILTERS` given by its keyword (``age_groups=["25-34"]``, ``genders``,
+        ``occupations``). Raises `ValueError` for unknown movie ids, ratings outside 0.5-5, or
+        unknown filter values. An empty profile gets popular movies, flagged ``popular=True``.
         """
-        result = self._answer(
-            ratings, limit, age_groups, genders, occupations, neighbours, None, explain=False
-        )
+        result = self._answer(ratings, limit, neighbours, None, filters, explain=False)
         return list(result.items)
 
     def recommend_explained(
         self,
         ratings: Mapping[int, float],
         limit: int = 10,
-        age_groups: Sequence[str] | None = None,
-        genders: Sequence[str] | None = None,
-        occupations: Sequence[str] | None = None,
+        *,
         neighbours: int | None = None,
         min_raters: int | None = None,
+        **filters: Sequence[str] | None,
     ) -> Recommendations:
         """Like `recommend`, with the neighbours used and each item's "why"."""
-        return self._answer(
-            ratings, limit, age_groups, genders, occupations, neighbours, min_raters, explain=True
-        )
+        return self._answer(ratings, limit, neighbours, min_raters, filters, explain=True)
 
     def _answer(
         self,
         ratings: Mapping[int, float],
         limit: int,
-        age_groups: Sequence[str] | None,
-        genders: Sequence[str] | None,
-        occupations: Sequence[str] | None,
         neighbours: int | None,
         min_raters: int | None,
+        filters: Mapping[str, Sequence[str] | None],
         *,
         explain: bool,
     ) -> Recommendations:
@@ -356,7 +349,7 @@ class Recommender:
         if min_raters is not None:
             overrides["min_raters"] = min_raters
         options = replace(self.options, **overrides) if overrides else self.options
-        where = self.user_filter(age_groups, genders, occupations)
+        where = self.user_filter(**filters)
         if not profile:
             return Recommendations(self.popular(limit, where), (), True, where)
 
@@ -476,27 +469,29 @@ class Recommender:
         check_stars(np.array(list(profile.values()), dtype=np.float64))
         return profile
 
-    def user_filter(
-        self,
-        age_groups: Sequence[str] | None = None,
-        genders: Sequence[str] | None = None,
-        occupations: Sequence[str] | None = None,
-    ) -> UserFilter:
-        """A validated `UserFilter`; unknown values raise `ValueError`."""
-        chosen = dict(zip(FILTER_FIELDS, (age_groups, genders, occupations), strict=True))
-        values: dict[str, tuple[str, ...]] = {}
-        for name, given in chosen.items():
+    def user_filter(self, **filters: Sequence[str] | str | None) -> UserFilter:
+        """A validated `UserFilter` from the filters' keywords; unknown values raise
+        `ValueError`."""
+        chosen: dict[str, tuple[str, ...]] = {}
+        for name, given in filters.items():
+            field = next((f for f in FILTERS if f.keyword == name), None)
+            if field is None:
+                raise ValueError(
+                    f"unknown filter {name!r}; filters: {', '.join(f.keyword for f in FILTERS)}"
+                )
             if isinstance(given, str):
                 given = [given]
             wanted = tuple(dict.fromkeys(str(v) for v in (given or ())))
             if wanted and not self.catalog.has_demographics:
-                raise ValueError(f"{self.name} has no demographics to filter by {name}")
-            known = self.choices(name)
+                raise ValueError(f"{self.name} has no demographics to filter by {field.name}")
+            known = self.choices(field.name)
             unknown = [v for v in wanted if v not in known]
             if unknown:
-                raise ValueError(f"unknown {name} {unknown[0]!r}; choose from {', '.join(known)}")
-            values[name] = wanted
-        return UserFilter(values["age_group"], values["gender"], values["occupation"])
+                raise ValueError(
+                    f"unknown {field.name} {unknown[0]!r}; choose from {', '.join(known)}"
+                )
+            chosen[name] = wanted
+        return UserFilter(**chosen)
 
     def choices(self, field: str) -> list[str]:
         """The values a demographic field can take (empty without demographics)."""

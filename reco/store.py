@@ -42,32 +42,16 @@ import qdrant_edge as qe
 from reco.catalog import Catalog, CatalogError
 from reco.datasets import Progress, default_data_dir
 from reco.encode import SparseRows, SparseVector
+from reco.filters import FILTER_FIELDS, UserFilter
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
 
 TASTE, STARS = "taste", "stars"
-FILTER_FIELDS: tuple[str, ...] = ("age_group", "gender", "occupation")
 MANIFEST = "manifest.json"
 CATALOG = "catalog"  # the catalog's folder in an Edge index
 INDEX_VERSION = 2
 """Layout of an index: 2 = users + catalog + manifest (1 had no catalog)."""
-
-
-@dataclass(frozen=True)
-class UserFilter:
-    """Payload filter: a user matches when each non-empty field holds one of its values."""
-
-    age_groups: tuple[str, ...] = ()
-    genders: tuple[str, ...] = ()
-    occupations: tuple[str, ...] = ()
-
-    def conditions(self) -> list[tuple[str, list[str]]]:
-        pairs = zip(FILTER_FIELDS, (self.age_groups, self.genders, self.occupations), strict=True)
-        return [(name, list(values)) for name, values in pairs if values]
-
-    def __bool__(self) -> bool:
-        return bool(self.conditions())
 
 
 @dataclass(frozen=True)

@@ -37,13 +37,13 @@ def scenario(request: pytest.FixtureRequest, tmp_path: Path) -> Scenario:
         if not (SHARED / "ml-100k.zip").exists():
             pytest.skip("../shared/datasets/ml-100k.zip is not present")
         shutil.copy(SHARED / "ml-100k.zip", data / "ml-100k.zip")
-        nobody = {"age_groups": ["Under 18"], "occupations-ml-100k": ["retired"]}
+        nobody = {"age_groups-ml-100k": ["Under 18"], "occupations-ml-100k": ["retired"]}
         trilogy = ("Star Wars", "The Empire Strikes Back", "Return of the Jedi")
         return Scenario(
             data, "star wars", 50, "Star Wars", (50, 172, 181), trilogy, "25-34", nobody
         )
     write_release(data / "ml-100k", "ml-100k", two_taste_dataset())
-    nobody = {"age_groups": ["35-44"]}  # the romance fans: none likes science fiction
+    nobody = {"age_groups-ml-100k": ["35-44"]}  # the romance fans: none likes science fiction
     scifi = ("Alien", "The Matrix", "Dune")
     return Scenario(data, "matrix", 2, "The Matrix", (1, 2, 3), scifi, "18-24", nobody)
 
@@ -165,7 +165,7 @@ def test_age_group_filter_changes_the_neighbours(app: AppTest, scenario: Scenari
     app.run()
     rate_by_search(app, scenario)
     before = table(app, "Movies in common")
-    app.multiselect(key="age_groups").set_value([scenario.age_group]).run()
+    app.multiselect(key="age_groups-ml-100k").set_value([scenario.age_group]).run()
     assert not app.exception
     after = table(app, "Movies in common")
     assert set(after["Age group"]) == {scenario.age_group}

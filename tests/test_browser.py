@@ -328,7 +328,7 @@ def test_age_group_changes_the_neighbour_chart(app_url: str, page: Page) -> None
     recommended = recommended_titles(page)
     assert sum(before.values()) == 100 and len(before) > 1, before
 
-    page.locator(".st-key-age_groups").click()
+    page.locator(".st-key-age_groups-ml-100k").click()
     page.get_by_role("option", name=AGE_GROUP, exact=True).click()
     page.keyboard.press("Escape")
     expect(page.get_by_text(f"most like yours ({AGE_GROUP})")).to_be_visible()
