@@ -9,7 +9,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import streamlit as st
@@ -422,80 +422,97 @@ def onboarding_ui(name: str, recommender: Recommender) -> None:
             star_slider(name, item.movie_id, f"quick-{item.movie_id}")
 
 
-def recommendations_ui(name: str, recommender: Recommender, settings: Settings) -> None:
+@dataclass(frozen=True)
+class Shown:
+    """Everything the recommendation column shows, fetched before any of it is drawn."""
+
+    result: Recommendations
+    personalised: bool
+    items: tuple[Recommendation, ...]  # what the table lists
+    links: dict[int, dict]  # movie id -> where to read about it
+    populations: dict[str, dict[str, int]]  # filter field -> everyone's counts (for charts)
+    warning: str | None = None  # what to say first
+    widen: bool = False  # offer to widen the filter to everyone
+    stop: bool = False  # nothing to show after the warning
+
+
+def fetch_shown(name: str, recommender: Recommender, settings: Settings) -> Shown:
+    """Ask the engine once for what the column shows (raises `ValueError` for a bad profile
+    or filter, `StoreUnavailable` when the engine is gone)."""
     ratings = my_ratings(name)
     personalised = len(ratings) >= ONBOARDING_MIN
-    try:
-        result = recommender.recommend_explained(
-            ratings if personalised else {},
-            settings.limit,
-            neighbours=settings.neighbours,
-            min_raters=settings.min_raters,
-            **settings.filters,
-        )
-    except ValueError as error:
-        st.error(f"Cannot recommend: {md(error)}")
-        return
-    if not personalised:
-        st.subheader("🍿 Popular movies")
-        st.caption(
-            f"Not personalised yet: rate {plural(ONBOARDING_MIN - len(ratings), 'more movie')} "
-            "for recommendations from people of similar taste."
-        )
-        items = [i for i in result.items if i.movie_id not in ratings]
-        table_ui(items, popular=True, links=links_of(recommender, items))
-        return
-    st.subheader("🎯 Recommended for you")
+    result = recommender.recommend_explained(
+        ratings if personalised else {},
+        settings.limit,
+        neighbours=settings.neighbours,
+        min_raters=settings.min_raters,
+        **settings.filters,
+    )
+    items = tuple(i for i in result.items if i.movie_id not in ratings)
+    links = links_of(recommender, items)
+    populations: dict[str, dict[str, int]] = {}
+    if result.neighbours and recommender.catalog.has_demographics:
+        populations = {f.name: population(name, f.name) for f in FILTERS}
+    shown = Shown(result, personalised, items, links, populations)
     filtered = bool(result.where)
+    if not personalised:
+        return shown
     if result.popular:
-        st.warning(
-            "Nobody "
-            + ("in the chosen groups " if filtered else "")
-            + "shares your ratings closely enough yet, so these are popular movies instead."
-        )
-        if filtered:
-            st.button(
-                "Widen the filter to everyone", key="widen", on_click=widen_filters, args=(name,)
-            )
-        table_ui(list(result.items), popular=True, links=links_of(recommender, result.items))
-        return
-    if len(result.neighbours) < FEW_NEIGHBOURS and filtered:
-        st.warning(
-            f"Only {plural(len(result.neighbours), 'user')} in the chosen groups share your taste; "
-            "recommendations from so few people are unreliable."
-        )
-        st.button("Widen the filter to everyone", key="widen", on_click=widen_filters, args=(name,))
+        groups = "in the chosen groups " if filtered else ""
+        warning = f"Nobody {groups}shares your ratings closely enough yet, so these are "
+        return replace(shown, warning=warning + "popular movies instead.", widen=filtered)
     if not result.items:
-        st.warning(
-            f"None of your {len(result.neighbours)} neighbours' other movies is rated by "
-            f"{settings.min_raters} or more of them. Lower “Minimum raters” or ask more "
+        warning = (
+            f"None of your {plural(len(result.neighbours), 'neighbour')}' other movies is rated "
+            f"by {settings.min_raters} or more of them. Lower “Minimum raters” or ask more "
             "neighbours in the sidebar" + (", or widen the filter." if filtered else ".")
         )
-        if filtered:
-            st.button(
-                "Widen the filter to everyone", key="widen", on_click=widen_filters, args=(name,)
-            )
+        return replace(shown, warning=warning, widen=filtered, stop=True)
+    if len(result.neighbours) < FEW_NEIGHBOURS and filtered:
+        warning = (
+            f"Only {plural(len(result.neighbours), 'user')} in the chosen groups share your "
+            "taste; recommendations from so few people are unreliable."
+        )
+        return replace(shown, warning=warning, widen=True)
+    return shown
+
+
+def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> None:
+    """Draw what `fetch_shown` fetched: no query from here on."""
+    result = shown.result
+    if not shown.personalised:
+        st.subheader("🍿 Popular movies")
+        missing = ONBOARDING_MIN - len(my_ratings(name))
+        st.caption(
+            f"Not personalised yet: rate {plural(missing, 'more movie')} "
+            "for recommendations from people of similar taste."
+        )
+        table_ui(list(shown.items), popular=True, links=shown.links)
         return
+    st.subheader("🎯 Recommended for you")
+    if shown.warning:
+        st.warning(shown.warning)
+    if shown.widen:
+        st.button("Widen the filter to everyone", key="widen", on_click=widen_filters, args=(name,))
+    if shown.stop:
+        return
+    if result.popular:
+        table_ui(list(shown.items), popular=True, links=shown.links)
+        return
+    chosen = "; ".join(", ".join(map(md, v)) for _, v in result.where.conditions())
     st.caption(
         f"From the {len(result.neighbours)} users whose ratings are most like yours"
-        + (
-            " (" + "; ".join(", ".join(map(md, v)) for _, v in result.where.conditions()) + ")"
-            if filtered
-            else ""
-        )
+        + (f" ({chosen})" if chosen else "")
         + "."
     )
     table_ui(
-        list(result.items),
-        popular=False,
-        neighbours=len(result.neighbours),
-        links=links_of(recommender, result.items),
+        list(shown.items), popular=False, neighbours=len(result.neighbours), links=shown.links
     )
     st.container(key="recommendation-chart").altair_chart(
         recommendation_chart(result.items), width="stretch"
     )
     why_ui(result)
-    neighbours_ui(name, recommender, result)
+    neighbours_ui(recommender, result, shown.populations)
 
 
 LINK_SITES = ("IMDb", "TMDB")
@@ -601,18 +618,20 @@ def why_ui(result: Recommendations) -> None:
         )
 
 
-def neighbours_ui(name: str, recommender: Recommender, result: Recommendations) -> None:
+def neighbours_ui(
+    recommender: Recommender, result: Recommendations, populations: Mapping[str, Mapping]
+) -> None:
     st.subheader("👥 Your neighbours")
     neighbours = result.neighbours
     measure = ("cosine" if recommender.encoding.normalize else "dot product") + (
         ", IDF-weighted" if recommender.encoding.idf else ""
     )
     charts = st.container(key="neighbour-charts")
-    if recommender.catalog.has_demographics:
+    if populations:
         tabs = charts.tabs([*(f.title for f in FILTERS), "Similarity"])
         for tab, field in zip(tabs, FILTERS, strict=False):
             counts = Counter(field.show(getattr(n, field.name)) for n in neighbours)
-            everyone = {field.show(k): v for k, v in population(name, field.name).items()}
+            everyone = {field.show(k): v for k, v in populations[field.name].items()}
             order = [field.show(v) for v in field.order] or None
             with tab:
                 st.altair_chart(
@@ -692,14 +711,25 @@ def page_ui(name: str, recommender: Recommender) -> None:
     for warning in recommender.notes:
         st.sidebar.caption(f"Data note: {md(warning)}")
     settings = settings_ui(recommender, name)
+    shown: Shown | None = None
+    problem: Exception | None = None
+    try:  # fetch what the page shows, then draw it
+        shown = fetch_shown(name, recommender, settings)
+    except (ValueError, StoreUnavailable) as error:
+        problem = error
     left, right = st.columns([4, 7], gap="large")
-    with left:
+    with left:  # searching and rating go on while the engine is away
         if len(my_ratings(name)) < ONBOARDING_MIN:
             onboarding_ui(name, recommender)
         search_ui(name)
         my_ratings_ui(name)
     with right:
-        recommendations_ui(name, recommender, settings)
+        if isinstance(problem, StoreUnavailable):
+            raise problem  # main() says so at the top of the page, with Retry
+        if shown is None:
+            st.error(f"Cannot recommend: {md(problem)}")
+        else:
+            recommendations_ui(name, recommender, shown)
 
 
 main()
