@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -173,19 +174,37 @@ def restore_from_link(name: str, recommender: Recommender) -> None:
     st.session_state["link_problems"] = list(parsed.problems)
 
 
-def sync_link(name: str) -> None:
-    """Keep the URL's query parameters equal to the ratings, so a copied link restores them
-    (left out when too long for a link: the page then says to keep them as CSV)."""
+LINK_KEYS = ("r", "dataset")
+
+
+def link_params(name: str) -> dict[str, str]:
+    """The page link's query parameters: the ratings (left out when too long for a link: the
+    page then says to keep them as CSV) and the release when not the default."""
     profile = format_profile(my_ratings(name))
     values = {
         "r": profile if len(profile) <= MAX_LINK_CHARS else "",
         "dataset": name if name != DEFAULT_DATASET else "",
     }
-    wanted = {key: value for key, value in values.items() if value}
-    shown = {key: value for key, value in st.query_params.to_dict().items() if key in values}
+    return {key: value for key, value in values.items() if value}
+
+
+def sync_link(name: str) -> None:
+    """Keep the URL's query parameters equal to the ratings, so a copied link restores them."""
+    wanted = link_params(name)
+    shown = {key: value for key, value in st.query_params.to_dict().items() if key in LINK_KEYS}
     if shown != wanted:
         st.query_params.clear()
         st.query_params.update(wanted)
+
+
+def share_ui(name: str) -> None:
+    """The page link with the ratings, in a box with a copy button."""
+    params = link_params(name)
+    if "r" not in params:
+        return
+    base = (st.context.url or "").split("?")[0] or "/"
+    st.caption("Your link holds your ratings: copy it to keep or share them.")
+    st.code(f"{base}?{urlencode(params, safe=':,')}", language=None, wrap_lines=True)
 
 
 # --------------------------------------------------------------------------- sidebar
@@ -269,26 +288,26 @@ def settings_ui(recommender: Recommender, name: str) -> Settings:
             f"{name} has no demographics ({kinds}), so neighbours cannot be filtered by them. "
             "The ml-100k and ml-1m datasets have them."
         )
-    sidebar.header("Tuning")
-    neighbours = sidebar.slider(
-        "Neighbours",
-        5,
-        200,
-        recommender.options.neighbours,
-        5,
-        key="neighbours",
-        help="How many users of most similar taste to ask.",
-    )
     limit = sidebar.slider("Recommendations", 5, 50, 10, 1, key="limit")
-    min_raters = sidebar.slider(
-        "Minimum raters",
-        1,
-        10,
-        recommender.options.min_raters,
-        1,
-        key="min_raters",
-        help="A movie must be rated by at least this many neighbours to be recommended.",
-    )
+    with sidebar.expander("Advanced"):
+        neighbours = st.slider(
+            "Neighbours",
+            5,
+            200,
+            recommender.options.neighbours,
+            5,
+            key="neighbours",
+            help="How many users of most similar taste to ask.",
+        )
+        min_raters = st.slider(
+            "Minimum raters",
+            1,
+            10,
+            recommender.options.min_raters,
+            1,
+            key="min_raters",
+            help="A movie must be rated by at least this many neighbours to be recommended.",
+        )
     return Settings(filters, neighbours, limit, min_raters)
 
 
@@ -371,13 +390,13 @@ def my_ratings_ui(name: str) -> None:
             on_click=remove_rating,
             args=(name, movie_id),
         )
+    share_ui(name)
     keep_ui(name, ratings)
 
 
 def keep_ui(name: str, ratings: Mapping[int, float]) -> None:
     """Download the ratings as CSV, or restore them from one."""
     with st.expander("Save or restore my ratings"):
-        st.caption("The page link also holds your ratings: bookmark or share it.")
         st.download_button(
             "Download my ratings (CSV)",
             profile_to_csv(ratings, titles(name)),
@@ -465,7 +484,8 @@ def fetch_shown(name: str, recommender: Recommender, settings: Settings) -> Show
         warning = (
             f"None of your {plural(len(result.neighbours), 'neighbour')}' other movies is rated "
             f"by {settings.min_raters} or more of them. Lower “Minimum raters” or ask more "
-            "neighbours in the sidebar" + (", or widen the filter." if filtered else ".")
+            "neighbours under Advanced in the sidebar"
+            + (", or widen the filter." if filtered else ".")
         )
         return replace(shown, warning=warning, widen=filtered, stop=True)
     if len(result.neighbours) < FEW_NEIGHBOURS and filtered:

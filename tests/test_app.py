@@ -126,6 +126,17 @@ def test_search_examples_come_from_the_release_and_close_spellings_are_labelled(
     assert any(m.value.startswith("**Alien**") for m in app.markdown)
 
 
+def test_the_link_to_copy_holds_the_ratings_and_settings_sit_under_advanced(
+    app: AppTest, scenario: Scenario
+) -> None:
+    app.run()
+    assert not app.code  # nothing rated: no link to copy yet
+    assert [e.label for e in app.sidebar.expander] == ["Advanced"]
+    rate_by_search(app, scenario)
+    expected = "r=" + ",".join(f"{m}:5" for m in sorted(scenario.liked))
+    assert any(code.value.endswith(f"?{expected}") for code in app.code)
+
+
 def test_films_link_out_to_their_pages(app: AppTest, scenario: Scenario) -> None:
     app.run()
     rate_by_search(app, scenario)
