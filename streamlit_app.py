@@ -219,11 +219,11 @@ class Settings:
 
 
 def offered_releases() -> list[str]:
-    """The MovieLens releases a person may pick: all known ones, or those an operator lists
-    in ``RECO_RELEASES`` (comma-separated), the default first."""
+    """The MovieLens releases a person may pick: all known ones (the default first), or only
+    those an operator lists in ``RECO_RELEASES`` (comma-separated, in that order)."""
     configured = os.environ.get("RECO_RELEASES", "")
     names = [n.strip() for n in configured.split(",") if n.strip() in KNOWN_DATASETS]
-    return list(dict.fromkeys([DEFAULT_DATASET, *(names or KNOWN_DATASETS)]))
+    return list(dict.fromkeys(names or [DEFAULT_DATASET, *KNOWN_DATASETS]))
 
 
 def on_this_machine(name: str) -> bool:

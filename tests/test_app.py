@@ -314,6 +314,18 @@ def test_every_release_is_offered_with_what_it_offers(app: AppTest, scenario: Sc
     assert "200,948 users" in captions and "no demographics" in captions
 
 
+def test_an_operator_can_restrict_the_releases_offered(
+    app: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECO_RELEASES", "ml-100k, nonsense,ml-latest-small")
+    app.run()
+    assert not app.exception
+    assert app.sidebar.selectbox(key="dataset").options == [
+        "ml-100k (films to 1998)",
+        "ml-latest-small (films to 2018)",
+    ]
+
+
 def test_a_missing_release_offline_names_the_file_and_keeps_the_ratings(
     app: AppTest, scenario: Scenario, monkeypatch: pytest.MonkeyPatch
 ) -> None:
