@@ -138,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
             action="append",
             default=[],
             dest=field.keyword,
+            metavar=field.name.upper(),
             help=f"neighbours only of this {field.title.lower()} (repeatable)",
         )
     recommend.add_argument("--limit", type=int, default=10)
