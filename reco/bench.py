@@ -30,6 +30,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from reco.catalog import display_title
 from reco.datasets import AGE_GROUPS, Dataset, load_movielens
 from reco.encode import rows_from_ratings
 from reco.recommend import Recommender, score_candidates
@@ -138,8 +139,8 @@ def write_csv_release(dataset: Dataset, folder: str | Path) -> Path:
     options = pacsv.WriteOptions(quoting_style="none")
     pacsv.write_csv(table, folder / "ratings.csv", options)
     movies = dataset.movies
-    titles = [
-        f"{title} ({year})" if pd.notna(year) else str(title)
+    titles = [  # as GroupLens writes them: "Title (Year)"
+        display_title(title, year)
         for title, year in zip(movies["title"], movies["year"], strict=True)
     ]
     pd.DataFrame(
