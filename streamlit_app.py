@@ -525,9 +525,7 @@ def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> Non
         + (f" ({chosen})" if chosen else "")
         + "."
     )
-    table_ui(
-        list(shown.items), popular=False, neighbours=len(result.neighbours), links=shown.links
-    )
+    table_ui(list(shown.items), popular=False, neighbours=len(result.neighbours), links=shown.links)
     st.container(key="recommendation-chart").altair_chart(
         recommendation_chart(result.items), width="stretch"
     )

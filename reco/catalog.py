@@ -242,9 +242,7 @@ class Catalog:
                 ]
         columns = [c for c in self.movies.columns]
         for values in self.movies.itertuples(index=False):
-            record = {
-                column: _plain(value) for column, value in zip(columns, values, strict=True)
-            }
+            record = {column: _plain(value) for column, value in zip(columns, values, strict=True)}
             cells = per_movie.get(record["movie_id"])
             if cells is not None:
                 names = ("cells", "cell_raters", "cell_liked", "cell_stars")

@@ -61,8 +61,10 @@ def parse_profile(text: str | None, known: Container[int]) -> Parsed:
         pairs.append((int(match.group(1)), float(match.group(2))))
     parsed = _collect(pairs, known, "in the link")
     if malformed:
-        what = "is not a movie:stars pair and was" if malformed == 1 else (
-            "are not movie:stars pairs and were"
+        what = (
+            "is not a movie:stars pair and was"
+            if malformed == 1
+            else ("are not movie:stars pairs and were")
         )
         sentence = f"{plural(malformed, 'part')} of the link {what} ignored."
         return Parsed(parsed.ratings, (sentence, *parsed.problems))

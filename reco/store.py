@@ -3,8 +3,8 @@
 An index is the single source of truth after a build. It holds:
 
 - one point per user: id = user id, a sparse ``taste`` vector (the encoded ratings, searched by
-  dot product), a sparse ``stars`` vector (the raw ratings, returned with each neighbour by
-  `UserStore.similar_users`) and the demographics as payload;
+  dot product) and as payload the demographics and ``stars``, the raw ratings packed into one
+  string (`pack_stars`), returned with each neighbour by `UserStore.similar_users`;
 - the *catalog* of films and their figures (`reco.catalog.Catalog`): Parquet files beside the
   Edge shard, or a ``<collection>-movies`` collection on a server;
 - a *manifest*: the index layout version, the fingerprint of data and encoding, the encoding's
@@ -18,6 +18,7 @@ why it cannot be used); `UserStore.rebuild` builds aside and switches only when 
 
 from __future__ import annotations
 
+import binascii
 import fcntl
 import functools
 import itertools
@@ -50,8 +51,73 @@ if TYPE_CHECKING:
 TASTE, STARS = "taste", "stars"
 MANIFEST = "manifest.json"
 CATALOG = "catalog"  # the catalog's folder in an Edge index
-INDEX_VERSION = 2
-"""Layout of an index: 2 = users + catalog + manifest (1 had no catalog)."""
+INDEX_VERSION = 3
+"""Layout of an index: 3 = users with packed stars + catalog + manifest (2 kept the stars in a
+second sparse vector, 1 had no catalog)."""
+
+_FLOAT_ROW = 0xFFFF_FFFF  # first word of a row stored as float32 stars (never a packed word)
+_ID_LIMIT = 1 << 28  # movie ids below this pack with their half stars into one word
+
+
+def pack_stars(stars: SparseVector) -> str:
+    """A user's ratings as one payload string, base64 of little-endian 32-bit words: for
+    MovieLens's half stars, one word per rating (``movie_id << 4 | half stars``); otherwise a
+    `_FLOAT_ROW` word, the movie ids, then the stars as float32. The engine hands the string
+    back with each neighbour at a fraction of the cost of a second sparse vector (whose index
+    and value lists become Python lists before they become arrays)."""
+    ids = np.asarray(stars.indices, dtype=np.int64)
+    halves = np.asarray(stars.values, dtype=np.float64) * 2
+    packable = (
+        np.array_equal(halves, np.round(halves))
+        and ((halves >= 1) & (halves <= 15)).all()
+        and ((ids >= 0) & (ids < _ID_LIMIT)).all()
+    )
+    if packable:
+        words = (ids << 4 | halves.astype(np.int64)).astype("<u4")
+    else:
+        words = np.concatenate(
+            [[_FLOAT_ROW], ids.astype("<u4"), np.asarray(stars.values, "<f4").view("<u4")]
+        ).astype("<u4")
+    return binascii.b2a_base64(words.tobytes(), newline=False).decode("ascii")
+
+
+def unpack_stars(packed: Sequence[str]) -> SparseRows:
+    """Rows packed by `pack_stars`, as one CSR matrix. Raises `ValueError` for damaged rows."""
+    try:
+        bodies = [binascii.a2b_base64(text) for text in packed]
+    except (binascii.Error, TypeError) as error:
+        raise ValueError(f"stored stars are damaged: {error}") from None
+    sizes = np.fromiter(map(len, bodies), dtype=np.int64, count=len(bodies))
+    if (sizes % 4).any():
+        raise ValueError("stored stars are damaged: not whole 32-bit words")
+    words = np.frombuffer(b"".join(bodies), dtype="<u4")
+    bounds = np.zeros(len(bodies) + 1, dtype=np.int64)
+    np.cumsum(sizes // 4, out=bounds[1:])
+    firsts = bounds[:-1][sizes > 0]
+    if not (words[firsts] == _FLOAT_ROW).any():  # all half stars: one vectorised pass
+        return SparseRows(
+            bounds,
+            (words >> 4).astype(np.int32),
+            (words & 15).astype(np.float32) * np.float32(0.5),
+        )
+    rows = [_unpack_row(words[start:end]) for start, end in itertools.pairwise(bounds)]
+    lengths = np.fromiter((len(ids) for ids, _ in rows), dtype=np.int64, count=len(rows))
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    return SparseRows(
+        indptr,
+        np.concatenate([ids for ids, _ in rows]).astype(np.int32),
+        np.concatenate([values for _, values in rows]).astype(np.float32),
+    )
+
+
+def _unpack_row(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if len(words) and words[0] == _FLOAT_ROW:
+        count, rest = divmod(len(words) - 1, 2)
+        if rest:
+            raise ValueError("stored stars are damaged: a float row of odd length")
+        return words[1 : 1 + count].astype(np.int64), words[1 + count :].view("<f4")
+    return (words >> 4).astype(np.int64), (words & 15).astype(np.float32) * np.float32(0.5)
 
 
 @dataclass(frozen=True)
@@ -196,31 +262,29 @@ def _edge_vector(vector: SparseVector) -> qe.SparseVector:
     return qe.SparseVector(vector.indices.tolist(), vector.values.tolist())
 
 
-# Hits of either engine (Qdrant Edge's and qdrant-client's points alike) carry id, score,
-# payload and the requested vectors under the same names.
+# Hits of either engine (Qdrant Edge's and qdrant-client's points alike) carry id, score and
+# payload under the same names.
 
 
 def _neighbours(hits: Sequence[Any], with_payload: bool) -> Neighbours:
-    """The engine's hits as arrays: one pass over each vector's index and value lists."""
+    """The engine's hits as arrays, their packed stars unpacked into one CSR matrix."""
     if not hits:
         return Neighbours.empty()
     count = len(hits)
     ids = np.fromiter((hit.id for hit in hits), dtype=np.int64, count=count)
     scores = np.fromiter((hit.score for hit in hits), dtype=np.float64, count=count)
-    vectors = [hit.vector[STARS] for hit in hits]
-    indices = [vector.indices for vector in vectors]
-    values = [vector.values for vector in vectors]
-    lengths = np.fromiter(map(len, indices), dtype=np.int64, count=count)
-    indptr = np.zeros(count + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    total = int(indptr[-1])
-    stars = SparseRows(
-        indptr,
-        np.fromiter(itertools.chain.from_iterable(indices), dtype=np.int32, count=total),
-        np.fromiter(itertools.chain.from_iterable(values), dtype=np.float32, count=total),
-    )
-    payloads = tuple(hit.payload or {} for hit in hits) if with_payload else ()
-    return Neighbours(ids, scores, stars, payloads)
+    payloads = [hit.payload or {} for hit in hits]
+    try:
+        stars = unpack_stars([payload[STARS] for payload in payloads])
+    except (KeyError, ValueError) as error:
+        raise StoreUnavailable(
+            f"the index's users lack readable stars ({error}); rebuild it with "
+            "`python -m reco build`"
+        ) from None
+    if not with_payload:
+        return Neighbours(ids, scores, stars)
+    shown = tuple({k: v for k, v in payload.items() if k != STARS} for payload in payloads)
+    return Neighbours(ids, scores, stars, shown)
 
 
 def _edge_filter(where: UserFilter | None) -> qe.Filter | None:
@@ -452,8 +516,8 @@ class EdgeStore:
             limit=limit,
             query=qe.Query.Nearest(_edge_vector(query), using=TASTE),
             filter=_edge_filter(where),
-            with_vector=[STARS],
-            with_payload=with_payload,
+            with_vector=False,
+            with_payload=True if with_payload else qe.PayloadSelector.Include([STARS]),
         )
         return _neighbours(self._require().query(request), with_payload)
 
@@ -494,16 +558,16 @@ class EdgeStore:
 
 
 def _prefetch(shard: Path) -> None:
-    """Read the stored stars into the page cache on a background thread (Qdrant's "cached"
-    tier promises this, but here the kernel ignores the hint): the first queries of a fresh
-    process then find the neighbours' stars in memory instead of reading them from disk a
-    page at a time (6-8 ms a query at 200,000 users, 3 ms once cached). Costs no process
-    memory: the data is read in 1 MiB chunks into one buffer."""
+    """Read the stored payload (the packed stars) into the page cache on a background thread
+    (Qdrant's "cached" tier promises this, but here the kernel ignores the hint): the first
+    queries of a fresh process then find the neighbours' stars in memory instead of reading
+    them from disk a page at a time (6-8 ms a query at 200,000 users, 3 ms once cached). Costs
+    no process memory: the data is read in 1 MiB chunks into one buffer."""
 
     def read_all() -> None:
         buffer = bytearray(1 << 20)
         try:
-            for file in sorted(shard.glob(f"segments/*/vector_storage-{STARS}/**/*")):
+            for file in sorted(shard.glob("segments/*/payload_storage/**/*")):
                 if file.is_file():
                     with open(file, "rb", buffering=0) as handle:
                         while handle.readinto(buffer):
@@ -533,11 +597,13 @@ def _manifest(
 def _edge_config(idf: bool = False) -> qe.EdgeConfig:
     # No write-ahead log: an index is written once, flushed and renamed into place, and
     # without the WAL's lock several processes (the app, the CLI) can open it at once.
-    # The stars are only read back with each neighbour, never searched: their inverted index
-    # stays on disk ("cold"), which keeps it out of every app process's memory.
+    # The payload (the packed stars above all) is only read back with each neighbour, never
+    # searched (the demographics have their own payload index): it stays on disk ("cold"),
+    # which keeps it out of every app process's memory.
     taste = qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf if idf else None)
-    stars = qe.EdgeSparseVectorParams(memory=qe.Memory.Cold)
-    return qe.EdgeConfig(sparse_vectors={TASTE: taste, STARS: stars}, wal_enabled=False)
+    return qe.EdgeConfig(
+        sparse_vectors={TASTE: taste}, payload_memory=qe.Memory.Cold, wal_enabled=False
+    )
 
 
 def _edge_upsert(shard: qe.EdgeShard, users: Sequence[UserPoint]) -> None:
@@ -546,8 +612,8 @@ def _edge_upsert(shard: qe.EdgeShard, users: Sequence[UserPoint]) -> None:
     points = [
         qe.Point(
             user.user_id,
-            {TASTE: _edge_vector(user.taste), STARS: _edge_vector(user.stars)},
-            dict(user.payload),
+            {TASTE: _edge_vector(user.taste)},
+            {**user.payload, STARS: pack_stars(user.stars)},
         )
         for user in users
     ]
@@ -787,7 +853,6 @@ class QdrantServerStore:
             vectors_config={},
             sparse_vectors_config={
                 TASTE: models.SparseVectorParams(modifier=models.Modifier.IDF if idf else None),
-                STARS: models.SparseVectorParams(),
             },
             shard_number=self.shard_number,
             replication_factor=self.replication_factor,
@@ -855,8 +920,8 @@ class QdrantServerStore:
             using=TASTE,
             limit=limit,
             query_filter=self._filter(where),
-            with_payload=with_payload,
-            with_vectors=[STARS],
+            with_payload=True if with_payload else [STARS],
+            with_vectors=False,
         )
         return _neighbours(response.points, with_payload)
 
@@ -886,11 +951,8 @@ class QdrantServerStore:
                     TASTE: models.SparseVector(
                         indices=user.taste.indices.tolist(), values=user.taste.values.tolist()
                     ),
-                    STARS: models.SparseVector(
-                        indices=user.stars.indices.tolist(), values=user.stars.values.tolist()
-                    ),
                 },
-                payload=dict(user.payload),
+                payload={**user.payload, STARS: pack_stars(user.stars)},
             )
             for user in users
         ]
