@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,16 @@ def display_title(title: str, year: object) -> str:
     if year is None or (isinstance(year, float) and math.isnan(year)) or year is pd.NA:
         return str(title)
     return f"{title} ({int(year)})"
+
+
+def imdb_link(url: str) -> str:
+    """An IMDb address from a release, made safe to put in a markdown link or a table cell.
+    ml-100k's 1998 addresses (``http://us.imdb.com/M/title-exact?Toy%20Story%20(1995)``)
+    become today's IMDb search for that title, which finds the film."""
+    parts = urlsplit(url)
+    if parts.hostname and parts.hostname.endswith("imdb.com") and "title-exact" in parts.path:
+        return f"https://www.imdb.com/find/?q={quote(unquote(parts.query), safe='')}"
+    return quote(url, safe=":/?&=%#+,;@~._-")
 
 
 class CatalogError(ValueError):
@@ -326,8 +336,7 @@ class Catalog:
         if imdb is not None:
             found["IMDb"] = f"https://www.imdb.com/title/tt{int(imdb):07d}/"
         elif isinstance(url, str) and url.startswith(("http://", "https://")):
-            # As the release gives it, made safe to put in a markdown link or a table cell.
-            found["IMDb"] = quote(url, safe=":/?&=%#+,;@~._-")
+            found["IMDb"] = imdb_link(url)
         if tmdb is not None:
             found["TMDB"] = f"https://www.themoviedb.org/movie/{int(tmdb)}"
         return found

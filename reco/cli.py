@@ -377,7 +377,7 @@ def _evaluate(args: argparse.Namespace, out: TextIO) -> None:
         if args.tune:
             table = tune_staged(dataset, protocol, progress)
         else:
-            report = evaluate(dataset, protocol=protocol, progress=progress)
+            report = evaluate(dataset, protocol=protocol, progress=progress, predictions=True)
     finally:
         progress.close()
     folder = Path(args.out)

@@ -112,6 +112,7 @@ class Case:
     query: dict[int, float]
     relevant: frozenset[int]
     age_group: str | None = None
+    held_out: Mapping[int, float] = field(default_factory=dict)  # every hidden rating
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,10 @@ def make_folds(dataset: Dataset, protocol: EvalProtocol) -> list[Fold]:
             query = dict(
                 zip(query_rows["movie_id"].tolist(), query_rows["rating"].tolist(), strict=True)
             )
-            cases.append(Case(int(user_id), query, relevant, groups.get(user_id)))
+            held_out = dict(
+                zip(hidden_rows["movie_id"].tolist(), hidden_rows["rating"].tolist(), strict=True)
+            )
+            cases.append(Case(int(user_id), query, relevant, groups.get(user_id), held_out))
             if protocol.max_users_per_fold and len(cases) >= protocol.max_users_per_fold:
                 break
         keep = ~dataset.ratings["user_id"].isin(held).to_numpy()
@@ -373,6 +377,16 @@ class Report:
         return pd.DataFrame(rows)
 
     def markdown(self) -> str:
+        table = self.ranking_markdown()
+        if "prediction" not in self.extra:
+            return table
+        folds = pd.DataFrame(self.extra["prediction"])
+        return (
+            f"{table}\n\nPredicted stars against the held-out ratings (all of them, not only "
+            f"the liked ones):\n\n{prediction_markdown(folds)}"
+        )
+
+    def ranking_markdown(self) -> str:
         summary = self.summary()
         header = ["Method", *[METRIC_LABELS[m] for m in METRICS]]
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -464,8 +478,11 @@ def evaluate(
     methods: Sequence[Method] | None = None,
     protocol: EvalProtocol | None = None,
     progress: Progress | None = None,
+    *,
+    predictions: bool = False,
 ) -> Report:
-    """Run every method on the same folds and return per-fold metrics."""
+    """Run every method on the same folds and return per-fold metrics; with
+    ``predictions``, also `evaluate_predictions` (in ``extra["prediction"]``)."""
     protocol = protocol or EvalProtocol()
     methods = list(methods) if methods is not None else default_methods(dataset)
     folds = make_folds(dataset, protocol)
@@ -479,7 +496,11 @@ def evaluate(
             done += 1
             if progress is not None:
                 progress(done, total)
-    return Report(dataset.name, protocol, tuple(results), catalogue, time.perf_counter() - started)
+    extra: dict[str, Any] = {}
+    if predictions:
+        extra["prediction"] = evaluate_predictions(dataset, protocol).to_dict("records")
+    seconds = time.perf_counter() - started
+    return Report(dataset.name, protocol, tuple(results), catalogue, seconds, extra)
 
 
 def _run(method: Method, fold: Fold, index: int, k: int, catalogue: int) -> FoldResult:
@@ -500,6 +521,78 @@ def _run(method: Method, fold: Fold, index: int, k: int, catalogue: int) -> Fold
     metrics["coverage"] = coverage(lists, catalogue)
     metrics["ms_per_query"] = 1000 * elapsed / max(users, 1)
     return FoldResult(method.name, index, users, metrics)
+
+
+# --------------------------------------------------------------------------- predicted stars
+
+
+PREDICTORS = ("This project (predicted stars)", "Movie mean", "User mean")
+
+
+def evaluate_predictions(
+    dataset: Dataset, protocol: EvalProtocol | None = None, progress: Progress | None = None
+) -> pd.DataFrame:
+    """How close the predicted stars the app shows come to held-out ratings: MAE and RMSE
+    over every hidden rating of every held-out user, per fold, against the movie-mean
+    (training users' mean of the film, else their global mean) and user-mean (the query's
+    mean) baselines. Same folds and queries as `evaluate`."""
+    protocol = protocol or EvalProtocol()
+    rows = []
+    folds = make_folds(dataset, protocol)
+    for index, fold in enumerate(folds):
+        recommender = Recommender.build(
+            fold.train,
+            EdgeStore.temporary("eval"),
+            encoding=DEFAULT_ENCODING,
+            normalize=DEFAULT_NORMALIZE,
+            idf=DEFAULT_IDF,
+        )
+        try:
+            ratings = fold.train.ratings
+            movie_mean = ratings.groupby("movie_id")["rating"].mean().to_dict()
+            everyone = float(ratings["rating"].mean())
+            errors: dict[str, list[np.ndarray]] = {name: [] for name in PREDICTORS}
+            for case in fold.cases:
+                movies = [m for m in case.held_out if m in recommender.movie_ids]
+                if not movies:
+                    continue
+                truth = np.array([case.held_out[m] for m in movies])
+                guesses = (
+                    recommender.predict(case.query, movies),
+                    np.array([movie_mean.get(m, everyone) for m in movies]),
+                    np.full(len(movies), float(np.mean(list(case.query.values())))),
+                )
+                for name, guess in zip(PREDICTORS, guesses, strict=True):
+                    errors[name].append(guess - truth)
+        finally:
+            recommender.store.close()
+        for name in PREDICTORS:
+            error = np.concatenate(errors[name]) if errors[name] else np.zeros(0)
+            rows.append(
+                {
+                    "method": name,
+                    "fold": index,
+                    "ratings": len(error),
+                    "mae": float(np.abs(error).mean()) if len(error) else math.nan,
+                    "rmse": float(np.sqrt((error**2).mean())) if len(error) else math.nan,
+                }
+            )
+        if progress is not None:
+            progress(index + 1, len(folds))
+    return pd.DataFrame(rows)
+
+
+def prediction_markdown(folds: pd.DataFrame) -> str:
+    """Fold means and standard deviations of MAE and RMSE, one row per predictor."""
+    lines = ["| Predictor | MAE | RMSE | held-out ratings |", "|---|---|---|---|"]
+    for name, group in folds.groupby("method", sort=False):
+        mae, rmse = group["mae"], group["rmse"]
+        lines.append(
+            f"| {name} | {mae.mean():.3f} ± {mae.std(ddof=1) if len(group) > 1 else 0:.3f} "
+            f"| {rmse.mean():.3f} ± {rmse.std(ddof=1) if len(group) > 1 else 0:.3f} "
+            f"| {int(group['ratings'].sum()):,} |"
+        )
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- tuning

@@ -1,4 +1,5 @@
-"""A person's ratings ``{movie_id: stars}`` to and from a URL parameter and a CSV file.
+"""A person's ratings ``{movie_id: stars}``, and the films they hid ("not interested"), to and
+from URL parameters and a CSV file.
 
 Parsing never raises on bad input: it keeps the valid ratings and describes what it dropped
 in `Parsed.problems` (plain sentences with numbers only, safe to show as they are).
@@ -9,7 +10,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Container, Mapping
+from collections.abc import Collection, Container, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -23,6 +24,8 @@ MAX_RATINGS = 5_000
 _ITEM = re.compile(r"^\s*(\d{1,9})\s*[:=]\s*([0-9]+(?:\.[0-9]+)?)\s*$")
 _ID_COLUMNS = ("movie_id", "movieid", "movie", "id")
 _STAR_COLUMNS = ("rating", "stars", "my_rating")
+_HIDDEN_COLUMN = "hidden"
+_YES = frozenset({"yes", "y", "true", "1", "x"})
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class Parsed:
 
     ratings: dict[int, float] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
+    hidden: frozenset[int] = frozenset()  # films marked "not interested"
 
 
 def snap(stars: float) -> float:
@@ -71,15 +75,45 @@ def parse_profile(text: str | None, known: Container[int]) -> Parsed:
     return parsed
 
 
-def profile_to_csv(ratings: Mapping[int, float], titles: Mapping[int, str]) -> bytes:
-    """CSV with columns movie_id, title, rating (UTF-8)."""
+def format_hidden(hidden: Collection[int]) -> str:
+    """``{50, 7}`` -> ``"7,50"``."""
+    return ",".join(str(m) for m in sorted(hidden))
+
+
+def parse_hidden(text: str | None, known: Container[int]) -> Parsed:
+    """Parse the hidden films of a link (``"7,50"``): unknown and malformed ids are left out."""
+    if not text:
+        return Parsed()
+    if len(text) > MAX_LINK_CHARS:
+        return Parsed(problems=("The hidden films in the link are too many to read.",))
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    usable = [item.isdigit() and len(item) <= 9 and int(item) in known for item in items]
+    found = frozenset(int(item) for item, ok in zip(items, usable, strict=True) if ok)
+    ignored = usable.count(False)
+    if not ignored:
+        return Parsed(hidden=found)
+    had = "is not a known movie id and was" if ignored == 1 else "are not known movie ids and were"
+    return Parsed(
+        hidden=found, problems=(f"{plural(ignored, 'hidden film')} in the link {had} ignored.",)
+    )
+
+
+def profile_to_csv(
+    ratings: Mapping[int, float], titles: Mapping[int, str], hidden: Collection[int] = ()
+) -> bytes:
+    """CSV with columns movie_id, title, rating (UTF-8), one row per rating; with hidden films
+    also a ``hidden`` column and one row per hidden film (no rating, ``hidden`` = yes)."""
+    hidden = sorted(set(hidden) - set(ratings))
     frame = pd.DataFrame(
         {
-            "movie_id": sorted(ratings),
-            "title": [titles.get(m, "") for m in sorted(ratings)],
-            "rating": [ratings[m] for m in sorted(ratings)],
+            "movie_id": [*sorted(ratings), *hidden],
+            "title": [titles.get(m, "") for m in [*sorted(ratings), *hidden]],
+            "rating": [f"{ratings[m]:g}" for m in sorted(ratings)] + [""] * len(hidden),
+            _HIDDEN_COLUMN: [""] * len(ratings) + ["yes"] * len(hidden),
         }
     )
+    if not hidden:
+        frame = frame.drop(columns=_HIDDEN_COLUMN)
     return frame.to_csv(index=False).encode("utf-8")
 
 
@@ -101,8 +135,16 @@ def profile_from_csv(data: bytes, known: Container[int]) -> Parsed:
     if id_column is None or star_column is None:
         return Parsed(problems=("The file needs a movie_id column and a rating column.",))
     pairs: list[tuple[int, float]] = []
+    hidden: set[int] = set()
     malformed = 0
-    for movie, stars in zip(frame[id_column], frame[star_column], strict=True):
+    flags = frame[columns[_HIDDEN_COLUMN]] if _HIDDEN_COLUMN in columns else [""] * len(frame)
+    for movie, stars, flag in zip(frame[id_column], frame[star_column], flags, strict=True):
+        if str(flag).strip().lower() in _YES:
+            if str(movie).strip().isdigit():
+                hidden.add(int(str(movie).strip()))
+            else:
+                malformed += 1
+            continue
         try:
             movie_id, value = int(str(movie).strip()), float(str(stars).strip())
         except ValueError:
@@ -110,13 +152,19 @@ def profile_from_csv(data: bytes, known: Container[int]) -> Parsed:
             continue
         pairs.append((movie_id, value))
     parsed = _collect(pairs, known, "in the file")
+    problems = list(parsed.problems)
+    kept = frozenset(m for m in hidden if m in known and m not in parsed.ratings)
+    unknown = len([m for m in hidden if m not in known])
+    if unknown:
+        had = "had an unknown movie id and was" if unknown == 1 else "had unknown ids and were"
+        problems.append(f"{plural(unknown, 'hidden film')} in the file {had} ignored.")
     if malformed:
         sentence = (
             f"{plural(malformed, 'row')} of the file "
             f"{'has' if malformed == 1 else 'have'} no whole movie id or numeric rating."
         )
-        return Parsed(parsed.ratings, (sentence, *parsed.problems))
-    return parsed
+        problems.insert(0, sentence)
+    return Parsed(parsed.ratings, tuple(problems), kept)
 
 
 def _collect(pairs: list[tuple[int, float]], known: Container[int], where: str) -> Parsed:

@@ -16,7 +16,7 @@ special case ``zscore`` encoding, 20 neighbours, exponent 0 (unweighted) and off
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ import numpy as np
 from reco.catalog import Catalog, Popular, display_title
 from reco.datasets import Dataset, Progress, find_release, load_movielens
 from reco.encode import LIKED_AT, Encoding, EncodingName, SparseRows, check_stars
+from reco.explain import Explanation, explain, person_mean, predict_stars
 from reco.filters import FILTERS, UserFilter
 from reco.index import (
     build_index,
@@ -98,6 +99,9 @@ class Recommendation:
     raters: int
     mean_rating: float
     popular: bool = False  # True: a popularity fallback, not personalised
+    predicted: float | None = None
+    """The stars the person would likely give it (`reco.explain.predict_stars`); None for
+    popular films."""
 
     @property
     def display_title(self) -> str:
@@ -135,6 +139,13 @@ class Recommendations:
     popular: bool
     where: UserFilter
     _stars: SparseRows | None = field(default=None, repr=False)  # row i: neighbours[i]
+
+    def explain(self, movie_id: int, profile: Mapping[int, float]) -> Explanation | None:
+        """The neighbours' verdicts on ``movie_id`` and which of ``profile``'s ratings those
+        who liked it agree with (`reco.explain.explain`); None without neighbours."""
+        if self._stars is None:
+            return None
+        return explain(self._stars, movie_id, profile)
 
     def why(self, movie_id: int) -> list[NeighbourRating]:
         """The neighbours who rated ``movie_id`` and their stars, most similar first."""
@@ -306,16 +317,18 @@ class Recommender:
         limit: int = 10,
         *,
         neighbours: int | None = None,
+        hidden: Collection[int] = (),
         **filters: Sequence[str] | None,
     ) -> list[Recommendation]:
-        """The best ``limit`` movies for a profile, best first; never a rated movie.
+        """The best ``limit`` movies for a profile, best first; never a rated movie, nor one
+        of ``hidden`` (films the person is not interested in).
 
         ``filters``: neighbours only from users holding one of the values of each filter of
         `reco.filters.FILTERS` given by its keyword (``age_groups=["25-34"]``, ``genders``,
         ``occupations``). Raises `ValueError` for unknown movie ids, ratings outside 0.5-5, or
         unknown filter values. An empty profile gets popular movies, flagged ``popular=True``.
         """
-        result = self._answer(ratings, limit, neighbours, None, filters, explain=False)
+        result = self._answer(ratings, limit, neighbours, None, hidden, filters, explain=False)
         return list(result.items)
 
     def recommend_explained(
@@ -325,10 +338,11 @@ class Recommender:
         *,
         neighbours: int | None = None,
         min_raters: int | None = None,
+        hidden: Collection[int] = (),
         **filters: Sequence[str] | None,
     ) -> Recommendations:
         """Like `recommend`, with the neighbours used and each item's "why"."""
-        return self._answer(ratings, limit, neighbours, min_raters, filters, explain=True)
+        return self._answer(ratings, limit, neighbours, min_raters, hidden, filters, explain=True)
 
     def _answer(
         self,
@@ -336,11 +350,13 @@ class Recommender:
         limit: int,
         neighbours: int | None,
         min_raters: int | None,
+        hidden: Collection[int],
         filters: Mapping[str, Sequence[str] | None],
         *,
         explain: bool,
     ) -> Recommendations:
         profile = self.check_profile(ratings)
+        skipped = self.check_movies(hidden)
         if not isinstance(limit, int) or not 1 <= limit <= 1_000:
             raise ValueError("limit must be a whole number from 1 to 1000")
         overrides: dict[str, int] = {}
@@ -351,7 +367,7 @@ class Recommender:
         options = replace(self.options, **overrides) if overrides else self.options
         where = self.user_filter(**filters)
         if not profile:
-            return Recommendations(self.popular(limit, where), (), True, where)
+            return Recommendations(self.popular(limit, where, skipped), (), True, where)
 
         query = self.encoding.encode_query(profile)
         found = self.store.similar_users(query, options.neighbours, where, with_payload=explain)
@@ -359,22 +375,50 @@ class Recommender:
         if not counted.all():
             found = found.take(counted)
         if not len(found):
-            return Recommendations(self.popular(limit, where, exclude=profile), (), True, where)
-        exclude = np.fromiter(profile, dtype=np.int64, count=len(profile))
+            unwanted = skipped | profile.keys()
+            return Recommendations(self.popular(limit, where, unwanted), (), True, where)
+        exclude = np.fromiter(profile.keys() | skipped, dtype=np.int64)
         candidates = self.score_neighbours(found.stars, found.similarities, exclude, options)
+        top = candidates.movie_ids[:limit]
+        own_mean = person_mean(profile.values(), self.encoding.global_mean)
+        predicted = predict_stars(found.stars, found.similarities, top, own_mean)
         items = tuple(
-            self._item(int(m), float(s), int(r), float(mean))
-            for m, s, r, mean in zip(
-                candidates.movie_ids[:limit],
+            self._item(int(m), float(s), int(r), float(mean), predicted=float(p))
+            for m, s, r, mean, p in zip(
+                top,
                 candidates.scores[:limit],
                 candidates.raters[:limit],
                 candidates.mean_stars[:limit],
+                predicted,
                 strict=True,
             )
         )
         if not explain:  # recommend(): the items are all it returns
             return Recommendations(items, (), False, where)
         return Recommendations(items, neighbour_list(found, exclude), False, where, found.stars)
+
+    def predict(
+        self,
+        ratings: Mapping[int, float],
+        movie_ids: Sequence[int],
+        *,
+        neighbours: int | None = None,
+        **filters: Sequence[str] | None,
+    ) -> np.ndarray:
+        """The stars the person of ``ratings`` would likely give each of ``movie_ids``
+        (`reco.explain.predict_stars` over the same neighbours `recommend` asks); their mean
+        rating for films none of the neighbours rated. Raises `ValueError` as `recommend`."""
+        profile = self.check_profile(ratings)
+        self.check_movies(movie_ids)
+        wanted = np.array([int(m) for m in movie_ids], dtype=np.int64)
+        if not profile:
+            raise ValueError("a prediction needs at least one rating")
+        options = replace(self.options, neighbours=neighbours) if neighbours else self.options
+        query = self.encoding.encode_query(profile)
+        found = self.store.similar_users(query, options.neighbours, self.user_filter(**filters))
+        found = found.take(counting(found.similarities, options))
+        own_mean = person_mean(profile.values(), self.encoding.global_mean)
+        return predict_stars(found.stars, found.similarities, wanted, own_mean)
 
     def score_neighbours(
         self,
@@ -391,7 +435,7 @@ class Recommender:
         )
 
     def popular(
-        self, limit: int = 10, where: UserFilter | None = None, exclude: Mapping[int, Any] = {}
+        self, limit: int = 10, where: UserFilter | None = None, exclude: Collection[int] = ()
     ) -> tuple[Recommendation, ...]:
         """Most liked movies (count of 4+ star ratings) among the users matching ``where``:
         sums of the catalog's demographic cells, never the ratings."""
@@ -399,7 +443,7 @@ class Recommender:
         return tuple(self._popular_items(ranked, limit, exclude))
 
     def _popular_items(
-        self, ranked: Popular, limit: int, exclude: Mapping[int, Any] | frozenset[int] = {}
+        self, ranked: Popular, limit: int, exclude: Collection[int] = ()
     ) -> list[Recommendation]:
         items = []
         for position, movie_id in enumerate(ranked.movie_ids[: limit + len(exclude)].tolist()):
@@ -418,14 +462,17 @@ class Recommender:
                 break
         return items
 
-    def starter_movies(self, limit: int = 12, pool: int = 200) -> tuple[Recommendation, ...]:
-        """Popular movies of varied genres, for a newcomer to rate first.
+    def starter_movies(
+        self, limit: int = 12, pool: int = 200, exclude: Collection[int] = ()
+    ) -> tuple[Recommendation, ...]:
+        """Popular movies of varied genres, for a newcomer to rate first; never one of
+        ``exclude`` (those shown before, for a fresh set).
 
         Walks the most liked movies in order and takes one when it brings a genre not yet
         covered, then fills up with the next most liked.
         """
         ranked = self.catalog.popular()
-        candidates = self._popular_items(ranked, pool)
+        candidates = self._popular_items(ranked, pool, frozenset(exclude))
         covered: set[str] = set()
         chosen: list[Recommendation] = []
         for item in candidates:
@@ -469,6 +516,18 @@ class Recommender:
         check_stars(np.array(list(profile.values()), dtype=np.float64))
         return profile
 
+    def check_movies(self, movie_ids: Collection[int]) -> frozenset[int]:
+        """Validate a collection of movie ids (films hidden by the person), else `ValueError`."""
+        try:
+            found = frozenset(int(m) for m in movie_ids)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise ValueError(f"movie ids must be whole numbers: {error}") from None
+        unknown = sorted(found - self.movie_ids)
+        if unknown:
+            shown = ", ".join(map(str, unknown[:5])) + (" ..." if len(unknown) > 5 else "")
+            raise ValueError(f"unknown movie id(s) in {self.name}: {shown}")
+        return found
+
     def user_filter(self, **filters: Sequence[str] | str | None) -> UserFilter:
         """A validated `UserFilter` from the filters' keywords; unknown values raise
         `ValueError`."""
@@ -500,7 +559,13 @@ class Recommender:
     # ------------------------------------------------------------------ helpers
 
     def _item(
-        self, movie_id: int, score: float, raters: int, mean: float, popular: bool = False
+        self,
+        movie_id: int,
+        score: float,
+        raters: int,
+        mean: float,
+        popular: bool = False,
+        predicted: float | None = None,
     ) -> Recommendation:
         movie = self.catalog.movie(movie_id)
         return Recommendation(
@@ -512,6 +577,7 @@ class Recommender:
             raters=raters,
             mean_rating=round(mean, 3),
             popular=popular,
+            predicted=None if predicted is None else round(predicted, 2),
         )
 
 

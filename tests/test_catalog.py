@@ -10,7 +10,7 @@ import pytest
 from conftest import two_taste_dataset
 
 from reco.bench import synthetic_movielens
-from reco.catalog import Catalog, CatalogError, display_title
+from reco.catalog import Catalog, CatalogError, display_title, imdb_link
 from reco.datasets import Dataset
 
 FILTERS = [
@@ -128,11 +128,12 @@ def test_display_titles_and_links() -> None:
         "IMDb": "https://www.imdb.com/title/tt0114709/",
         "TMDB": "https://www.themoviedb.org/movie/862",
     }
-    assert catalog.links(2) == {  # made safe inside a markdown link: no parentheses
-        "IMDb": "http://us.imdb.com/M/title-exact?Heat%20%281995%29",
+    assert catalog.links(2) == {  # 1998's address: today's search; no parentheses in the link
+        "IMDb": "https://www.imdb.com/find/?q=Heat%20%281995%29",
         "TMDB": "https://www.themoviedb.org/movie/949",
     }
     assert catalog.links(3) == {}
+    assert imdb_link("https://example.org/a (b)") == "https://example.org/a%20%28b%29"
     assert catalog.popular().movie_ids.tolist() == [1, 2]  # never a film nobody rated
     with pytest.raises(KeyError):
         catalog.movie(99)

@@ -12,9 +12,12 @@ from reco.charts import (
     recommendation_chart,
     similarity_chart,
 )
+from reco.explain import Explanation
 from reco.profile import (
     MAX_RATINGS,
+    format_hidden,
     format_profile,
+    parse_hidden,
     parse_profile,
     profile_from_csv,
     profile_to_csv,
@@ -117,18 +120,56 @@ def test_composition_frame_gives_shares_in_the_given_order() -> None:
 
 
 def test_charts_carry_their_data() -> None:
+    long = "The Adventures of Priscilla, Queen of the Desert"
     items = [
-        Recommendation(1, "Heat", 1995, "Crime", 2.5, 4, 4.25),
-        Recommendation(2, "Untitled", None, "", 1.0, 2, 3.0),
+        Recommendation(1, "Heat", 1995, "Crime", 2.5, 4, 4.25, predicted=4.4),
+        Recommendation(2, long, None, "", 1.0, 2, 3.0, predicted=3.1),
     ]
-    chart = recommendation_chart(items).to_dict()
+    explanations = {1: Explanation(1, 10, 3, 1, 0, ()), 2: Explanation(2, 10, 1, 0, 1, ())}
+    chart = recommendation_chart(items, explanations).to_dict()
     assert chart["mark"]["type"] == "bar"
     values = next(iter(chart["datasets"].values()))
-    assert [v["movie"] for v in values] == ["Heat (1995)", "Untitled"]
-    assert [v["rank"] for v in values] == [1, 2]
+    assert [(v["rank"], v["neighbours"]) for v in values] == [
+        (1, 3),
+        (1, 1),
+        (1, 0),
+        (2, 1),
+        (2, 0),
+        (2, 1),
+    ]
+    assert values[0]["label"] == "1. Heat (1995)"
+    assert values[3]["label"] == "2. The Adventures of Priscilla…"  # short on the axis
+    assert values[3]["movie"] == long  # whole in the tooltip
     assert chart["encoding"]["y"]["sort"] == {"field": "rank", "op": "min", "order": "ascending"}
+    assert chart["encoding"]["color"]["legend"]["orient"] == "bottom"
     neighbours = [Neighbour(1, 0.9, 10, 2), Neighbour(2, 0.4, 5, 1)]
     hist = similarity_chart(neighbours).to_dict()
     assert hist["encoding"]["x"]["bin"] == {"maxbins": 20}
     grouped = composition_chart("Gender", {"F": 1}, {"F": 5, "M": 5}).to_dict()
     assert grouped["encoding"]["yOffset"]["field"] == "group"
+
+
+def test_hidden_films_round_trip_in_the_link_with_bad_parts_reported() -> None:
+    assert format_hidden({50, 7}) == "7,50"
+    assert parse_hidden("7,50", KNOWN).hidden == {7, 50}
+    parsed = parse_hidden("7,abc,99999999,50,", KNOWN)
+    assert parsed.hidden == {7, 50}
+    assert parsed.problems == (
+        "2 hidden films in the link are not known movie ids and were ignored.",
+    )
+    assert parse_hidden(None, KNOWN).hidden == frozenset()
+
+
+def test_hidden_films_travel_in_the_csv_and_a_rating_wins_over_hiding() -> None:
+    data = profile_to_csv({50: 5.0, 7: 3.5}, {50: "Star Wars", 8: "Babe"}, hidden={8, 50})
+    lines = data.decode().splitlines()
+    assert lines[0] == "movie_id,title,rating,hidden"
+    assert lines[-1] == "8,Babe,,yes"  # 50 is rated: not written as hidden
+    parsed = profile_from_csv(data, KNOWN)
+    assert parsed.ratings == {7: 3.5, 50: 5.0}
+    assert parsed.hidden == {8}
+    assert parsed.problems == ()
+    odd = profile_from_csv(b"movie_id,rating,hidden\n8,,yes\n99999999,,yes\nx,,yes\n", KNOWN)
+    assert odd.hidden == {8}
+    assert len(odd.problems) == 2  # a malformed row, an unknown hidden film
+    assert profile_from_csv(b"movie_id,rating\n8,4\n", KNOWN).hidden == frozenset()

@@ -1,0 +1,148 @@
+"""What the neighbours' ratings say about a film, in the person's own terms.
+
+- `predict_stars`: the stars a person would likely give films, from the neighbours'
+  similarity-weighted ratings around their own means, added to the person's mean;
+- `explain`: how many neighbours rated a film, a good / neutral / bad histogram of their stars
+  (the explanation users rated best in Herlocker et al., CSCW 2000), and which of the person's
+  own ratings the neighbours who liked it share and agree with.
+
+Pure functions over the neighbours' stars (`SparseRows`, row ``i`` = neighbour ``i``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from reco.datasets import MAX_STARS, MIN_STARS
+from reco.encode import LIKED_AT, SparseRows
+
+NEUTRAL_FROM = 3.0
+"""Stars from here below `LIKED_AT` are neutral; below it, bad; from `LIKED_AT` up, good."""
+AGREE_WITHIN = 0.5
+"""A neighbour agrees with you on a film when their stars are at most this far from yours."""
+PREDICTION_SHRINKAGE = 1.0
+"""Added to the sum of weights: a film few similar people rated stays near your mean."""
+MEAN_PRIOR = 10.0
+"""Your mean counts this many ratings at everyone's mean besides your own: three 5 ★ ratings
+do not make every prediction 5 ★. Chosen with `PREDICTION_SHRINKAGE` on validation folds
+(split seed 0) of ml-100k for the lowest RMSE; reported in the README on other folds."""
+
+Verdict = Literal["good", "neutral", "bad"]
+
+
+def verdict(stars: float) -> Verdict:
+    """good (4 ★ and up), neutral (3 to 3.5 ★) or bad (below 3 ★)."""
+    if stars >= LIKED_AT:
+        return "good"
+    return "neutral" if stars >= NEUTRAL_FROM else "bad"
+
+
+def row_means(rows: SparseRows) -> np.ndarray:
+    """Each row's mean stars (0 for an empty row)."""
+    counts = np.diff(rows.indptr)
+    owner = np.repeat(np.arange(len(rows)), counts)
+    sums = np.bincount(owner, weights=rows.values.astype(np.float64), minlength=len(rows))
+    return sums / np.maximum(counts, 1)
+
+
+def person_mean(stars: Iterable[float], everyone: float, prior: float = MEAN_PRIOR) -> float:
+    """A person's mean stars, pulled towards ``everyone``'s mean as if they had also given
+    ``prior`` ratings of that value."""
+    values = np.fromiter(stars, dtype=np.float64)
+    return float((values.sum() + prior * everyone) / (len(values) + prior))
+
+
+def predict_stars(
+    rows: SparseRows,
+    weights: np.ndarray,
+    movie_ids: np.ndarray,
+    own_mean: float,
+    *,
+    shrinkage: float = PREDICTION_SHRINKAGE,
+) -> np.ndarray:
+    """Predicted stars for ``movie_ids``: ``own_mean + sum_v w_v (r_v - mean_v) /
+    (sum_v w_v + shrinkage)`` over the neighbours ``v`` who rated the film (``w_v >= 0``
+    their weights), clipped to 0.5-5. A film nobody rated gets ``own_mean``."""
+    movie_ids = np.asarray(movie_ids, dtype=np.int64)
+    if len(movie_ids) == 0:
+        return np.empty(0, dtype=np.float64)
+    weights = np.maximum(np.asarray(weights, dtype=np.float64), 0.0)
+    counts = np.diff(rows.indptr)
+    owner = np.repeat(np.arange(len(rows)), counts)
+    deviation = rows.values.astype(np.float64) - row_means(rows)[owner]
+    order = np.argsort(movie_ids, kind="stable")
+    wanted = movie_ids[order]
+    at = np.minimum(np.searchsorted(wanted, rows.indices), len(wanted) - 1)
+    hit = wanted[at] == rows.indices
+    slot = order[at[hit]]
+    entry_weights = weights[owner[hit]]
+    numerator = np.bincount(slot, weights=entry_weights * deviation[hit], minlength=len(movie_ids))
+    denominator = np.bincount(slot, weights=entry_weights, minlength=len(movie_ids))
+    total = denominator + shrinkage
+    shift = np.divide(numerator, total, out=np.zeros_like(numerator), where=total > 0)
+    predicted = own_mean + shift
+    return np.clip(predicted, MIN_STARS, MAX_STARS)
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """One of your ratings that neighbours who liked a film share with you."""
+
+    movie_id: int
+    your_stars: float
+    neighbours: int  # of those who liked the film, how many rated it within half a star of you
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What the neighbours thought of one film."""
+
+    movie_id: int
+    neighbours: int  # all the neighbours asked
+    good: int
+    neutral: int
+    bad: int
+    agreements: tuple[Agreement, ...]  # most shared first
+
+    @property
+    def raters(self) -> int:
+        return self.good + self.neutral + self.bad
+
+
+def explain(
+    rows: SparseRows, movie_id: int, profile: Mapping[int, float], *, limit: int = 3
+) -> Explanation:
+    """The neighbours' verdicts on ``movie_id`` and, among those who liked it (4 ★ and up),
+    the person's own ratings they agree with (within half a star), most shared first, then
+    the person's favourites first. Neighbours who did not like it are never counted as
+    reasons."""
+    counts = np.diff(rows.indptr)
+    owner = np.repeat(np.arange(len(rows)), counts)
+    positions = np.flatnonzero(rows.indices == movie_id)
+    stars = rows.values[positions].astype(np.float64)
+    good = int((stars >= LIKED_AT).sum())
+    neutral = int(((stars >= NEUTRAL_FROM) & (stars < LIKED_AT)).sum())
+    likers = owner[positions[stars >= LIKED_AT]]
+    agreements: list[Agreement] = []
+    if len(likers) and profile:
+        theirs = np.isin(owner, likers)
+        own = np.array(sorted(profile), dtype=np.int64)
+        mine = np.array([profile[m] for m in own], dtype=np.float64)
+        entries = np.flatnonzero(theirs & np.isin(rows.indices, own))
+        slot = np.searchsorted(own, rows.indices[entries])
+        close = np.abs(rows.values[entries] - mine[slot]) <= AGREE_WITHIN
+        shared = np.bincount(slot[close], minlength=len(own))
+        ranked = sorted(np.flatnonzero(shared).tolist(), key=lambda s: (-shared[s], -mine[s]))
+        agreements = [Agreement(int(own[s]), float(mine[s]), int(shared[s])) for s in ranked]
+    return Explanation(
+        movie_id=int(movie_id),
+        neighbours=len(rows),
+        good=good,
+        neutral=neutral,
+        bad=len(stars) - good - neutral,
+        agreements=tuple(agreements[:limit]),
+    )
