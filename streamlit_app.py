@@ -31,9 +31,12 @@ from reco import (
 )
 from reco.charts import composition_chart, recommendation_chart, similarity_chart
 from reco.datasets import KNOWN_DATASETS, available_datasets, default_data_dir, plural
+from reco.explain import Explanation, verdict
 from reco.profile import (
     MAX_LINK_CHARS,
+    format_hidden,
     format_profile,
+    parse_hidden,
     parse_profile,
     profile_from_csv,
     profile_to_csv,
@@ -42,6 +45,7 @@ from reco.search import CLOSE_SPELLING, PARTIAL_MATCH
 
 DEFAULT_DATASET = "ml-100k"
 ONBOARDING_MIN = 3  # fewer ratings than this: quick-rate set and popular movies
+QUICK_RATE = 12  # films in the quick-rate set
 FEW_NEIGHBOURS = 5
 MY_RATINGS_SHOWN = 50  # sliders listed under "My ratings"; the rest stay reachable by search
 NOT_RATED = "Not rated"
@@ -144,6 +148,28 @@ def remove_rating(name: str, movie_id: int) -> None:
     my_ratings(name).pop(movie_id, None)
 
 
+def my_hidden(name: str) -> set[int]:
+    """Films this session marked "not interested" (never recommended again until restored)."""
+    return st.session_state.setdefault("hidden", {}).setdefault(name, set())
+
+
+def hide(name: str, movie_id: int) -> None:
+    my_hidden(name).add(movie_id)
+
+
+def unhide(name: str, movie_id: int) -> None:
+    my_hidden(name).discard(movie_id)
+
+
+def other_starters(name: str, shown: Sequence[int]) -> None:
+    """ "Show me other films": the next quick-rate set leaves out every film shown so far."""
+    st.session_state.setdefault("starters_seen", {}).setdefault(name, []).extend(shown)
+
+
+def starters_seen(name: str) -> list[int]:
+    return st.session_state.get("starters_seen", {}).get(name, [])
+
+
 def clear_ratings(name: str) -> None:
     my_ratings(name).clear()
 
@@ -168,21 +194,26 @@ def restore_from_link(name: str, recommender: Recommender) -> None:
         return
     st.session_state["restored"] = True
     parsed = parse_profile(st.query_params.get("r"), recommender.movie_ids)
+    hidden = parse_hidden(st.query_params.get("h"), recommender.movie_ids)
     if parsed.ratings:
         my_ratings(name).update(parsed.ratings)
         st.toast(f"Restored {plural(len(parsed.ratings), 'rating')} from the link.")
-    st.session_state["link_problems"] = list(parsed.problems)
+    my_hidden(name).update(hidden.hidden - parsed.ratings.keys())
+    st.session_state["link_problems"] = [*parsed.problems, *hidden.problems]
 
 
-LINK_KEYS = ("r", "dataset")
+LINK_KEYS = ("r", "h", "dataset")
 
 
 def link_params(name: str) -> dict[str, str]:
-    """The page link's query parameters: the ratings (left out when too long for a link: the
-    page then says to keep them as CSV) and the release when not the default."""
+    """The page link's query parameters: the ratings and the hidden films (each left out when
+    too long for a link: the page then says to keep them as CSV) and the release when not the
+    default."""
     profile = format_profile(my_ratings(name))
+    hidden = format_hidden(my_hidden(name))
     values = {
         "r": profile if len(profile) <= MAX_LINK_CHARS else "",
+        "h": hidden if len(hidden) <= MAX_LINK_CHARS else "",
         "dataset": name if name != DEFAULT_DATASET else "",
     }
     return {key: value for key, value in values.items() if value}
@@ -200,7 +231,7 @@ def sync_link(name: str) -> None:
 def share_ui(name: str) -> None:
     """The page link with the ratings, in a box with a copy button."""
     params = link_params(name)
-    if "r" not in params:
+    if "r" not in params and "h" not in params:
         return
     base = (st.context.url or "").split("?")[0] or "/"
     st.caption("Your link holds your ratings: copy it to keep or share them.")
@@ -358,7 +389,7 @@ def search_ui(name: str) -> None:
             f"{plural(int(row.ratings), 'rating')}" + (f" · {links}" if links else "")
         )
         with right:
-            star_slider(name, movie_id, f"search-{movie_id}")
+            star_slider(name, movie_id, f"search-{movie_id}", f"{row.title}{year}")
 
 
 def my_ratings_ui(name: str) -> None:
@@ -382,7 +413,7 @@ def my_ratings_ui(name: str) -> None:
         left, middle, right = st.columns([3, 2, 1], vertical_alignment="center")
         left.markdown(md(names.get(movie_id, movie_id)))
         with middle:
-            star_slider(name, movie_id, f"mine-{movie_id}")
+            star_slider(name, movie_id, f"mine-{movie_id}", names.get(movie_id, str(movie_id)))
         right.button(
             "✕",
             key=f"remove-{movie_id}",
@@ -390,19 +421,40 @@ def my_ratings_ui(name: str) -> None:
             on_click=remove_rating,
             args=(name, movie_id),
         )
+    hidden_ui(name)
     share_ui(name)
     keep_ui(name, ratings)
 
 
+def hidden_ui(name: str) -> None:
+    """The films marked "not interested", each with a button to bring it back."""
+    hidden = my_hidden(name)
+    if not hidden:
+        return
+    names = titles(name)
+    with st.expander(f"Not interested ({len(hidden)})"):
+        st.caption("Never recommended while hidden; bring one back to see it again.")
+        for movie_id in sorted(hidden, key=lambda m: names.get(m, "")):
+            left, right = st.columns([3, 1], vertical_alignment="center")
+            left.markdown(md(names.get(movie_id, movie_id)))
+            right.button(
+                "Restore",
+                key=f"unhide-{movie_id}",
+                help="Show this film in recommendations again",
+                on_click=unhide,
+                args=(name, movie_id),
+            )
+
+
 def keep_ui(name: str, ratings: Mapping[int, float]) -> None:
-    """Download the ratings as CSV, or restore them from one."""
+    """Download the ratings (and hidden films) as CSV, or restore them from one."""
     with st.expander("Save or restore my ratings"):
         st.download_button(
             "Download my ratings (CSV)",
-            profile_to_csv(ratings, titles(name)),
+            profile_to_csv(ratings, titles(name), my_hidden(name)),
             file_name=f"my-ratings-{name}.csv",
             mime="text/csv",
-            disabled=not ratings,
+            disabled=not ratings and not my_hidden(name),
             key="download",
         )
         uploaded = st.file_uploader(
@@ -413,9 +465,11 @@ def keep_ui(name: str, ratings: Mapping[int, float]) -> None:
             st.session_state["upload_done"] = 0  # only this file's messages from here on
             parsed = profile_from_csv(uploaded.getvalue(), load_recommender(name).movie_ids)
             st.session_state["upload_problems"] = list(parsed.problems)
-            if parsed.ratings:
+            if parsed.ratings or parsed.hidden:
                 my_ratings(name).clear()
                 my_ratings(name).update(parsed.ratings)
+                my_hidden(name).clear()
+                my_hidden(name).update(parsed.hidden)
                 st.session_state["upload_done"] = len(parsed.ratings)
                 st.rerun()
             else:
@@ -429,50 +483,75 @@ def keep_ui(name: str, ratings: Mapping[int, float]) -> None:
             st.warning(problem)
 
 
-def onboarding_ui(name: str, recommender: Recommender) -> None:
+def onboarding_ui(name: str, picks: Sequence[Recommendation]) -> None:
     st.subheader("👋 Quick start")
-    st.caption(f"Rate at least {ONBOARDING_MIN} movies you know, from “Not rated” to 5 stars.")
-    picks = recommender.starter_movies(12)
-    columns = st.columns(3)
+    st.caption(
+        f"Rate at least {ONBOARDING_MIN} movies you know, from “Not rated” to 5 stars; "
+        "leave the others."
+    )
+    columns = st.columns(2)
     for i, item in enumerate(picks):
-        with columns[i % 3]:
-            year = f" ({item.year})" if item.year else ""
-            st.markdown(f"**{md(item.title)}**{md(year)}")
-            star_slider(name, item.movie_id, f"quick-{item.movie_id}")
+        with columns[i % 2].container(key=f"quick-card-{item.movie_id}"):
+            st.markdown(f"**{md(item.display_title)}**")
+            star_slider(name, item.movie_id, f"quick-{item.movie_id}", label=item.display_title)
+    st.button(
+        "Show me other films",
+        key="other-films",
+        icon=":material/refresh:",
+        help="A fresh set of popular films to rate",
+        on_click=other_starters,
+        args=(name, [item.movie_id for item in picks]),
+    )
 
 
 @dataclass(frozen=True)
 class Shown:
-    """Everything the recommendation column shows, fetched before any of it is drawn."""
+    """Everything the main column shows, fetched before any of it is drawn."""
 
     result: Recommendations
     personalised: bool
-    items: tuple[Recommendation, ...]  # what the table lists
+    items: tuple[Recommendation, ...]  # the films listed
     links: dict[int, dict]  # movie id -> where to read about it
+    explanations: dict[int, Explanation]  # movie id -> what the neighbours thought
     populations: dict[str, dict[str, int]]  # filter field -> everyone's counts (for charts)
+    starters: tuple[Recommendation, ...] = ()  # the quick-rate set (before personalising)
     warning: str | None = None  # what to say first
     widen: bool = False  # offer to widen the filter to everyone
     stop: bool = False  # nothing to show after the warning
 
 
 def fetch_shown(name: str, recommender: Recommender, settings: Settings) -> Shown:
-    """Ask the engine once for what the column shows (raises `ValueError` for a bad profile
-    or filter, `StoreUnavailable` when the engine is gone)."""
+    """Ask the engine once for what the main column shows (raises `ValueError` for a bad
+    profile or filter, `StoreUnavailable` when the engine is gone)."""
     ratings = my_ratings(name)
+    hidden = my_hidden(name)
     personalised = len(ratings) >= ONBOARDING_MIN
+    starters: tuple[Recommendation, ...] = ()
+    if not personalised:
+        seen = starters_seen(name)
+        starters = recommender.starter_movies(QUICK_RATE, exclude={*seen, *hidden})
+        if not starters:  # every film shown once: start over
+            starters = recommender.starter_movies(QUICK_RATE, exclude=hidden)
     result = recommender.recommend_explained(
         ratings if personalised else {},
         settings.limit,
         neighbours=settings.neighbours,
         min_raters=settings.min_raters,
+        hidden=hidden | {s.movie_id for s in starters},
         **settings.filters,
     )
     items = tuple(i for i in result.items if i.movie_id not in ratings)
-    links = links_of(recommender, items)
+    links = links_of(recommender, (*items, *starters))
+    explanations = {}
+    if not result.popular:
+        for item in items:
+            explained = result.explain(item.movie_id, ratings)
+            if explained is not None:
+                explanations[item.movie_id] = explained
     populations: dict[str, dict[str, int]] = {}
     if result.neighbours and recommender.catalog.has_demographics:
         populations = {f.name: population(name, f.name) for f in FILTERS}
-    shown = Shown(result, personalised, items, links, populations)
+    shown = Shown(result, personalised, items, links, explanations, populations, starters)
     filtered = bool(result.where)
     if not personalised:
         return shown
@@ -501,13 +580,14 @@ def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> Non
     """Draw what `fetch_shown` fetched: no query from here on."""
     result = shown.result
     if not shown.personalised:
+        onboarding_ui(name, shown.starters)
         st.subheader("🍿 Popular movies")
         missing = ONBOARDING_MIN - len(my_ratings(name))
         st.caption(
             f"Not personalised yet: rate {plural(missing, 'more movie')} "
             "for recommendations from people of similar taste."
         )
-        table_ui(list(shown.items), popular=True, links=shown.links)
+        film_list(name, shown, "pop")
         return
     st.subheader("🎯 Recommended for you")
     if shown.warning:
@@ -517,19 +597,20 @@ def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> Non
     if shown.stop:
         return
     if result.popular:
-        table_ui(list(shown.items), popular=True, links=shown.links)
+        film_list(name, shown, "pop")
         return
     chosen = "; ".join(", ".join(map(md, v)) for _, v in result.where.conditions())
     st.caption(
         f"From the {len(result.neighbours)} users whose ratings are most like yours"
         + (f" ({chosen})" if chosen else "")
-        + "."
+        + ". Rate a film you have seen, or hide one you do not want: the list updates."
     )
-    table_ui(list(shown.items), popular=False, neighbours=len(result.neighbours), links=shown.links)
+    film_list(name, shown, "rec")
     st.container(key="recommendation-chart").altair_chart(
-        recommendation_chart(result.items), width="stretch"
+        recommendation_chart(shown.items, shown.explanations), width="stretch"
     )
-    why_ui(result)
+    st.caption("The chart shows the neighbours' verdicts listed under each film above.")
+    why_ui(name, result, shown)
     neighbours_ui(recommender, result, shown.populations)
 
 
@@ -546,53 +627,69 @@ def link_line(links: Mapping[str, str]) -> str:
     return " · ".join(f"[{site} ↗]({links[site]})" for site in LINK_SITES if site in links)
 
 
-def table_ui(
-    items: list,
-    *,
-    popular: bool,
-    neighbours: int = 0,
-    links: Mapping[int, Mapping[str, str]] | None = None,
-) -> None:
-    if not items:
+AGREEMENTS_SHOWN = 2  # of your ratings named in a recommendation's "why"
+
+
+def explanation_lines(explained: Explanation, names: Mapping[int, str]) -> list[str]:
+    """A recommendation's "why" in the person's terms: the neighbours' verdicts, then which of
+    the person's ratings those who liked it share (markdown, data escaped)."""
+    lines = [
+        f"{explained.raters} of your {explained.neighbours} neighbours rated it: "
+        f"👍 {explained.good} liked · 😐 {explained.neutral} so-so · 👎 {explained.bad} disliked"
+    ]
+    if explained.agreements:
+        first, *more = [
+            (a.neighbours, md(names.get(a.movie_id, a.movie_id)), f"{a.your_stars:g}\u00a0★")
+            for a in explained.agreements[:AGREEMENTS_SHOWN]
+        ]
+        lines.append(
+            f"Of the {explained.good} who liked it, {first[0]} also gave *{first[1]}* {first[2]} "
+            "like you"
+            + "".join(f", and {count} *{title}* {stars}" for count, title, stars in more)
+            + "."
+        )
+    return lines
+
+
+def film_list(name: str, shown: Shown, where: str) -> None:
+    """The listed films as cards: what each is, why it is here, and what you can do with it
+    (rate it in place, hide it, read about it)."""
+    if not shown.items:
         st.info("Nothing to show.")
         return
-    links = links or {}
-    frame = pd.DataFrame(
-        {
-            "Movie": [i.display_title for i in items],
-            "Genres": [i.genres.replace("|", ", ") for i in items],
-            ("Liked by" if popular else "Score"): [i.score for i in items],
-            ("Ratings" if popular else "Why"): [
-                i.raters if popular else f"{i.raters}/{neighbours} · ★ {i.mean_rating:.1f}"
-                for i in items
-            ],
-        },
-        index=pd.RangeIndex(1, len(items) + 1, name="#"),
-    )
-    sites = [s for s in LINK_SITES if any(s in links.get(i.movie_id, {}) for i in items)]
-    for site in sites:  # opened in a new tab
-        frame[site] = [links.get(i.movie_id, {}).get(site) for i in items]
-    value, reason = ("Liked by", "Ratings") if popular else ("Score", "Why")
-    st.dataframe(
-        frame,
-        column_order=["Movie", *sites, value, reason, "Genres"],  # the links stay in view
-        column_config={
-            **{
-                site: st.column_config.LinkColumn(site, display_text=f"{site} ↗", width="small")
-                for site in sites
-            },
-            "Movie": st.column_config.TextColumn(width="medium"),
-            "Genres": st.column_config.TextColumn(width="medium"),
-            "Score": st.column_config.NumberColumn(format="%.2f", width="small"),
-            "Liked by": st.column_config.NumberColumn(
-                width="small", help="How many gave it 4 stars or more"
-            ),
-            "Why": st.column_config.TextColumn(
-                help="Neighbours who rated it / all your neighbours, and their mean stars"
-            ),
-        },
-        key="popular-table" if popular else "recommendation-table",
-    )
+    names = titles(name)
+    neighbours = len(shown.result.neighbours)
+    for rank, item in enumerate(shown.items, start=1):
+        with st.container(border=True, key=f"{where}-card-{item.movie_id}"):
+            about, act = st.columns([3, 2], vertical_alignment="center")
+            links = link_line(shown.links.get(item.movie_id, {}))
+            genres = item.genres.replace("|", ", ")
+            about.markdown(
+                f"**{rank}. {md(item.display_title)}**  \n{md(genres)}"
+                + (f" · {links}" if links else "")
+            )
+            explained = shown.explanations.get(item.movie_id)
+            if item.predicted is not None:
+                about.markdown(f"**≈ {item.predicted:.1f}\u00a0★** predicted for you")
+            if explained is not None:
+                about.caption("  \n".join(explanation_lines(explained, names)))
+            elif item.popular:
+                about.caption(
+                    f"Liked (4 ★ or more) by {item.score:,.0f} of the {item.raters:,} who "
+                    f"rated it · mean {item.mean_rating:.1f} ★"
+                )
+            elif neighbours:
+                about.caption(f"{item.raters} of your {neighbours} neighbours rated it")
+            with act:
+                star_slider(name, item.movie_id, f"{where}-{item.movie_id}", item.display_title)
+                st.button(
+                    "Not interested",
+                    key=f"hide-{where}-{item.movie_id}",
+                    icon=":material/visibility_off:",
+                    help="Hide this film from your recommendations (restore it under My ratings)",
+                    on_click=hide,
+                    args=(name, item.movie_id),
+                )
 
 
 def neighbour_frame(neighbours: Sequence[Neighbour], extra: dict[str, list]) -> pd.DataFrame:
@@ -610,9 +707,14 @@ def neighbour_frame(neighbours: Sequence[Neighbour], extra: dict[str, list]) -> 
     )
 
 
-def why_ui(result: Recommendations) -> None:
-    options = {item.movie_id: item for item in result.items}
-    with st.expander("Why these movies?"):
+VERDICT_WORDS = {"good": "liked it", "neutral": "so-so", "bad": "disliked it"}
+
+
+def why_ui(name: str, result: Recommendations, shown: Shown) -> None:
+    options = {item.movie_id: item for item in shown.items}
+    if not options:
+        return
+    with st.expander("Why these movies? Every neighbour's rating"):
         movie_id = st.selectbox(
             "Movie",
             list(options),
@@ -621,18 +723,30 @@ def why_ui(result: Recommendations) -> None:
         )
         item = options[movie_id]
         reasons = result.why(movie_id)
-        liked = sum(r.stars >= 4 for r in reasons)
+        explained = shown.explanations.get(movie_id)
         a, b, c = st.columns(3)
         a.metric("Neighbours who rated it", f"{len(reasons)} of {len(result.neighbours)}")
         b.metric("Their mean rating", f"{item.mean_rating:.1f} ★")
-        c.metric("Gave it 4 ★ or more", f"{liked}")
-        st.dataframe(
+        c.metric("Predicted for you", f"≈ {item.predicted:.1f}\u00a0★" if item.predicted else "–")
+        if explained is not None:
+            st.caption("  \n".join(explanation_lines(explained, titles(name))))
+        st.markdown("Seen it? Rate it here:")
+        star_slider(name, movie_id, f"why-{movie_id}", item.display_title)
+        st.container(key="why-panel").dataframe(
             neighbour_frame(
-                [r.neighbour for r in reasons], {"Their stars": [r.stars for r in reasons]}
+                [r.neighbour for r in reasons],
+                {
+                    "Their stars": [r.stars for r in reasons],
+                    "Verdict": [VERDICT_WORDS[verdict(r.stars)] for r in reasons],
+                },
             ),
             hide_index=True,
             column_config={"Similarity": st.column_config.NumberColumn(format="%.3f")},
             key="why-table",
+        )
+        st.caption(
+            "Neighbours who disliked it (below 3 ★) count against it; those who liked it "
+            "(4 ★ or more) are the reasons it is here."
         )
 
 
@@ -735,13 +849,13 @@ def page_ui(name: str, recommender: Recommender) -> None:
         shown = fetch_shown(name, recommender, settings)
     except (ValueError, StoreUnavailable) as error:
         problem = error
-    left, right = st.columns([4, 7], gap="large")
-    with left:  # searching and rating go on while the engine is away
-        if len(my_ratings(name)) < ONBOARDING_MIN:
-            onboarding_ui(name, recommender)
+    # The main column comes first: on a phone, where columns stack, the quick-rate set or the
+    # recommendations are at the top, searching and one's ratings below.
+    main_column, side = st.columns([7, 4], gap="large")
+    with side:  # searching and rating go on while the engine is away
         search_ui(name)
         my_ratings_ui(name)
-    with right:
+    with main_column:
         if isinstance(problem, StoreUnavailable):
             raise problem  # main() says so at the top of the page, with Retry
         if shown is None:

@@ -7,49 +7,79 @@ from collections.abc import Mapping, Sequence
 import altair as alt
 import pandas as pd
 
+from reco.explain import Explanation
 from reco.recommend import Neighbour, Recommendation
 
 NEIGHBOURS, EVERYONE = "Your neighbours", "Everyone"
 
 
-def recommendation_chart(items: Sequence[Recommendation]) -> alt.Chart:
-    """Horizontal bars of the top recommendations' scores in rank order, coloured by the
-    raters' mean."""
-    frame = pd.DataFrame(
-        {
-            "rank": range(1, len(items) + 1),
-            "movie": [i.display_title for i in items],
-            "score": [round(i.score, 3) for i in items],
-            "raters": [i.raters for i in items],
-            "mean": [i.mean_rating for i in items],
-        }
-    )
+VERDICTS = (
+    ("good", "Liked it (4-5 ★)", "#2e9e5b"),
+    ("neutral", "So-so (3-3.5 ★)", "#c9b458"),
+    ("bad", "Disliked it (below 3 ★)", "#c0504d"),
+)
+SHORT_TITLE = 28  # characters of a title on a chart axis (the full title is in the tooltip)
+
+
+def short(title: str, limit: int = SHORT_TITLE) -> str:
+    """A title cut to ``limit`` characters with an ellipsis, for chart axes on a phone."""
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
+def recommendation_chart(
+    items: Sequence[Recommendation], explanations: Mapping[int, Explanation]
+) -> alt.Chart:
+    """What the neighbours thought of each recommendation, in rank order: stacked bars of how
+    many liked it, found it so-so and disliked it (Herlocker et al.'s best-rated explanation).
+    Short titles on the axis, the legend below: readable on a phone."""
+    rows = []
+    for rank, item in enumerate(items, start=1):
+        explained = explanations.get(item.movie_id)
+        if explained is None:
+            continue
+        for kind, label, _ in VERDICTS:
+            rows.append(
+                {
+                    "rank": rank,
+                    "label": f"{rank}. {short(item.display_title)}",
+                    "movie": item.display_title,
+                    "verdict": label,
+                    "order": [k for k, _, _ in VERDICTS].index(kind),
+                    "neighbours": getattr(explained, kind),
+                    "predicted": item.predicted,
+                }
+            )
+    frame = pd.DataFrame(rows)
+    labels = [label for _, label, _ in VERDICTS]
     return (
-        alt.Chart(frame, title="Top recommendations")
+        alt.Chart(frame, title="What your neighbours thought")
         .mark_bar()
         .encode(
-            x=alt.X("score:Q", title="Score"),
+            x=alt.X("sum(neighbours):Q", title="Neighbours who rated it", stack="zero"),
             # Sorted by an explicit rank, not data order: Streamlit updates a shown chart's
             # data in place, and Vega keeps the old order of an unsorted domain.
             y=alt.Y(
-                "movie:N",
+                "label:N",
                 sort=alt.EncodingSortField(field="rank", op="min", order="ascending"),
                 title=None,
-                axis=alt.Axis(labelLimit=260, labelOverlap=False),
+                axis=alt.Axis(labelLimit=200, labelOverlap=False),
             ),
             color=alt.Color(
-                "mean:Q",
-                title="Mean ★",
-                scale=alt.Scale(scheme="goldorange", domain=[1, 5]),
+                "verdict:N",
+                title=None,
+                sort=labels,
+                scale=alt.Scale(domain=labels, range=[c for _, _, c in VERDICTS]),
+                legend=alt.Legend(orient="bottom", direction="vertical"),
             ),
+            order=alt.Order("order:Q"),
             tooltip=[
                 alt.Tooltip("movie:N", title="Movie"),
-                alt.Tooltip("score:Q", title="Score", format=".2f"),
-                alt.Tooltip("raters:Q", title="Neighbours who rated it"),
-                alt.Tooltip("mean:Q", title="Their mean stars", format=".2f"),
+                alt.Tooltip("verdict:N", title="Verdict"),
+                alt.Tooltip("neighbours:Q", title="Neighbours"),
+                alt.Tooltip("predicted:Q", title="Predicted for you", format=".1f"),
             ],
         )
-        .properties(height=max(120, 28 * len(frame)))
+        .properties(height=alt.Step(24))
     )
 
 

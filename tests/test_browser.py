@@ -7,6 +7,7 @@ downloaded. Run alone with ``python -m pytest -m e2e``. Screenshots of every ste
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -34,8 +35,10 @@ CHROMIUM_FLAGS = [
 ]
 ARTIFACTS = ROOT / "artifacts" / "e2e"
 TIMEOUT_MS = 60_000
-VIEWPORT = {"width": 1500, "height": 1750}
-SLIDERS = "input[aria-label='Your rating']"
+DESKTOP = {"width": 1400, "height": 900}
+PHONE = {"width": 390, "height": 844}
+VIEWPORT = DESKTOP
+SLIDERS = "input[type='range']"  # a star slider's thumb (keyboard-focusable)
 IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')
     && !document.querySelector('[data-stale="true"]')"""
 AGE_GROUP = "25-34"
@@ -155,6 +158,17 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
 
 
 @pytest.fixture
+def phone(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    opened = context.new_page()
+    yield opened
+    if request.node.stash.get(FAILED, False):
+        shot(opened, f"FAILED-{request.node.name}")
+    context.close()
+
+
+@pytest.fixture
 def timings(request: pytest.FixtureRequest) -> dict[str, list[float]]:
     """Seconds measured by the tests, printed by the terminal summary in conftest."""
     return request.config.stash.setdefault(E2E_TIMINGS, {})
@@ -168,9 +182,24 @@ def wait_idle(page: Page) -> None:
     page.wait_for_function(IDLE, timeout=TIMEOUT_MS)
 
 
-def shot(page: Page, name: str) -> None:
+def shot(page: Page, name: str, *, whole: bool = True) -> None:
+    """A screenshot: the first screen as a person sees it (``-screen``) and, with ``whole``,
+    the whole page (Streamlit scrolls inside its main block, so the viewport is made as tall as
+    the content for that shot)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    size = page.viewport_size
+    page.screenshot(path=str(ARTIFACTS / f"{name}-screen.png"))
+    if whole and size:
+        height = page.evaluate(
+            '() => Math.max(...[...document.querySelectorAll(\'[data-testid="stMain"], '
+            '[data-testid="stMainBlockContainer"]\')].map(e => e.scrollHeight), 0)'
+        )
+        page.set_viewport_size(
+            {"width": size["width"], "height": min(max(height, size["height"]), 12000)}
+        )
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+        page.set_viewport_size(size)
 
 
 def headings(page: Page) -> list[str]:
@@ -196,17 +225,25 @@ def wait_for_chart(page: Page, chart: str, before: list[str] | None = None) -> l
     return bar_labels(page, chart)
 
 
+CARDS = "[class*='st-key-rec-card-']"
+
+
 def recommended_titles(page: Page) -> list[str]:
-    """The recommended movies as the chart shows them, top to bottom; fails unless the bars
-    are in rank order (scores falling), as in the table."""
+    """The recommended films as their cards list them, top to bottom (without the rank); fails
+    unless the chart shows the same films in the same order."""
+    cards = page.locator(f"{CARDS} strong").all_inner_texts()
+    titles = [re.sub(r"^\d+\. ", "", text) for text in cards if re.match(r"^\d+\. ", text)]
     bars = page.locator(".st-key-recommendation-chart svg .mark-rect path[aria-label]")
     shown = bars.evaluate_all(
         "paths => paths.map(p => [p.getBoundingClientRect().top, p.getAttribute('aria-label')])"
     )
-    labels = [label for _, label in sorted(shown)]
-    scores = [float(re.search(r"Score: ([-\d.]+)", label).group(1)) for label in labels]
-    assert scores == sorted(scores, reverse=True), labels
-    return [re.search(r"Movie: (.*?);", label).group(1) for label in labels]
+    charted = []
+    for _, label in sorted(shown):
+        movie = re.search(r"Movie: (.*?);", label).group(1)
+        if movie not in charted:
+            charted.append(movie)
+    assert charted == titles, (charted, titles)
+    return titles
 
 
 def neighbours_by_age(page: Page) -> dict[str, int]:
@@ -228,6 +265,21 @@ def search(page: Page, text: str) -> None:
 
 def result_rows(page: Page):
     return page.locator(".st-key-search-results [data-testid='stHorizontalBlock']")
+
+
+def card(page: Page, index: int):
+    """The ``index``-th recommendation card."""
+    return page.locator(CARDS).nth(index)
+
+
+def scroll_top(page: Page, selector: str) -> float:
+    """How far down the page (in CSS px, from the top of the content) an element starts."""
+    return page.locator(selector).first.evaluate(
+        """e => {
+            const main = document.querySelector('[data-testid="stMain"]');
+            return e.getBoundingClientRect().top + (main ? main.scrollTop : 0) + window.scrollY;
+        }"""
+    )
 
 
 def rate_result(page: Page, index: int, *, drag: bool = False) -> str:
@@ -270,7 +322,8 @@ def rate_three_star_wars_results(page: Page, timings: dict[str, list[float]]) ->
 def test_first_visit_shows_onboarding(app_url: str, page: Page, timings) -> None:
     started = time.perf_counter()
     page.goto(app_url)
-    expect(page.locator(f"[class*='st-key-quick-'] {SLIDERS}")).to_have_count(12)
+    quick = page.locator(f"[class*='st-key-quick-'] {SLIDERS}")
+    expect(quick).to_have_count(12)
     wait_idle(page)
     timings.setdefault("first render (index on disk)", []).append(time.perf_counter() - started)
     shot(page, "01-onboarding")
@@ -280,10 +333,24 @@ def test_first_visit_shows_onboarding(app_url: str, page: Page, timings) -> None
     assert any("Popular movies" in h for h in found), found
     assert not any("Recommended for you" in h for h in found), found
     assert page.get_by_text("Not personalised yet: rate 3 more movies").is_visible()
-    values = page.locator(f"[class*='st-key-quick-'] {SLIDERS}").evaluate_all(
-        "sliders => sliders.map(s => s.getAttribute('aria-valuetext'))"
-    )
+    values = quick.evaluate_all("sliders => sliders.map(s => s.getAttribute('aria-valuetext'))")
     assert values == ["Not rated"] * 12
+    # not cramped: two films a row, titles on at most two lines, room for each half star
+    track = page.locator("[class*='st-key-quick-'] [data-testid='stSlider']").first
+    assert track.bounding_box()["width"] / 10 >= 20  # px per half star
+    heights = page.locator("[class*='st-key-quick-card-'] strong").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().height / "
+        "parseFloat(getComputedStyle(e).lineHeight))"
+    )
+    assert max(heights) <= 2.05, heights
+    first_set = page.locator("[class*='st-key-quick-card-'] strong").all_inner_texts()
+    page.get_by_role("button", name="Show me other films").click()
+    expect(page.locator("[class*='st-key-quick-card-'] strong").first).not_to_have_text(
+        first_set[0]
+    )
+    wait_idle(page)
+    second_set = page.locator("[class*='st-key-quick-card-'] strong").all_inner_texts()
+    assert len(second_set) == 12 and not set(second_set) & set(first_set), second_set
 
 
 def test_search_rate_three_and_get_recommendations(app_url: str, page: Page, timings) -> None:
@@ -319,6 +386,75 @@ def test_search_rate_three_and_get_recommendations(app_url: str, page: Page, tim
     assert recommended_titles(page) != recommended
 
 
+def test_rate_a_recommendation_in_place_hide_one_and_restore_it(
+    app_url: str, page: Page, timings
+) -> None:
+    page.goto(f"{app_url}/?r=50:5,172:5,181:5")
+    wait_for_count(page, 3)
+    wait_for_chart(page, "recommendation-chart")
+    recommended = recommended_titles(page)
+
+    # rate the first recommendation where it is: it moves to My ratings
+    before = bar_labels(page, "recommendation-chart")
+    started = time.perf_counter()
+    card(page, 0).locator(SLIDERS).focus()
+    page.keyboard.press("End")
+    wait_for_count(page, 4)
+    wait_for_chart(page, "recommendation-chart", before)
+    timings.setdefault("rate a recommendation -> list updated", []).append(
+        time.perf_counter() - started
+    )
+    after = recommended_titles(page)
+    assert recommended[0] not in after and after[0] == recommended[1], after
+    mine = page.locator(
+        f"[class*='st-key-mine-'] {SLIDERS}[aria-label={json.dumps(recommended[0])}]"
+    )
+    expect(mine).to_have_attribute("aria-valuetext", "5 ★")  # now under My ratings
+
+    # not interested: it leaves, is listed, travels in the link, and comes back on restore
+    hidden = after[0]
+    before = bar_labels(page, "recommendation-chart")
+    card(page, 0).get_by_role("button", name="Not interested").click()
+    wait_for_chart(page, "recommendation-chart", before)
+    assert hidden not in recommended_titles(page)
+    assert re.search(r"[?&]h=\d+", page.url), page.url
+    page.get_by_text("Not interested (1)").click()
+    expect(page.get_by_role("button", name="Restore")).to_be_visible()
+    shot(page, "04-hidden")
+    before = bar_labels(page, "recommendation-chart")
+    page.get_by_role("button", name="Restore").click()
+    wait_for_chart(page, "recommendation-chart", before)
+    assert recommended_titles(page)[0] == hidden
+    assert "h=" not in page.url
+
+
+def test_explanations_and_links_out(app_url: str, page: Page) -> None:
+    page.goto(f"{app_url}/?r=50:5,172:5,181:5")
+    wait_for_count(page, 3)
+    wait_for_chart(page, "recommendation-chart")
+    first = card(page, 0)
+    text = first.inner_text()
+    assert re.search(r"≈ \d\.\d\s★ predicted for you", text), text
+    assert re.search(r"\d+ of your 100 neighbours rated it: 👍 \d+ liked", text), text
+    assert re.search(r"5\s★ like you", text), text
+    assert any(title in text for title in ("Star Wars", "Empire Strikes", "Return of the Jedi"))
+
+    link = first.get_by_role("link", name="IMDb ↗")
+    assert link.get_attribute("href").startswith("https://www.imdb.com/")
+    assert link.get_attribute("target") == "_blank"
+    with page.expect_popup() as opened:  # a new tab (it cannot load here: no network)
+        link.click()
+    opened.value.close()
+
+    page.get_by_text("Why these movies? Every neighbour's rating").click()
+    why = page.locator(".st-key-why-panel [data-testid='stDataFrame']")
+    expect(why).to_be_visible()
+    shot(page, "05-why")
+    expect(
+        page.get_by_text("Neighbours who disliked it (below 3 ★) count against it")
+    ).to_be_visible()
+
+
 def test_age_group_changes_the_neighbour_chart(app_url: str, page: Page) -> None:
     page.goto(f"{app_url}/?r=50:5,172:5,181:5")
     wait_for_count(page, 3)
@@ -334,7 +470,7 @@ def test_age_group_changes_the_neighbour_chart(app_url: str, page: Page) -> None
     expect(page.get_by_text(f"most like yours ({AGE_GROUP})")).to_be_visible()
     wait_for_chart(page, "neighbour-charts", labels)
     wait_for_chart(page, "recommendation-chart", bars)
-    shot(page, "04-age-group")
+    shot(page, "06-age-group")
     assert recommended_titles(page) != recommended  # in rank order, not the old chart's order
 
     after = neighbours_by_age(page)
@@ -361,14 +497,127 @@ def test_link_restores_ratings_in_a_fresh_browser_and_survives_reload(
         wait_for_count(other, 3)
         wait_for_chart(other, "recommendation-chart")
         timings.setdefault("render from a shared link", []).append(time.perf_counter() - started)
-        shot(other, "05-shared-link")
+        shot(other, "07-shared-link", whole=False)
         assert recommended_titles(other) == recommended
 
         other.reload()
         wait_for_count(other, 3)
         wait_for_chart(other, "recommendation-chart")
-        shot(other, "06-reloaded")
         assert recommended_titles(other) == recommended
         assert other.url == link
     finally:
         fresh.close()
+
+
+def test_the_page_on_a_phone(app_url: str, phone: Page) -> None:
+    """390 x 844: the quick-rate set first; once three films are rated, the recommendations
+    come before search and one's ratings; nothing wider than the screen; the chart readable."""
+    phone.goto(app_url)
+    expect(phone.locator(f"[class*='st-key-quick-'] {SLIDERS}")).to_have_count(12)
+    wait_idle(phone)
+    shot(phone, "phone-01-onboarding")
+    assert scroll_top(phone, "[class*='st-key-quick-card-']") < PHONE["height"]
+
+    phone.goto(f"{app_url}/?r=50:5,172:5,181:5")
+    wait_for_count(phone, 3)
+    wait_for_chart(phone, "recommendation-chart")
+    shot(phone, "phone-02-recommendations")
+    recommendations = scroll_top(phone, "h3:has-text('Recommended for you')")
+    assert recommendations < PHONE["height"], recommendations  # on the first screen
+    assert recommendations < scroll_top(phone, "h3:has-text('Find movies to rate')")
+    width = phone.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width  # no sideways scrolling
+
+    first = card(phone, 0)
+    assert first.bounding_box()["width"] <= PHONE["width"]
+    assert first.locator(SLIDERS).count() == 1
+    assert first.get_by_role("button", name="Not interested").is_visible()
+
+    chart = phone.locator(".st-key-recommendation-chart svg").first
+    box = chart.bounding_box()
+    assert box["width"] <= PHONE["width"], box
+    bars = phone.locator(".st-key-recommendation-chart svg .mark-rect path[aria-label]")
+    widest = max(bars.evaluate_all("ps => ps.map(p => p.getBoundingClientRect().width)"))
+    assert widest >= 60, widest  # bars long enough to read, beside shortened titles
+    legend = phone.locator(".st-key-recommendation-chart svg .role-legend").bounding_box()
+    plot = phone.locator(".st-key-recommendation-chart svg .mark-rect").first.bounding_box()
+    assert legend["y"] >= plot["y"] + plot["height"] - 1  # the legend below the bars
+    labels = phone.locator(".st-key-recommendation-chart svg .role-axis-label text")
+    for box in labels.evaluate_all("ts => ts.map(t => t.getBoundingClientRect().left)"):
+        assert box >= 0  # axis labels not cut at the left edge
+
+    # rate a recommendation on the phone: it leaves the list
+    title = re.sub(r"^\d+\. ", "", first.locator("strong").first.inner_text())
+    first.locator(SLIDERS).focus()
+    phone.keyboard.press("End")
+    wait_for_count(phone, 4)
+    expect(card(phone, 0).locator("strong").first).not_to_have_text(re.compile(re.escape(title)))
+    shot(phone, "phone-03-rated")
+
+
+# --------------------------------------------------------------------------- accessibility
+
+AXE_OURS = (  # where the app's own content is drawn; everything else is Streamlit's
+    "[data-testid='stMarkdownContainer']",
+    "[data-testid='stCaptionContainer']",
+    "[data-testid='stHeading']",
+    "[data-testid='stVegaLiteChart']",
+    "[data-testid='stMetric']",
+)
+
+
+def axe_violations(page: Page) -> list[dict]:
+    """axe-core's violations on the page, each node tagged ``ours`` when it lies in the app's
+    own content (markdown, captions, headings, charts, metrics)."""
+    from axe_playwright_python import sync_playwright as axe_module
+
+    script = Path(axe_module.__file__).parent / "axe.min.js"
+    page.add_script_tag(path=str(script))
+    found = page.evaluate(
+        """async (ours) => {
+            const result = await axe.run(document, {resultTypes: ['violations']});
+            return result.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => {
+                    const el = document.querySelector(n.target[0]);
+                    return {target: n.target.join(' '), html: n.html.slice(0, 160),
+                            ours: !!(el && ours.some(s => el.closest(s)))};
+                }),
+            }));
+        }""",
+        list(AXE_OURS),
+    )
+    return found
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_no_serious_accessibility_violation_in_the_apps_content(
+    app_url: str, browser: Browser, width: str
+) -> None:
+    context = browser.new_context(viewport=DESKTOP if width == "desktop" else PHONE)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    report = {}
+    try:
+        for state, path in (("first visit", ""), ("recommendations", "/?r=50:5,172:5,181:5")):
+            page.goto(f"{app_url}{path}")
+            if path:
+                wait_for_count(page, 3)
+                wait_for_chart(page, "recommendation-chart")
+            else:
+                expect(page.locator(f"[class*='st-key-quick-'] {SLIDERS}")).to_have_count(12)
+                wait_idle(page)
+            report[state] = axe_violations(page)
+    finally:
+        context.close()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"axe-{width}.json").write_text(json.dumps(report, indent=2))
+    ours = [
+        (state, v["id"], v["impact"], node["target"])
+        for state, violations in report.items()
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+        for node in v["nodes"]
+        if node["ours"]
+    ]
+    assert not ours, ours
