@@ -9,11 +9,13 @@ import os
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from urllib.parse import urlencode
 
+import altair as alt
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from reco import (
     FILTERS,
@@ -32,6 +34,7 @@ from reco import (
 from reco.charts import composition_chart, recommendation_chart, similarity_chart
 from reco.datasets import KNOWN_DATASETS, available_datasets, default_data_dir, plural
 from reco.explain import Explanation, verdict
+from reco.page import Settings, Shown
 from reco.profile import (
     MAX_LINK_CHARS,
     format_hidden,
@@ -241,14 +244,6 @@ def share_ui(name: str) -> None:
 # --------------------------------------------------------------------------- sidebar
 
 
-@dataclass(frozen=True)
-class Settings:
-    filters: dict[str, list[str]]  # by the filters' keywords
-    neighbours: int
-    limit: int
-    min_raters: int
-
-
 def offered_releases() -> list[str]:
     """The MovieLens releases a person may pick: all known ones (the default first), or only
     those an operator lists in ``RECO_RELEASES`` (comma-separated, in that order)."""
@@ -448,7 +443,10 @@ def hidden_ui(name: str) -> None:
 
 def keep_ui(name: str, ratings: Mapping[int, float]) -> None:
     """Download the ratings (and hidden films) as CSV, or restore them from one."""
-    with st.expander("Save or restore my ratings"):
+    keep = st.expander("Save or restore my ratings", key="keep-open", on_change="rerun")
+    if not keep.open:  # drawn only when open: no CSV written on every rerun
+        return
+    with keep:
         st.download_button(
             "Download my ratings (CSV)",
             profile_to_csv(ratings, titles(name), my_hidden(name)),
@@ -502,22 +500,6 @@ def onboarding_ui(name: str, picks: Sequence[Recommendation]) -> None:
         on_click=other_starters,
         args=(name, [item.movie_id for item in picks]),
     )
-
-
-@dataclass(frozen=True)
-class Shown:
-    """Everything the main column shows, fetched before any of it is drawn."""
-
-    result: Recommendations
-    personalised: bool
-    items: tuple[Recommendation, ...]  # the films listed
-    links: dict[int, dict]  # movie id -> where to read about it
-    explanations: dict[int, Explanation]  # movie id -> what the neighbours thought
-    populations: dict[str, dict[str, int]]  # filter field -> everyone's counts (for charts)
-    starters: tuple[Recommendation, ...] = ()  # the quick-rate set (before personalising)
-    warning: str | None = None  # what to say first
-    widen: bool = False  # offer to widen the filter to everyone
-    stop: bool = False  # nothing to show after the warning
 
 
 def fetch_shown(name: str, recommender: Recommender, settings: Settings) -> Shown:
@@ -606,12 +588,20 @@ def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> Non
         + ". Rate a film you have seen, or hide one you do not want: the list updates."
     )
     film_list(name, shown, "rec")
-    st.container(key="recommendation-chart").altair_chart(
-        recommendation_chart(shown.items, shown.explanations), width="stretch"
+    draw_chart(
+        st.container(key="recommendation-chart"),
+        recommendation_chart(shown.items, shown.explanations),
     )
     st.caption("The chart shows the neighbours' verdicts listed under each film above.")
     why_ui(name, result, shown)
     neighbours_ui(recommender, result, shown.populations)
+
+
+def draw_chart(where: DeltaGenerator, chart: alt.TopLevelMixin) -> None:
+    """Draw an Altair chart as its Vega-Lite specification: the charts of `reco.charts` are
+    validated by their tests, so each rerun skips Altair's schema validation and Streamlit's
+    conversion of the data to Arrow (about a fifth of a rerun's CPU on this page)."""
+    where.vega_lite_chart(chart.to_dict(validate=False), width="stretch")
 
 
 LINK_SITES = ("IMDb", "TMDB")
@@ -651,6 +641,31 @@ def explanation_lines(explained: Explanation, names: Mapping[int, str]) -> list[
     return lines
 
 
+def card_text(item: Recommendation, rank: int, shown: Shown, names: Mapping[int, str]) -> str:
+    """A film card's text, one markdown block (one element to send, not four): title, genres
+    and links; the predicted stars; why it is here, in small grey type."""
+    links = link_line(shown.links.get(item.movie_id, {}))
+    lines = [
+        f"**{rank}. {md(item.display_title)}**",
+        md(item.genres.replace("|", ", ")) + (f" · {links}" if links else ""),
+    ]
+    if item.predicted is not None:
+        lines.append(f"**≈ {item.predicted:.1f}\u00a0★** predicted for you")
+    explained = shown.explanations.get(item.movie_id)
+    neighbours = len(shown.result.neighbours)
+    if explained is not None:
+        why = explanation_lines(explained, names)
+    elif item.popular:
+        why = [
+            f"Liked (4 ★ or more) by {item.score:,.0f} of the {item.raters:,} who rated it · "
+            f"mean {item.mean_rating:.1f} ★"
+        ]
+    else:
+        why = [f"{item.raters} of your {neighbours} neighbours rated it"] if neighbours else []
+    lines.extend(f":small[:gray[{line}]]" for line in why)
+    return "  \n".join(lines)
+
+
 def film_list(name: str, shown: Shown, where: str) -> None:
     """The listed films as cards: what each is, why it is here, and what you can do with it
     (rate it in place, hide it, read about it)."""
@@ -658,28 +673,10 @@ def film_list(name: str, shown: Shown, where: str) -> None:
         st.info("Nothing to show.")
         return
     names = titles(name)
-    neighbours = len(shown.result.neighbours)
     for rank, item in enumerate(shown.items, start=1):
         with st.container(border=True, key=f"{where}-card-{item.movie_id}"):
             about, act = st.columns([3, 2], vertical_alignment="center")
-            links = link_line(shown.links.get(item.movie_id, {}))
-            genres = item.genres.replace("|", ", ")
-            about.markdown(
-                f"**{rank}. {md(item.display_title)}**  \n{md(genres)}"
-                + (f" · {links}" if links else "")
-            )
-            explained = shown.explanations.get(item.movie_id)
-            if item.predicted is not None:
-                about.markdown(f"**≈ {item.predicted:.1f}\u00a0★** predicted for you")
-            if explained is not None:
-                about.caption("  \n".join(explanation_lines(explained, names)))
-            elif item.popular:
-                about.caption(
-                    f"Liked (4 ★ or more) by {item.score:,.0f} of the {item.raters:,} who "
-                    f"rated it · mean {item.mean_rating:.1f} ★"
-                )
-            elif neighbours:
-                about.caption(f"{item.raters} of your {neighbours} neighbours rated it")
+            about.markdown(card_text(item, rank, shown, names))
             with act:
                 star_slider(name, item.movie_id, f"{where}-{item.movie_id}", item.display_title)
                 st.button(
@@ -714,7 +711,12 @@ def why_ui(name: str, result: Recommendations, shown: Shown) -> None:
     options = {item.movie_id: item for item in shown.items}
     if not options:
         return
-    with st.expander("Why these movies? Every neighbour's rating"):
+    panel = st.expander(
+        "Why these movies? Every neighbour's rating", key="why-open", on_change="rerun"
+    )
+    if not panel.open:  # computed only when open
+        return
+    with panel:
         movie_id = st.selectbox(
             "Movie",
             list(options),
@@ -759,21 +761,27 @@ def neighbours_ui(
         ", IDF-weighted" if recommender.encoding.idf else ""
     )
     charts = st.container(key="neighbour-charts")
-    if populations:
-        tabs = charts.tabs([*(f.title for f in FILTERS), "Similarity"])
+    if populations:  # only the shown tab's chart is drawn
+        tabs = charts.tabs(
+            [*(f.title for f in FILTERS), "Similarity"], key="neighbour-tab", on_change="rerun"
+        )
         for tab, field in zip(tabs, FILTERS, strict=False):
+            if tab.open is False:
+                continue
             counts = Counter(field.show(getattr(n, field.name)) for n in neighbours)
             everyone = {field.show(k): v for k, v in populations[field.name].items()}
             order = [field.show(v) for v in field.order] or None
-            with tab:
-                st.altair_chart(
-                    composition_chart(field.title, counts, everyone, order), width="stretch"
-                )
-        with tabs[-1]:
-            st.altair_chart(similarity_chart(neighbours, measure), width="stretch")
+            draw_chart(tab, composition_chart(field.title, counts, everyone, order))
+        if tabs[-1].open is not False:
+            draw_chart(tabs[-1], similarity_chart(neighbours, measure))
     else:
-        charts.altair_chart(similarity_chart(neighbours, measure), width="stretch")
-    with st.expander(f"All {len(neighbours)} neighbours"):
+        draw_chart(charts, similarity_chart(neighbours, measure))
+    table = st.expander(
+        f"All {len(neighbours)} neighbours", key="neighbours-open", on_change="rerun"
+    )
+    if not table.open:
+        return
+    with table:
         st.dataframe(
             neighbour_frame(
                 neighbours,

@@ -55,9 +55,15 @@ def app(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest
     # Streamlit's caches outlive an AppTest: clear them so each test uses its own data folder.
     st.cache_resource.clear()
     st.cache_data.clear()
-    yield AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    page = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    for section in LAZY_SECTIONS:  # as a person who opened them (AppTest cannot click them)
+        page.session_state[section] = True
+    yield page
     st.cache_resource.clear()
     st.cache_data.clear()
+
+
+LAZY_SECTIONS = ("why-open", "neighbours-open", "keep-open")  # expanders drawn only when open
 
 
 def ratings(app: AppTest) -> dict[int, float]:
@@ -316,18 +322,21 @@ def test_each_recommendation_predicts_stars_and_explains_itself_in_your_terms(
     app.run()
     rate_by_search(app, scenario)
     shown = recommended(app)
-    predictions = [m.value for m in app.markdown if m.value.endswith("★** predicted for you")]
-    assert len(predictions) == len(shown)
-    values = [float(re.match(r"\*\*≈ (\d\.\d)\s★", p).group(1)) for p in predictions]
+    cards = [m.value for m in app.markdown if re.match(r"\*\*\d+\. ", m.value)]
+    assert len(cards) == len(shown)
+    values = [
+        float(re.search(r"\*\*≈ (\d\.\d)\s★\*\* predicted for you", c).group(1)) for c in cards
+    ]
     assert all(0.5 <= v <= 5 for v in values)
-    captions = [c.value for c in app.caption if "neighbours rated it: 👍" in c.value]
-    assert len(captions) == len(shown) + 1  # each card, and the "why" panel's film
+    assert all(re.search(r"\d+ of your \d+ neighbours rated it: 👍 \d+ liked", c) for c in cards)
     # those who liked it agree with you on your own films, named (the trilogy here)
     assert any(
         f"*{title} " in c and "5\u00a0★ like you" in c
-        for c in captions
+        for c in cards
         for title in scenario.liked_titles
     )
+    why = [c.value for c in app.caption if "neighbours rated it: 👍" in c.value]
+    assert len(why) == 1  # and the "why" panel's film
 
 
 def test_rate_a_recommended_film_in_place_and_it_moves_to_my_ratings(
@@ -516,3 +525,17 @@ def test_a_damaged_embedded_index_is_rebuilt_and_the_ratings_kept(
     assert "🎯 Recommended for you" in subheaders(app)
     assert len(recommended(app)) >= 1
     assert (folder / "catalog" / "movies.parquet").is_file()  # rebuilt whole
+
+
+def test_closed_sections_cost_nothing(app: AppTest, scenario: Scenario) -> None:
+    for section in LAZY_SECTIONS:
+        app.session_state[section] = False
+    app.query_params["r"] = ",".join(f"{m}:5" for m in scenario.liked)
+    app.run()
+    assert not app.exception
+    assert recommended(app)  # the page itself is all there
+    assert not app.dataframe  # no neighbour tables built
+    assert not app.get("download_button")  # no CSV written
+    app.session_state["why-open"] = True
+    app.run()
+    assert table(app, "Their stars") is not None
