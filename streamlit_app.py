@@ -31,7 +31,13 @@ from reco import (
     StoreUnavailable,
     open_recommender,
 )
-from reco.charts import composition_chart, recommendation_chart, similarity_chart
+from reco.charts import (
+    composition_caption,
+    composition_chart,
+    recommendation_chart,
+    similarity_caption,
+    similarity_chart,
+)
 from reco.datasets import KNOWN_DATASETS, available_datasets, default_data_dir, plural
 from reco.explain import Explanation, verdict
 from reco.page import Settings, Shown
@@ -772,10 +778,13 @@ def neighbours_ui(
             everyone = {field.show(k): v for k, v in populations[field.name].items()}
             order = [field.show(v) for v in field.order] or None
             draw_chart(tab, composition_chart(field.title, counts, everyone, order))
+            tab.caption(md(composition_caption(counts, everyone, order)))
         if tabs[-1].open is not False:
             draw_chart(tabs[-1], similarity_chart(neighbours, measure))
+            tabs[-1].caption(similarity_caption(neighbours))
     else:
         draw_chart(charts, similarity_chart(neighbours, measure))
+        charts.caption(similarity_caption(neighbours))
     table = st.expander(
         f"All {len(neighbours)} neighbours", key="neighbours-open", on_change="rerun"
     )

@@ -102,6 +102,40 @@ def composition_frame(
     return pd.DataFrame(rows, columns=["value", "group", "users", "share"])
 
 
+def composition_caption(
+    neighbours: Mapping[str, int],
+    population: Mapping[str, int],
+    order: Sequence[str] | None = None,
+    limit: int = 6,
+) -> str:
+    """The composition chart's figures as text (its text equivalent): each value's share among
+    your neighbours and among everyone, the values with most neighbours first."""
+    frame = composition_frame(neighbours, population, order)
+    shares = frame.pivot_table(index="value", columns="group", values="share", sort=False)
+    shares = shares.sort_values(NEIGHBOURS, ascending=False, kind="stable").head(limit)
+    parts = [
+        f"{value} {row[NEIGHBOURS]:.0%} vs {row[EVERYONE]:.0%}" for value, row in shares.iterrows()
+    ]
+    more = len(frame) // 2 - len(parts)
+    return (
+        f"{NEIGHBOURS} vs everyone: "
+        + " · ".join(parts)
+        + (f" · {more} more in the table below" if more > 0 else "")
+    )
+
+
+def similarity_caption(neighbours: Sequence[Neighbour]) -> str:
+    """The similarity histogram's figures as text."""
+    values = sorted(n.similarity for n in neighbours)
+    if not values:
+        return "No neighbours."
+    middle = values[len(values) // 2]
+    return (
+        f"{len(values)} neighbours, similarity from {values[0]:.3f} to {values[-1]:.3f} "
+        f"(median {middle:.3f})."
+    )
+
+
 def composition_chart(
     title: str,
     neighbours: Mapping[str, int],

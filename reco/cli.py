@@ -141,6 +141,14 @@ def _parser() -> argparse.ArgumentParser:
             metavar=field.name.upper(),
             help=f"neighbours only of this {field.title.lower()} (repeatable)",
         )
+    recommend.add_argument(
+        "--hide",
+        action="append",
+        default=[],
+        type=int,
+        metavar="MOVIE_ID",
+        help="a film you are not interested in: never recommended (repeatable)",
+    )
     recommend.add_argument("--limit", type=int, default=10)
     recommend.add_argument("--neighbours", type=int, default=None)
     recommend.add_argument("--min-raters", type=int, default=None)
@@ -292,6 +300,7 @@ def _recommend(args: argparse.Namespace, out: TextIO) -> None:
         args.limit,
         neighbours=args.neighbours,
         min_raters=args.min_raters,
+        hidden=args.hide,
         **{field.keyword: getattr(args, field.keyword) for field in FILTERS},
     )
     seconds = time.perf_counter() - started
@@ -325,9 +334,10 @@ def _recommend(args: argparse.Namespace, out: TextIO) -> None:
     if not result.items:
         print("  nothing to recommend: widen the filters or lower --min-raters", file=out)
     for rank, item in enumerate(result.items, 1):
+        predicted = "" if item.predicted is None else f"~{item.predicted:.1f}* for you, "
         print(
-            f"{rank:3}. {item.display_title}  [id {item.movie_id}]  score {item.score:.2f}, "
-            f"{item.raters} raters, mean {item.mean_rating:.1f}*",
+            f"{rank:3}. {item.display_title}  [id {item.movie_id}]  {predicted}"
+            f"score {item.score:.2f}, {item.raters} raters, mean {item.mean_rating:.1f}*",
             file=out,
         )
 

@@ -75,6 +75,18 @@ class SparseRows:
         return SparseRows(indptr, self.indices[take], self.values[take])
 
 
+def row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """The sum of each CSR row's ``values`` (0 for an empty row), in float64: one
+    ``np.add.reduceat`` over the non-empty rows, several times faster than a weighted
+    bincount by owner."""
+    counts = np.diff(indptr)
+    sums = np.zeros(len(counts), dtype=np.float64)
+    filled = counts > 0
+    if filled.any():
+        sums[filled] = np.add.reduceat(np.asarray(values, dtype=np.float64), indptr[:-1][filled])
+    return sums
+
+
 @dataclass(frozen=True)
 class Encoding:
     """How ratings become vector values; `fit` learns the global statistics from the data."""
@@ -135,7 +147,7 @@ class Encoding:
         normalisation to unit length; float64, entry by entry."""
         counts = np.diff(rows.indptr)
         owner = np.repeat(np.arange(len(rows)), counts)
-        return self._values(rows.values.astype(np.float64), owner, counts)
+        return self._values(rows.values.astype(np.float64), owner, rows.indptr)
 
     def encode_rows(self, rows: SparseRows) -> SparseRows:
         """Encode users' star ratings (one CSR row per user, indices sorted) to taste vectors."""
@@ -143,7 +155,7 @@ class Encoding:
         owner = np.repeat(np.arange(len(rows)), counts)
         values = self.entry_values(rows)
         if self.normalize:
-            norms = np.sqrt(np.bincount(owner, weights=values * values, minlength=len(rows)))
+            norms = np.sqrt(row_sums(values * values, rows.indptr))
             values = values / np.where(norms > 0, norms, 1.0)[owner]
         values = values.astype(np.float32)
         keep = values != 0
@@ -164,19 +176,21 @@ class Encoding:
         )
         return self.encode_rows(rows).row(0)
 
-    def _values(self, stars: np.ndarray, owner: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    def _values(self, stars: np.ndarray, owner: np.ndarray, indptr: np.ndarray) -> np.ndarray:
         if self.name == "zscore":
             return (stars - self.global_mean) / self.global_std
         if self.name == "liked":
             return np.where(stars >= LIKED_AT, 1.0, np.where(stars <= DISLIKED_AT, -1.0, 0.0))
         if self.name == "binary":
             return np.ones_like(stars)
-        centered = stars - self.user_means(stars, owner, counts)[owner]
+        centered = stars - self.user_means(stars, indptr)[owner]
         return centered + self.offset if self.name == "centered_offset" else centered
 
-    def user_means(self, stars: np.ndarray, owner: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        """Each user's mean rating, shrunk towards the global mean by ``shrinkage``."""
-        sums = np.bincount(owner, weights=stars, minlength=len(counts))
+    def user_means(self, stars: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+        """Each user's mean rating (one CSR row of ``stars`` per user, rows ``indptr``), shrunk
+        towards the global mean by ``shrinkage``."""
+        counts = np.diff(indptr)
+        sums = row_sums(stars, indptr)
         weight = counts + self.shrinkage  # 0 only for a user with no ratings and no shrinkage
         means = np.full(len(counts), self.global_mean)
         return np.divide(

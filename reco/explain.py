@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 
 from reco.datasets import MAX_STARS, MIN_STARS
-from reco.encode import LIKED_AT, SparseRows
+from reco.encode import LIKED_AT, SparseRows, row_sums
 
 NEUTRAL_FROM = 3.0
 """Stars from here below `LIKED_AT` are neutral; below it, bad; from `LIKED_AT` up, good."""
@@ -43,10 +43,7 @@ def verdict(stars: float) -> Verdict:
 
 def row_means(rows: SparseRows) -> np.ndarray:
     """Each row's mean stars (0 for an empty row)."""
-    counts = np.diff(rows.indptr)
-    owner = np.repeat(np.arange(len(rows)), counts)
-    sums = np.bincount(owner, weights=rows.values.astype(np.float64), minlength=len(rows))
-    return sums / np.maximum(counts, 1)
+    return row_sums(rows.values, rows.indptr) / np.maximum(np.diff(rows.indptr), 1)
 
 
 def person_mean(stars: Iterable[float], everyone: float, prior: float = MEAN_PRIOR) -> float:
@@ -73,19 +70,33 @@ def predict_stars(
     weights = np.maximum(np.asarray(weights, dtype=np.float64), 0.0)
     counts = np.diff(rows.indptr)
     owner = np.repeat(np.arange(len(rows)), counts)
-    deviation = rows.values.astype(np.float64) - row_means(rows)[owner]
-    order = np.argsort(movie_ids, kind="stable")
-    wanted = movie_ids[order]
-    at = np.minimum(np.searchsorted(wanted, rows.indices), len(wanted) - 1)
-    hit = wanted[at] == rows.indices
-    slot = order[at[hit]]
+    slots = _slots(rows.indices, movie_ids)  # which of movie_ids each entry rates, or -1
+    hit = slots >= 0
+    slot = slots[hit]
+    deviation = rows.values[hit].astype(np.float64) - row_means(rows)[owner[hit]]
     entry_weights = weights[owner[hit]]
-    numerator = np.bincount(slot, weights=entry_weights * deviation[hit], minlength=len(movie_ids))
+    numerator = np.bincount(slot, weights=entry_weights * deviation, minlength=len(movie_ids))
     denominator = np.bincount(slot, weights=entry_weights, minlength=len(movie_ids))
     total = denominator + shrinkage
     shift = np.divide(numerator, total, out=np.zeros_like(numerator), where=total > 0)
     predicted = own_mean + shift
     return np.clip(predicted, MIN_STARS, MAX_STARS)
+
+
+def _slots(indices: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """For each of ``indices``, its position in ``wanted`` (distinct ids), or -1: a dense
+    lookup table when the ids are compact, a sorted search otherwise."""
+    if len(indices) == 0:
+        return np.empty(0, dtype=np.int64)
+    size = max(int(indices.max()), int(wanted.max())) + 1
+    if size <= 8 * len(indices):
+        table = np.full(size, -1, dtype=np.int64)
+        table[wanted] = np.arange(len(wanted))
+        return table[indices]
+    order = np.argsort(wanted, kind="stable")
+    ranked = wanted[order]
+    at = np.minimum(np.searchsorted(ranked, indices), len(ranked) - 1)
+    return np.where(ranked[at] == indices, order[at], -1)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,19 @@ from reco.store import EdgeStore, QdrantServerStore, UserStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "datasets"
+LAZY_SECTIONS = ("why-open", "neighbours-open", "keep-open")  # expanders drawn only when open
+
+
+def page_test(timeout: float = 120):
+    """The page under AppTest with its lazily drawn sections open, as a person who opened
+    them (AppTest cannot click an expander; their state is in the session)."""
+    from streamlit.testing.v1 import AppTest
+
+    page = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=timeout)
+    for section in LAZY_SECTIONS:
+        page.session_state[section] = True
+    return page
+
 
 SCIFI = (1, 2, 3, 4)
 ROMANCE = (5, 6, 7, 8)

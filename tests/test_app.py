@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import streamlit as st
-from conftest import ROOT, SHARED, two_taste_dataset, write_release
+from conftest import LAZY_SECTIONS, ROOT, SHARED, page_test, two_taste_dataset, write_release
 from streamlit.testing.v1 import AppTest
 
 
@@ -55,15 +55,9 @@ def app(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest
     # Streamlit's caches outlive an AppTest: clear them so each test uses its own data folder.
     st.cache_resource.clear()
     st.cache_data.clear()
-    page = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
-    for section in LAZY_SECTIONS:  # as a person who opened them (AppTest cannot click them)
-        page.session_state[section] = True
-    yield page
+    yield page_test()
     st.cache_resource.clear()
     st.cache_data.clear()
-
-
-LAZY_SECTIONS = ("why-open", "neighbours-open", "keep-open")  # expanders drawn only when open
 
 
 def ratings(app: AppTest) -> dict[int, float]:
@@ -195,6 +189,9 @@ def test_age_group_filter_changes_the_neighbours(app: AppTest, scenario: Scenari
     assert not app.exception
     after = table(app, "Movies in common")
     assert set(after["Age group"]) == {scenario.age_group}
+    captions = [c.value.replace("\\", "") for c in app.caption]  # markdown source, unescaped
+    shares = [c for c in captions if c.startswith("Your neighbours vs everyone")]
+    assert shares and f"{scenario.age_group} 100% vs " in shares[0]  # the chart, as text
     assert list(after["Neighbour"]) != list(before["Neighbour"]) or set(before["Age group"]) == {
         scenario.age_group
     }

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import streamlit as st
-from conftest import ROOT, write_release
+from conftest import ROOT, page_test, write_release
 from streamlit.testing.v1 import AppTest
 
 from reco.bench import synthetic_movielens
@@ -70,7 +70,7 @@ def app(dataset: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     monkeypatch.setenv("RECO_DATA_DIR", str(data))
     st.cache_resource.clear()
     st.cache_data.clear()
-    yield AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    yield page_test()
     st.cache_resource.clear()
     st.cache_data.clear()
 

@@ -33,25 +33,25 @@ def test_build_indexes_once_then_reuses(release: Path, tmp_path: Path) -> None:
     assert len(list((data / "index").glob("[!.]*"))) == 1
 
 
+def recommend(release: Path, data: Path, *argv: str) -> tuple[int, str]:
+    return run("recommend", "--dataset", str(release), "--data-dir", str(data), *argv)
+
+
 def test_recommend_prints_the_withheld_movie_first(release: Path, tmp_path: Path) -> None:
-    code, text = run(
-        "recommend",
-        "--dataset",
-        str(release),
-        "--data-dir",
-        str(tmp_path),
-        "--rate",
-        "1=5",
-        "--rate",
-        "2=5",
-        "--rate",
-        "3=4.5",
-    )
+    code, text = recommend(release, tmp_path, "--rate", "1=5", "--rate", "2=5", "--rate", "3=4.5")
     assert code == 0
     lines = text.splitlines()
     assert lines[0] == "Your ratings: Alien (1979) (5*), The Matrix (1999) (5*), Dune (2021) (4.5*)"
     assert lines[1].startswith("Recommended from 10 similar users")
-    assert lines[2].startswith("  1. Solaris (1972)  [id 4]")
+    assert lines[2].startswith("  1. Solaris (1972)  [id 4]  ~")
+    assert "* for you, score " in lines[2]  # predicted stars before the score
+    code, hidden = recommend(
+        release, tmp_path, "--rate", "1=5", "--rate", "2=5", "--hide", "4", "--json"
+    )
+    assert code == 0
+    shown = [item["movie_id"] for item in json.loads(hidden)["recommendations"]]
+    assert shown and 4 not in shown
+    assert all(0.5 <= item["predicted"] <= 5 for item in json.loads(hidden)["recommendations"])
 
 
 def test_recommend_json_with_age_group(release: Path, tmp_path: Path) -> None:

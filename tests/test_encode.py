@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from reco.encode import Encoding, SparseRows, rows_from_ratings
+from reco.encode import Encoding, SparseRows, row_sums, rows_from_ratings
 
 
 def _rows(*profiles: dict[int, float]) -> SparseRows:
@@ -110,5 +110,13 @@ def test_key_changes_with_every_setting() -> None:
 def test_user_without_ratings_and_no_shrinkage_has_the_global_mean() -> None:
     """Found by the property tests: 0 ratings / 0 shrinkage was a 0/0 (NaN and a warning)."""
     encoding = Encoding("centered", shrinkage=0.0, global_mean=3.2)
-    means = encoding.user_means(np.array([4.0, 2.0]), np.array([1, 1]), np.array([0, 2]))
+    means = encoding.user_means(np.array([4.0, 2.0]), np.array([0, 0, 2]))
     assert means.tolist() == [3.2, 3.0]
+
+
+def test_row_sums_handle_empty_rows_anywhere() -> None:
+    values = np.array([1.0, 2.0, 3.0, 4.0, 5.0], dtype=np.float32)
+    indptr = np.array([0, 0, 3, 3, 5, 5])  # empty first, middle and last rows
+    assert row_sums(values, indptr).tolist() == [0.0, 6.0, 0.0, 9.0, 0.0]
+    assert row_sums(np.empty(0), np.array([0, 0])).tolist() == [0.0]
+    assert row_sums(values, np.array([0])).tolist() == []

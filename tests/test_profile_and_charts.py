@@ -7,9 +7,11 @@ import pytest
 from reco.charts import (
     EVERYONE,
     NEIGHBOURS,
+    composition_caption,
     composition_chart,
     composition_frame,
     recommendation_chart,
+    similarity_caption,
     similarity_chart,
 )
 from reco.explain import Explanation
@@ -173,3 +175,17 @@ def test_hidden_films_travel_in_the_csv_and_a_rating_wins_over_hiding() -> None:
     assert odd.hidden == {8}
     assert len(odd.problems) == 2  # a malformed row, an unknown hidden film
     assert profile_from_csv(b"movie_id,rating\n8,4\n", KNOWN).hidden == frozenset()
+
+
+def test_charts_have_text_equivalents() -> None:
+    text = composition_caption({"18-24": 3, "25-34": 1}, {"18-24": 10, "25-34": 30, "56+": 60})
+    assert (
+        text == "Your neighbours vs everyone: 18-24 75% vs 10% · 25-34 25% vs 30% · 56+ 0% vs 60%"
+    )
+    many = composition_caption({str(i): i + 1 for i in range(9)}, {str(i): 1 for i in range(9)})
+    assert many.startswith("Your neighbours vs everyone: 8 20% vs 11%")
+    assert many.endswith("· 3 more in the table below")
+    neighbours = [Neighbour(1, 0.9, 10, 2), Neighbour(2, 0.4, 5, 1), Neighbour(3, 0.5, 5, 1)]
+    assert similarity_caption(neighbours) == (
+        "3 neighbours, similarity from 0.400 to 0.900 (median 0.500)."
+    )
