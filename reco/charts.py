@@ -83,14 +83,21 @@ def recommendation_chart(
     )
 
 
+def _values(
+    neighbours: Mapping[str, int], population: Mapping[str, int], order: Sequence[str] | None
+) -> list[str]:
+    """A demographic field's values in chart order: ``order``, else most common first."""
+    values = list(order) if order else sorted(population, key=lambda v: -population[v])
+    return values + [v for v in neighbours if v not in values]
+
+
 def composition_frame(
     neighbours: Mapping[str, int],
     population: Mapping[str, int],
     order: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Shares of each value among the neighbours and in the whole population."""
-    values = list(order) if order else sorted(population, key=lambda v: -population[v])
-    values += [v for v in neighbours if v not in values]
+    values = _values(neighbours, population, order)
     total_n = sum(neighbours.values()) or 1
     total_p = sum(population.values()) or 1
     rows = []
@@ -110,13 +117,15 @@ def composition_caption(
 ) -> str:
     """The composition chart's figures as text (its text equivalent): each value's share among
     your neighbours and among everyone, the values with most neighbours first."""
-    frame = composition_frame(neighbours, population, order)
-    shares = frame.pivot_table(index="value", columns="group", values="share", sort=False)
-    shares = shares.sort_values(NEIGHBOURS, ascending=False, kind="stable").head(limit)
+    values = _values(neighbours, population, order)
+    total_n = sum(neighbours.values()) or 1
+    total_p = sum(population.values()) or 1
+    ranked = sorted(values, key=lambda v: -neighbours.get(v, 0))  # stable: ties keep order
     parts = [
-        f"{value} {row[NEIGHBOURS]:.0%} vs {row[EVERYONE]:.0%}" for value, row in shares.iterrows()
+        f"{v} {neighbours.get(v, 0) / total_n:.0%} vs {population.get(v, 0) / total_p:.0%}"
+        for v in ranked[:limit]
     ]
-    more = len(frame) // 2 - len(parts)
+    more = len(values) - len(parts)
     return (
         f"{NEIGHBOURS} vs everyone: "
         + " · ".join(parts)
