@@ -359,29 +359,19 @@ class Recommender:
         skipped = self.check_movies(hidden)
         if not isinstance(limit, int) or not 1 <= limit <= 1_000:
             raise ValueError("limit must be a whole number from 1 to 1000")
-        overrides: dict[str, int] = {}
-        if neighbours is not None:
-            overrides["neighbours"] = neighbours
-        if min_raters is not None:
-            overrides["min_raters"] = min_raters
-        options = replace(self.options, **overrides) if overrides else self.options
+        options = self._options(neighbours, min_raters)
         where = self.user_filter(**filters)
         if not profile:
             return Recommendations(self.popular(limit, where, skipped), (), True, where)
 
-        query = self.encoding.encode_query(profile)
-        found = self.store.similar_users(query, options.neighbours, where, with_payload=explain)
-        counted = counting(found.similarities, options)
-        if not counted.all():
-            found = found.take(counted)
+        found = self._counted_neighbours(profile, options, where, with_payload=explain)
         if not len(found):
             unwanted = skipped | profile.keys()
             return Recommendations(self.popular(limit, where, unwanted), (), True, where)
         exclude = np.fromiter(profile.keys() | skipped, dtype=np.int64)
         candidates = self.score_neighbours(found.stars, found.similarities, exclude, options)
         top = candidates.movie_ids[:limit]
-        own_mean = person_mean(profile.values(), self.encoding.global_mean)
-        predicted = predict_stars(found.stars, found.similarities, top, own_mean)
+        predicted = self._predicted(found, profile, top)
         items = tuple(
             self._item(int(m), float(s), int(r), float(mean), predicted=float(p))
             for m, s, r, mean, p in zip(
@@ -413,12 +403,41 @@ class Recommender:
         wanted = np.array([int(m) for m in movie_ids], dtype=np.int64)
         if not profile:
             raise ValueError("a prediction needs at least one rating")
-        options = replace(self.options, neighbours=neighbours) if neighbours else self.options
+        options = self._options(neighbours, None)
+        found = self._counted_neighbours(profile, options, self.user_filter(**filters))
+        return self._predicted(found, profile, wanted)
+
+    def _options(self, neighbours: int | None, min_raters: int | None) -> ScoringOptions:
+        """This recommender's scoring options with a query's overrides (None: as they are)."""
+        overrides = {
+            name: value
+            for name, value in (("neighbours", neighbours), ("min_raters", min_raters))
+            if value is not None
+        }
+        return replace(self.options, **overrides) if overrides else self.options
+
+    def _counted_neighbours(
+        self,
+        profile: Mapping[int, float],
+        options: ScoringOptions,
+        where: UserFilter,
+        *,
+        with_payload: bool = False,
+    ) -> Neighbours:
+        """The engine's most similar users to a (checked, non-empty) profile, with their
+        stars, keeping those whose ratings count (`counting`)."""
         query = self.encoding.encode_query(profile)
-        found = self.store.similar_users(query, options.neighbours, self.user_filter(**filters))
-        found = found.take(counting(found.similarities, options))
+        found = self.store.similar_users(
+            query, options.neighbours, where, with_payload=with_payload
+        )
+        counted = counting(found.similarities, options)
+        return found if counted.all() else found.take(counted)
+
+    def _predicted(
+        self, found: Neighbours, profile: Mapping[int, float], movie_ids: np.ndarray
+    ) -> np.ndarray:
         own_mean = person_mean(profile.values(), self.encoding.global_mean)
-        return predict_stars(found.stars, found.similarities, wanted, own_mean)
+        return predict_stars(found.stars, found.similarities, movie_ids, own_mean)
 
     def score_neighbours(
         self,

@@ -356,3 +356,22 @@ def test_a_recommender_reopened_on_the_index_alone_answers_alike(
     )
     assert reopened.choices("occupation") == ["engineer", "student"]
     assert reopened.summary() == "two-taste: 181 ratings, 20 users, 10 movies (with demographics)"
+
+
+def test_predict_gives_the_stars_shown_with_each_recommendation(recommender: Recommender) -> None:
+    items = recommender.recommend(FAN, limit=5)
+    predicted = recommender.predict(FAN, [item.movie_id for item in items])
+    assert predicted.round(2).tolist() == [item.predicted for item in items]
+    # the fan's mean, pulled towards everyone's as if 10 more ratings of it; the withheld film
+    # (its raters gave it more than their own means) above it, a romance (less) below it
+    own = (14.5 + 10 * recommender.encoding.global_mean) / 13
+    solaris, romance = recommender.predict(FAN, [4, 5])
+    assert solaris > own > romance
+    hidden = recommender.recommend(FAN, limit=5, hidden=[4])
+    assert 4 not in [item.movie_id for item in hidden]
+    with pytest.raises(ValueError, match="at least one rating"):
+        recommender.predict({}, [4])
+    with pytest.raises(ValueError, match="unknown movie id"):
+        recommender.predict(FAN, [99_999])
+    with pytest.raises(ValueError, match="unknown movie id"):
+        recommender.recommend(FAN, hidden=[99_999])
