@@ -23,17 +23,14 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import websockets
+from local_app import serving  # beside this script
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -73,46 +70,6 @@ class Result:
 
 
 # --------------------------------------------------------------------------- the server
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(data: Path, port: int, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "RECO_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
-    env.pop("QDRANT_URL", None)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "streamlit_app.py"),
-            "--server.headless=true",
-            "--server.address=127.0.0.1",
-            f"--server.port={port}",
-            "--server.fileWatcherType=none",
-            "--browser.gatherUsageStats=false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"streamlit exited:\n{log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("streamlit did not start in 60 s")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -297,32 +254,18 @@ def main() -> None:
         if not source.exists():
             raise SystemExit(f"{source} is missing: the load runs on ml-100k")
         shutil.copy(source, data / "ml-100k.zip")
-        env = {**os.environ, "RECO_DATA_DIR": str(data)}
-        env.pop("QDRANT_URL", None)
-        subprocess.run(
-            [sys.executable, "-m", "reco", "build", "--dataset", "ml-100k"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        port = free_port()
-        server = start_server(data, port, data / "streamlit.log")
-        url = f"ws://127.0.0.1:{port}/_stcore/stream"
-        try:
-            asyncio.run(load(url, server.pid, 1, 5, args.interval))  # warm the process
+        with serving(data, data / "streamlit.log") as (pid, address):
+            url = address.replace("http://", "ws://") + "/_stcore/stream"
+            asyncio.run(load(url, pid, 1, 5, args.interval))  # warm the process
             rows = []
             for count in counts:
-                row = asyncio.run(load(url, server.pid, count, args.seconds, args.interval))
+                row = asyncio.run(load(url, pid, count, args.seconds, args.interval))
                 rows.append(row.summary())
                 print(json.dumps(rows[-1]), flush=True)
             memory_row = None
             if args.memory_reruns:
-                memory_row = asyncio.run(memory(url, server.pid, args.memory_reruns)).summary()
+                memory_row = asyncio.run(memory(url, pid, args.memory_reruns)).summary()
                 print(json.dumps(memory_row), flush=True)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
     report = markdown(rows, memory_row)
     print(report)
     out = Path(args.out)

@@ -11,16 +11,14 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import E2E_TIMINGS, FAILED, ROOT, shared_zip
+
+from scripts.local_app import serving
 
 pytestmark = pytest.mark.e2e
 
@@ -75,97 +73,39 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`streamlit run` on a free port over a data folder with ml-100k and its index built."""
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     data = tmp_path_factory.mktemp("e2e-data")
     shutil.copy(shared_zip("ml-100k"), data / "ml-100k.zip")
-    env = {**os.environ, "RECO_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
-    env.pop("QDRANT_URL", None)
-    subprocess.run(
-        [sys.executable, "-m", "reco", "build", "--dataset", "ml-100k"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    port = _free_port()
-    log = (data / "streamlit.log").open("wb")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "streamlit_app.py"),
-            "--server.headless=true",
-            "--server.address=127.0.0.1",
-            f"--server.port={port}",
-            "--server.fileWatcherType=none",
-            "--browser.gatherUsageStats=false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, server, data / "streamlit.log")
-        yield url
+        with serving(data, data / "streamlit.log") as (_, url):
+            yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(data / "streamlit.log", ARTIFACTS / "streamlit.log")
 
 
-def _wait_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"streamlit did not become healthy in 60 s:\n{log.read_text()[-3000:]}")
+def _page(browser: Browser, request: pytest.FixtureRequest, **options) -> Iterator[Page]:
+    """A page in a fresh browser context; a screenshot of it when the test failed."""
+    context = browser.new_context(**options)
+    context.set_default_timeout(TIMEOUT_MS)
+    opened = context.new_page()
+    yield opened
+    if request.node.stash.get(FAILED, False):
+        shot(opened, f"FAILED-{request.node.name}")
+    context.close()
 
 
 @pytest.fixture
 def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(TIMEOUT_MS)
-    opened = context.new_page()
-    yield opened
-    if request.node.stash.get(FAILED, False):
-        shot(opened, f"FAILED-{request.node.name}")
-    context.close()
+    yield from _page(browser, request, viewport=VIEWPORT)
 
 
 @pytest.fixture
 def phone(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    opened = context.new_page()
-    yield opened
-    if request.node.stash.get(FAILED, False):
-        shot(opened, f"FAILED-{request.node.name}")
-    context.close()
+    yield from _page(browser, request, viewport=PHONE, is_mobile=True, has_touch=True)
 
 
 @pytest.fixture
