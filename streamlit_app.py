@@ -530,12 +530,7 @@ def fetch_shown(name: str, recommender: Recommender, settings: Settings) -> Show
     )
     items = tuple(i for i in result.items if i.movie_id not in ratings)
     links = links_of(recommender, (*items, *starters))
-    explanations = {}
-    if not result.popular:
-        for item in items:
-            explained = result.explain(item.movie_id, ratings)
-            if explained is not None:
-                explanations[item.movie_id] = explained
+    explanations = {} if result.popular else result.explain([i.movie_id for i in items], ratings)
     populations: dict[str, dict[str, int]] = {}
     if result.neighbours and recommender.catalog.has_demographics:
         populations = {f.name: population(name, f.name) for f in FILTERS}

@@ -11,7 +11,7 @@ Pure functions over the neighbours' stars (`SparseRows`, row ``i`` = neighbour `
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -131,29 +131,41 @@ def explain(
     the person's own ratings they agree with (within half a star), most shared first, then
     the person's favourites first. Neighbours who did not like it are never counted as
     reasons."""
+    return explain_all(rows, [movie_id], profile, limit=limit)[int(movie_id)]
+
+
+def explain_all(
+    rows: SparseRows, movie_ids: Sequence[int], profile: Mapping[int, float], *, limit: int = 3
+) -> dict[int, Explanation]:
+    """`explain` for several films: which neighbours agree with the person on which of their
+    films is worked out once, then counted among each film's likers."""
     counts = np.diff(rows.indptr)
     owner = np.repeat(np.arange(len(rows)), counts)
-    positions = np.flatnonzero(rows.indices == movie_id)
-    stars = rows.values[positions].astype(np.float64)
-    good = int((stars >= LIKED_AT).sum())
-    neutral = int(((stars >= NEUTRAL_FROM) & (stars < LIKED_AT)).sum())
-    likers = owner[positions[stars >= LIKED_AT]]
-    agreements: list[Agreement] = []
-    if len(likers) and profile:
-        theirs = np.isin(owner, likers)
-        own = np.array(sorted(profile), dtype=np.int64)
-        mine = np.array([profile[m] for m in own], dtype=np.float64)
-        entries = np.flatnonzero(theirs & np.isin(rows.indices, own))
-        slot = np.searchsorted(own, rows.indices[entries])
-        close = np.abs(rows.values[entries] - mine[slot]) <= AGREE_WITHIN
-        shared = np.bincount(slot[close], minlength=len(own))
+    own = np.array(sorted(profile), dtype=np.int64)
+    mine = np.array([profile[m] for m in own], dtype=np.float64)
+    entries = np.flatnonzero(np.isin(rows.indices, own))  # the neighbours' ratings of yours
+    slot = np.searchsorted(own, rows.indices[entries])
+    close = np.abs(rows.values[entries] - mine[slot]) <= AGREE_WITHIN
+    agreeing, agreed = owner[entries[close]], slot[close]  # who agrees with you on which film
+    found = {}
+    for movie_id in map(int, movie_ids):
+        positions = np.flatnonzero(rows.indices == movie_id)
+        stars = rows.values[positions].astype(np.float64)
+        liked = stars >= LIKED_AT
+        good = int(liked.sum())
+        neutral = int(((stars >= NEUTRAL_FROM) & ~liked).sum())
+        likers = np.zeros(len(rows), dtype=bool)
+        likers[owner[positions[liked]]] = True
+        shared = np.bincount(agreed[likers[agreeing]], minlength=len(own))
         ranked = sorted(np.flatnonzero(shared).tolist(), key=lambda s: (-shared[s], -mine[s]))
-        agreements = [Agreement(int(own[s]), float(mine[s]), int(shared[s])) for s in ranked]
-    return Explanation(
-        movie_id=int(movie_id),
-        neighbours=len(rows),
-        good=good,
-        neutral=neutral,
-        bad=len(stars) - good - neutral,
-        agreements=tuple(agreements[:limit]),
-    )
+        found[movie_id] = Explanation(
+            movie_id=movie_id,
+            neighbours=len(rows),
+            good=good,
+            neutral=neutral,
+            bad=len(stars) - good - neutral,
+            agreements=tuple(
+                Agreement(int(own[s]), float(mine[s]), int(shared[s])) for s in ranked[:limit]
+            ),
+        )
+    return found

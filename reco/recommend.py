@@ -26,7 +26,7 @@ import numpy as np
 from reco.catalog import Catalog, Popular, display_title
 from reco.datasets import Dataset, Progress, find_release, load_movielens
 from reco.encode import LIKED_AT, Encoding, EncodingName, SparseRows, check_stars
-from reco.explain import Explanation, explain, person_mean, predict_stars
+from reco.explain import Explanation, explain_all, person_mean, predict_stars
 from reco.filters import FILTERS, UserFilter
 from reco.index import (
     build_index,
@@ -140,12 +140,15 @@ class Recommendations:
     where: UserFilter
     _stars: SparseRows | None = field(default=None, repr=False)  # row i: neighbours[i]
 
-    def explain(self, movie_id: int, profile: Mapping[int, float]) -> Explanation | None:
-        """The neighbours' verdicts on ``movie_id`` and which of ``profile``'s ratings those
-        who liked it agree with (`reco.explain.explain`); None without neighbours."""
+    def explain(
+        self, movie_ids: Sequence[int], profile: Mapping[int, float]
+    ) -> dict[int, Explanation]:
+        """For each of ``movie_ids``, the neighbours' verdicts and which of ``profile``'s
+        ratings those who liked it agree with (`reco.explain.explain_all`); empty without
+        neighbours."""
         if self._stars is None:
-            return None
-        return explain(self._stars, movie_id, profile)
+            return {}
+        return explain_all(self._stars, movie_ids, profile)
 
     def why(self, movie_id: int) -> list[NeighbourRating]:
         """The neighbours who rated ``movie_id`` and their stars, most similar first."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reco.encode import SparseRows
-from reco.explain import explain, person_mean, predict_stars, row_means, verdict
+from reco.explain import explain, explain_all, person_mean, predict_stars, row_means, verdict
 
 
 def rows(*users: dict[int, float]) -> SparseRows:
@@ -85,3 +85,11 @@ def test_a_persons_mean_is_pulled_towards_everyones() -> None:
     assert person_mean([5.0, 5.0, 5.0], 3.5, prior=0) == 5.0
     assert person_mean([5.0, 5.0, 5.0], 3.5, prior=3) == pytest.approx(4.25)
     assert person_mean([], 3.5) == 3.5
+
+
+def test_explaining_several_films_at_once_equals_one_by_one() -> None:
+    profile = {10: 5.0, 30: 3.0, 40: 4.0}
+    together = explain_all(NEIGHBOURS, [20, 10, 77], profile)
+    assert list(together) == [20, 10, 77]
+    assert together == {m: explain(NEIGHBOURS, m, profile) for m in (20, 10, 77)}
+    assert explain_all(NEIGHBOURS, [20], {})[20].agreements == ()  # nothing rated: no reasons
