@@ -691,7 +691,9 @@ def _score_found(
     chosen = chosen.take(counting(chosen.similarities, option))
     if not len(chosen):
         return []
-    candidates = recommender.score_neighbours(chosen.stars, chosen.similarities, exclude, option)
+    candidates = recommender.score_neighbours(
+        chosen.stars, chosen.similarities, exclude, option, limit=k
+    )
     return candidates.movie_ids[:k].tolist()
 
 

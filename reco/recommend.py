@@ -180,12 +180,14 @@ def score_candidates(
     encoding: Encoding,
     options: ScoringOptions,
     popularity: np.ndarray | None = None,
+    limit: int | None = None,
 ) -> Candidates:
     """Score every movie the neighbours rated and ``exclude`` does not hold, best first.
 
     Movies rated by fewer than ``options.min_raters`` counted neighbours are left out; ties are
     broken by movie id so the order is deterministic. ``popularity[movie_id]`` (rating counts)
-    is needed when ``options.popularity_penalty`` is set.
+    is needed when ``options.popularity_penalty`` is set. With ``limit``, only the best
+    ``limit``: the head of the full ranking, found without sorting the rest.
     """
     similarities = np.asarray(similarities, dtype=np.float64)
     positive = np.maximum(similarities, 0.0)
@@ -216,10 +218,20 @@ def score_candidates(
         at = np.minimum(np.searchsorted(movies, exclude), len(movies) - 1)
         keep[at[movies[at] == exclude]] = False
     movies, scores, raters, star_sums = movies[keep], scores[keep], raters[keep], star_sums[keep]
-    order = np.lexsort((movies, -scores))
+    order = _ranked(movies, scores, limit)
     return Candidates(
         movies[order], scores[order], raters[order], (star_sums / np.maximum(raters, 1))[order]
     )
+
+
+def _ranked(movies: np.ndarray, scores: np.ndarray, limit: int | None) -> np.ndarray:
+    """Positions by score, best first, ties by movie id; only the best ``limit`` when given
+    (those scoring at least the ``limit``-th best, then sorted)."""
+    if limit is not None and limit < len(scores):
+        kth = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+        contenders = np.flatnonzero(scores >= kth)
+        return contenders[np.lexsort((movies[contenders], -scores[contenders]))][:limit]
+    return np.lexsort((movies, -scores))
 
 
 def _sum_by_movie(
@@ -372,8 +384,10 @@ class Recommender:
             unwanted = skipped | profile.keys()
             return Recommendations(self.popular(limit, where, unwanted), (), True, where)
         exclude = np.fromiter(profile.keys() | skipped, dtype=np.int64)
-        candidates = self.score_neighbours(found.stars, found.similarities, exclude, options)
-        top = candidates.movie_ids[:limit]
+        candidates = self.score_neighbours(
+            found.stars, found.similarities, exclude, options, limit=limit
+        )
+        top = candidates.movie_ids
         predicted = self._predicted(found, profile, top)
         items = tuple(
             self._item(int(m), float(s), int(r), float(mean), predicted=float(p))
@@ -448,12 +462,20 @@ class Recommender:
         similarities: np.ndarray,
         exclude: np.ndarray,
         options: ScoringOptions,
+        *,
+        limit: int | None = None,
     ) -> Candidates:
         """`score_candidates` with this recommender's encoding and rating counts: the one
         scoring rule of `recommend` and of the tuning in `evaluate`. ``rows`` are the counted
         neighbours' stars (see `counting`), ``similarities`` theirs."""
         return score_candidates(
-            rows, similarities, exclude, self.encoding, options, self.rating_counts
+            rows,
+            similarities,
+            exclude,
+            self.encoding,
+            options,
+            self.rating_counts,
+            limit=limit,
         )
 
     def popular(

@@ -215,6 +215,26 @@ def test_score_candidates_hand_computed() -> None:
     assert result.mean_stars.tolist() == pytest.approx([4.5, 3.0, 1.0])
 
 
+def test_score_candidates_limit_is_the_head_of_the_full_ranking_ties_included() -> None:
+    # Many ties (every neighbour rates alike) so the cut falls inside a tie.
+    rng = np.random.default_rng(4)
+    profiles = [
+        {int(m): float(rng.choice([1.0, 3.0, 5.0])) for m in rng.choice(40, 12, replace=False)}
+        for _ in range(30)
+    ]
+    rows = _neighbours(*profiles)
+    similarities = np.ones(len(profiles))  # whole-number scores: ties
+    options = ScoringOptions(min_raters=1, popularity_penalty=0.0)
+    full = score_candidates(rows, similarities, np.array([3]), Encoding("liked"), options)
+    for limit in (1, 5, 10, 39, 100):
+        head = score_candidates(
+            rows, similarities, np.array([3]), Encoding("liked"), options, limit=limit
+        )
+        assert head.movie_ids.tolist() == full.movie_ids[:limit].tolist()
+        assert head.scores.tolist() == full.scores[:limit].tolist()
+    assert len(set(full.scores[:10].tolist())) < 10  # the test really has ties at the top
+
+
 def test_score_candidates_excludes_and_applies_min_raters() -> None:
     rows = _neighbours({10: 5.0, 20: 5.0}, {10: 5.0})
     options = ScoringOptions(min_raters=2, popularity_penalty=0.0)
