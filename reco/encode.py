@@ -21,7 +21,7 @@ modifier), so agreeing on a rarely rated movie says more than agreeing on a popu
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -63,6 +63,15 @@ class SparseRows:
     def row(self, i: int) -> SparseVector:
         start, end = self.indptr[i], self.indptr[i + 1]
         return SparseVector(self.indices[start:end], self.values[start:end])
+
+    def slice(self, start: int, stop: int) -> SparseRows:
+        """Rows ``start`` to ``stop`` (exclusive) as views, without copying."""
+        first, last = int(self.indptr[start]), int(self.indptr[stop])
+        return SparseRows(
+            self.indptr[start : stop + 1] - first,
+            self.indices[first:last],
+            self.values[first:last],
+        )
 
     def take(self, rows: np.ndarray) -> SparseRows:
         """Rows ``rows`` (positions), in that order, as one CSR matrix (no Python loop)."""
@@ -165,16 +174,27 @@ class Encoding:
 
     def encode_query(self, ratings: Mapping[int, float]) -> SparseVector:
         """Encode one profile ``{movie_id: stars}`` the same way as the indexed users."""
-        if not ratings:
-            return SparseVector(np.empty(0, np.int32), np.empty(0, np.float32))
-        movie_ids = np.fromiter(ratings.keys(), dtype=np.int64, count=len(ratings))
-        stars = np.fromiter(ratings.values(), dtype=np.float64, count=len(ratings))
-        check_stars(stars)
-        order = np.argsort(movie_ids)
-        rows = SparseRows(
-            np.array([0, len(stars)]), movie_ids[order].astype(np.int32), stars[order]
+        return self.encode_queries([ratings])[0]
+
+    def encode_queries(self, profiles: Sequence[Mapping[int, float]]) -> list[SparseVector]:
+        """Encode several profiles at once (one pass over all their ratings), in order."""
+        sizes = np.fromiter(map(len, profiles), dtype=np.int64, count=len(profiles))
+        indptr = np.zeros(len(profiles) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=indptr[1:])
+        movie_ids = np.fromiter(
+            (m for ratings in profiles for m in ratings), dtype=np.int64, count=int(indptr[-1])
         )
-        return self.encode_rows(rows).row(0)
+        stars = np.fromiter(
+            (v for ratings in profiles for v in ratings.values()),
+            dtype=np.float64,
+            count=int(indptr[-1]),
+        )
+        check_stars(stars)
+        owner = np.repeat(np.arange(len(profiles)), sizes)
+        order = np.lexsort((movie_ids, owner))  # movie ids ascending within each profile
+        rows = SparseRows(indptr, movie_ids[order].astype(np.int32), stars[order])
+        encoded = self.encode_rows(rows)
+        return [encoded.row(i) for i in range(len(profiles))]
 
     def _values(self, stars: np.ndarray, owner: np.ndarray, indptr: np.ndarray) -> np.ndarray:
         if self.name == "zscore":

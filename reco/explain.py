@@ -78,7 +78,7 @@ def predict_stars(
     numerator = np.bincount(slot, weights=entry_weights * deviation, minlength=len(movie_ids))
     denominator = np.bincount(slot, weights=entry_weights, minlength=len(movie_ids))
     total = denominator + shrinkage
-    shift = np.divide(numerator, total, out=np.zeros_like(numerator), where=total > 0)
+    shift = np.divide(numerator, total, out=np.zeros(len(total)), where=total > 0)
     predicted = own_mean + shift
     return np.clip(predicted, MIN_STARS, MAX_STARS)
 

@@ -28,6 +28,15 @@ from reco.datasets import Dataset, Progress, find_release, load_movielens
 from reco.encode import LIKED_AT, Encoding, EncodingName, SparseRows, check_stars
 from reco.explain import Explanation, explain_all, person_mean, predict_stars
 from reco.filters import FILTERS, UserFilter
+from reco.group import (
+    DEFAULT_RULE,
+    MAX_MEMBERS,
+    GroupRule,
+    check_rule,
+    disliked_by,
+    rank_group,
+    relevance,
+)
 from reco.index import (
     build_index,
     encoding_of,
@@ -161,6 +170,39 @@ class Recommendations:
             NeighbourRating(self.neighbours[owner], float(rows.values[position]))
             for owner, position in zip(owners.tolist(), positions.tolist(), strict=True)
         ]
+
+
+@dataclass(frozen=True)
+class GroupRecommendation:
+    """A film for a group, with each member's predicted stars (in the members' order)."""
+
+    movie_id: int
+    title: str
+    year: int | None
+    genres: str
+    score: float  # what the group rule ranks by (`reco.group.group_order`)
+    predicted: tuple[float, ...]
+    popular: bool = False  # True: a popularity fallback, not personalised
+
+    @property
+    def display_title(self) -> str:
+        return display_title(self.title, self.year)
+
+    @property
+    def disliked_by(self) -> tuple[int, ...]:
+        """The members (positions) predicted to dislike it (`reco.group.DISLIKED_BELOW`)."""
+        return disliked_by(np.array(self.predicted))
+
+
+@dataclass(frozen=True)
+class GroupRecommendations:
+    """Films for a group, and how many neighbours each member's taste found."""
+
+    items: tuple[GroupRecommendation, ...]
+    rule: GroupRule
+    neighbours: tuple[int, ...]  # per member
+    popular: bool
+    where: UserFilter
 
 
 @dataclass(frozen=True)
@@ -424,6 +466,86 @@ class Recommender:
         found = self._counted_neighbours(profile, options, self.user_filter(**filters))
         return self._predicted(found, profile, wanted)
 
+    def recommend_group(
+        self,
+        profiles: Sequence[Mapping[int, float]],
+        limit: int = 10,
+        *,
+        rule: GroupRule | str = DEFAULT_RULE,
+        hidden: Collection[int] = (),
+        neighbours: int | None = None,
+        pool: int = 100,
+        **filters: Sequence[str] | None,
+    ) -> GroupRecommendations:
+        """The best ``limit`` films for a group (movie night), never one a member rated nor
+        one of ``hidden``, with each member's predicted stars.
+
+        Each member's neighbours come from one similarity query, all sent as one batch; each
+        member's best ``pool`` films form the candidates, ranked by ``rule``
+        (`reco.group`). ``filters`` apply to every member's neighbours, as in `recommend`.
+        Raises `ValueError` for no members or more than `reco.group.MAX_MEMBERS`, a member
+        without ratings, and what `recommend` refuses.
+        """
+        rule = check_rule(rule)
+        if not 1 <= len(profiles) <= MAX_MEMBERS:
+            raise ValueError(f"a group has 1 to {MAX_MEMBERS} members; got {len(profiles)}")
+        checked = [self.check_profile(ratings) for ratings in profiles]
+        for position, profile in enumerate(checked, 1):
+            if not profile:
+                raise ValueError(f"member {position} has no ratings")
+        skipped = self.check_movies(hidden)
+        if not isinstance(limit, int) or not 1 <= limit <= 1_000:
+            raise ValueError("limit must be a whole number from 1 to 1000")
+        options = self._options(neighbours, None)
+        where = self.user_filter(**filters)
+        queries = self.encoding.encode_queries(checked)
+        answers = self.store.similar_users_batch(queries, options.neighbours, where)
+        found = [_counted(answer, options) for answer in answers]
+        seen = skipped.union(*(profile.keys() for profile in checked))
+        exclude = np.fromiter(seen, dtype=np.int64, count=len(seen))
+        candidates = [
+            self.score_neighbours(f.stars, f.similarities, exclude, options) for f in found
+        ]
+        films = np.unique(np.concatenate([c.movie_ids[:pool] for c in candidates]))
+        counts = tuple(len(f) for f in found)
+        if not len(films):
+            items = tuple(
+                GroupRecommendation(
+                    i.movie_id, i.title, i.year, i.genres, i.score, (), popular=True
+                )
+                for i in self.popular(limit, where, seen)
+            )
+            return GroupRecommendations(items, rule, counts, True, where)
+
+        def predict(positions: np.ndarray) -> np.ndarray:
+            return np.array(
+                [
+                    self._predicted(f, profile, films[positions])
+                    for f, profile in zip(found, checked, strict=True)
+                ]
+            )
+
+        relevances = np.array([relevance(c.movie_ids, c.scores, films) for c in candidates])
+        top, scores, predicted = rank_group(films, relevances, rule, limit, predict)
+        items = tuple(
+            self._group_item(int(films[at]), float(score), predicted[:, column])
+            for column, (at, score) in enumerate(zip(top.tolist(), scores.tolist(), strict=True))
+        )
+        return GroupRecommendations(items, rule, counts, False, where)
+
+    def _group_item(
+        self, movie_id: int, score: float, predicted: np.ndarray
+    ) -> GroupRecommendation:
+        movie = self.catalog.movie(movie_id)
+        return GroupRecommendation(
+            movie_id,
+            movie["title"],
+            movie["year"],
+            movie["genres"],
+            round(score, 4),
+            tuple(round(float(p), 2) for p in predicted),
+        )
+
     def _options(self, neighbours: int | None, min_raters: int | None) -> ScoringOptions:
         """This recommender's scoring options with a query's overrides (None: as they are)."""
         overrides = {
@@ -447,14 +569,16 @@ class Recommender:
         found = self.store.similar_users(
             query, options.neighbours, where, with_payload=with_payload
         )
-        counted = counting(found.similarities, options)
-        return found if counted.all() else found.take(counted)
+        return _counted(found, options)
+
+    def _own_mean(self, profile: Mapping[int, float]) -> float:
+        """The person's mean stars, where predictions start (`reco.explain.person_mean`)."""
+        return person_mean(profile.values(), self.encoding.global_mean)
 
     def _predicted(
         self, found: Neighbours, profile: Mapping[int, float], movie_ids: np.ndarray
     ) -> np.ndarray:
-        own_mean = person_mean(profile.values(), self.encoding.global_mean)
-        return predict_stars(found.stars, found.similarities, movie_ids, own_mean)
+        return predict_stars(found.stars, found.similarities, movie_ids, self._own_mean(profile))
 
     def score_neighbours(
         self,
@@ -631,6 +755,12 @@ def counting(similarities: np.ndarray, options: ScoringOptions) -> np.ndarray:
     if options.similarity_exponent == 0:
         return np.ones(len(similarities), dtype=bool)
     return np.asarray(similarities) > 0
+
+
+def _counted(found: Neighbours, options: ScoringOptions) -> Neighbours:
+    """The neighbours whose ratings count (`counting`), without a copy when all do."""
+    counted = counting(found.similarities, options)
+    return found if counted.all() else found.take(counted)
 
 
 def neighbour_list(found: Neighbours, exclude: np.ndarray) -> tuple[Neighbour, ...]:

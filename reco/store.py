@@ -231,6 +231,13 @@ class UserStore(Protocol):
         their stored star ratings (and payloads when ``with_payload``)."""
         ...
 
+    def similar_users_batch(
+        self, queries: Sequence[SparseVector], limit: int, where: UserFilter | None = None
+    ) -> list[Neighbours]:
+        """`similar_users` for several queries sent to the engine as one batch, answers in
+        the same order (an empty query: no neighbours)."""
+        ...
+
     def count(self, where: UserFilter | None = None) -> int: ...
 
     def facet(self, field: str, where: UserFilter | None = None) -> dict[str, int]:
@@ -285,6 +292,23 @@ def _neighbours(hits: Sequence[Any], with_payload: bool) -> Neighbours:
         return Neighbours(ids, scores, stars)
     shown = tuple({k: v for k, v in payload.items() if k != STARS} for payload in payloads)
     return Neighbours(ids, scores, stars, shown)
+
+
+def _neighbours_each(answers: Sequence[Sequence[Any]]) -> list[Neighbours]:
+    """Several queries' hits (a batch's answers) as `Neighbours` each, their stars unpacked
+    in one pass."""
+    together = _neighbours([hit for hits in answers for hit in hits], False)
+    bounds = np.cumsum([0, *(len(hits) for hits in answers)]).tolist()
+    return [
+        Neighbours(
+            together.user_ids[start:stop],
+            together.similarities[start:stop],
+            together.stars.slice(start, stop),
+        )
+        if stop > start
+        else Neighbours.empty()
+        for start, stop in itertools.pairwise(bounds)
+    ]
 
 
 def _edge_filter(where: UserFilter | None) -> qe.Filter | None:
@@ -512,14 +536,34 @@ class EdgeStore:
     ) -> Neighbours:
         if len(query) == 0 or limit <= 0:
             return Neighbours.empty()
-        request = qe.QueryRequest(
+        request = self._request(query, limit, where, with_payload)
+        return _neighbours(self._require().query(request), with_payload)
+
+    def similar_users_batch(
+        self, queries: Sequence[SparseVector], limit: int, where: UserFilter | None = None
+    ) -> list[Neighbours]:
+        asked = [i for i, query in enumerate(queries) if len(query) and limit > 0]
+        answers = [Neighbours.empty() for _ in queries]
+        if asked:
+            batch = qe.QueryBatchRequest(
+                queries=[self._request(queries[i], limit, where, False) for i in asked]
+            )
+            found = _neighbours_each(self._require().query_batch(batch))
+            for i, neighbours in zip(asked, found, strict=True):
+                answers[i] = neighbours
+        return answers
+
+    @staticmethod
+    def _request(
+        query: SparseVector, limit: int, where: UserFilter | None, with_payload: bool
+    ) -> qe.QueryRequest:
+        return qe.QueryRequest(
             limit=limit,
             query=qe.Query.Nearest(_edge_vector(query), using=TASTE),
             filter=_edge_filter(where),
             with_vector=False,
             with_payload=True if with_payload else qe.PayloadSelector.Include([STARS]),
         )
-        return _neighbours(self._require().query(request), with_payload)
 
     def count(self, where: UserFilter | None = None) -> int:
         return self._require().count(qe.CountRequest(exact=True, filter=_edge_filter(where)))
@@ -924,6 +968,35 @@ class QdrantServerStore:
             with_vectors=False,
         )
         return _neighbours(response.points, with_payload)
+
+    @_answering
+    def similar_users_batch(
+        self, queries: Sequence[SparseVector], limit: int, where: UserFilter | None = None
+    ) -> list[Neighbours]:
+        from qdrant_client import models
+
+        asked = [i for i, query in enumerate(queries) if len(query) and limit > 0]
+        answers = [Neighbours.empty() for _ in queries]
+        if not asked:
+            return answers
+        requests = [
+            models.QueryRequest(
+                query=models.SparseVector(
+                    indices=queries[i].indices.tolist(), values=queries[i].values.tolist()
+                ),
+                using=TASTE,
+                limit=limit,
+                filter=self._filter(where),
+                with_payload=[STARS],
+                with_vector=False,
+            )
+            for i in asked
+        ]
+        responses = self.client.query_batch_points(self.name, requests=requests)
+        found = _neighbours_each([response.points for response in responses])
+        for i, neighbours in zip(asked, found, strict=True):
+            answers[i] = neighbours
+        return answers
 
     @_answering
     def count(self, where: UserFilter | None = None) -> int:

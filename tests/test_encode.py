@@ -120,3 +120,16 @@ def test_row_sums_handle_empty_rows_anywhere() -> None:
     assert row_sums(values, indptr).tolist() == [0.0, 6.0, 0.0, 9.0, 0.0]
     assert row_sums(np.empty(0), np.array([0, 0])).tolist() == [0.0]
     assert row_sums(values, np.array([0])).tolist() == []
+
+
+def test_encoding_several_queries_at_once_encodes_each_as_alone() -> None:
+    encoding = Encoding("centered_offset", normalize=True, global_mean=3.4)
+    profiles = [{9: 4.0, 2: 1.5, 5: 5.0}, {}, {7: 3.0}, {1: 2.0, 3: 4.5}]
+    together = encoding.encode_queries(profiles)
+    assert len(together) == 4 and len(together[1]) == 0
+    for profile, vector in zip(profiles, together, strict=True):
+        alone = encoding.encode_query(profile)
+        assert vector.indices.tolist() == alone.indices.tolist() == sorted(profile)
+        assert vector.values.tolist() == pytest.approx(alone.values.tolist())
+    with pytest.raises(ValueError, match="ratings must be from"):
+        encoding.encode_queries([{1: 4.0}, {2: 7.0}])

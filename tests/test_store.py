@@ -149,6 +149,25 @@ def test_filter_keeps_only_matching_users(store: UserStore) -> None:
     assert ids.user_ids.tolist() == [2, 4]
 
 
+def test_a_batch_answers_each_query_as_one_query_would(store: UserStore) -> None:
+    build(store)
+    queries = [vec({1: 1.0, 3: 0.25}), vec({}), vec({2: 1.0}), vec({1: 1.0})]
+    where = UserFilter(age_groups=("18-24", "25-34"))
+    answers = store.similar_users_batch(queries, 3, where)
+    assert len(answers) == 4
+    assert len(answers[1]) == 0  # an empty query: nobody, and the others still answered
+    for query, answer in zip(queries, answers, strict=True):
+        alone = store.similar_users(query, 3, where)
+        assert answer.user_ids.tolist() == alone.user_ids.tolist()
+        assert answer.similarities.tolist() == pytest.approx(alone.similarities.tolist())
+        assert answer.stars.values.tolist() == pytest.approx(alone.stars.values.tolist())
+    assert answers[0].user_ids.tolist() == [1, 2, 4]
+    assert answers[2].user_ids.tolist() == [3, 2]
+    only = store.similar_users_batch([vec({1: 1.0})], 10, UserFilter(genders=("M",)))
+    assert only[0].user_ids.tolist() == [2]
+    assert store.similar_users_batch([], 10) == []
+
+
 def test_empty_query_finds_nobody(store: UserStore) -> None:
     build(store)
     found = store.similar_users(vec({}), 10)
