@@ -38,7 +38,13 @@ from reco.charts import (
     similarity_caption,
     similarity_chart,
 )
-from reco.datasets import KNOWN_DATASETS, available_datasets, default_data_dir, plural
+from reco.datasets import (
+    DEFAULT_DATASET,
+    KNOWN_DATASETS,
+    available_datasets,
+    default_data_dir,
+    plural,
+)
 from reco.explain import Explanation, verdict
 from reco.page import Settings, Shown
 from reco.profile import (
@@ -52,7 +58,6 @@ from reco.profile import (
 )
 from reco.search import CLOSE_SPELLING, PARTIAL_MATCH
 
-DEFAULT_DATASET = "ml-100k"
 ONBOARDING_MIN = 3  # fewer ratings than this: quick-rate set and popular movies
 QUICK_RATE = 12  # films in the quick-rate set
 FEW_NEIGHBOURS = 5

@@ -1,4 +1,4 @@
-"""Command line: ``python -m reco build | recommend | search``."""
+"""Command line: ``python -m reco build | recommend | group | search | evaluate | bench``."""
 
 from __future__ import annotations
 
@@ -10,14 +10,22 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
 from reco.catalog import display_title
-from reco.datasets import KNOWN_DATASETS, DatasetError, load_movielens
+from reco.datasets import (
+    DEFAULT_DATASET,
+    KNOWN_DATASETS,
+    Dataset,
+    DatasetError,
+    load_movielens,
+)
 from reco.encode import ENCODINGS, check_stars
 from reco.filters import FILTERS
+from reco.group import DEFAULT_RULE, MAX_MEMBERS, RULES
+from reco.profile import Parsed, parse_link, profile_from_csv
 from reco.recommend import (
     DEFAULT_ENCODING,
     DEFAULT_IDF,
@@ -28,6 +36,9 @@ from reco.recommend import (
 )
 from reco.search import MovieSearch
 from reco.store import StoreUnavailable
+
+if TYPE_CHECKING:
+    from reco.evaluate import EvalProtocol
 
 
 class TextProgress:
@@ -73,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--dataset",
-        default="ml-100k",
+        default=DEFAULT_DATASET,
         help=f"a name ({', '.join(KNOWN_DATASETS)}), a zip or a folder",
     )
     common.add_argument(
@@ -154,6 +165,31 @@ def _parser() -> argparse.ArgumentParser:
     recommend.add_argument("--min-raters", type=int, default=None)
     recommend.add_argument("--json", action="store_true", help="machine-readable output")
 
+    group = commands.add_parser(
+        "group", parents=[engine], help="movie night: films for a group of people"
+    )
+    group.add_argument(
+        "--member",
+        action="append",
+        default=[],
+        metavar="RATINGS",
+        help="one member (2 to 6 of them; repeatable): their ratings as MOVIE:STARS,... "
+        "(like the app link's r= part), their shared app link, or a ratings CSV file",
+    )
+    group.add_argument("--rule", choices=RULES, default=DEFAULT_RULE)
+    for field in FILTERS:
+        group.add_argument(
+            field.option,
+            action="append",
+            default=[],
+            dest=field.keyword,
+            metavar=field.name.upper(),
+            help=f"every member's neighbours only of this {field.title.lower()} (repeatable)",
+        )
+    group.add_argument("--limit", type=int, default=10)
+    group.add_argument("--neighbours", type=int, default=None)
+    group.add_argument("--json", action="store_true", help="machine-readable output")
+
     evaluate = commands.add_parser(
         "evaluate", parents=[common], help="measure recommendation quality against baselines"
     )
@@ -186,6 +222,11 @@ def _parser() -> argparse.ArgumentParser:
         "--tune",
         action="store_true",
         help="explore encodings and scoring options instead; writes tuning.csv",
+    )
+    evaluate.add_argument(
+        "--groups",
+        action="store_true",
+        help="instead: movie night, synthetic groups of 2-4 held-out users; writes groups.md",
     )
     evaluate.add_argument("--json", action="store_true")
 
@@ -342,6 +383,91 @@ def _recommend(args: argparse.Namespace, out: TextIO) -> None:
         )
 
 
+def read_member(text: str, recommender: Recommender) -> Parsed:
+    """A ``--member`` value: a CSV file when one is at that path, else ratings or a link."""
+    path = Path(text)
+    if text.lower().endswith(".csv") or path.is_file():
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            return Parsed(problems=(f"Cannot read {text}: {error.strerror or error}.",))
+        return profile_from_csv(data, recommender.movie_ids)
+    return parse_link(text, recommender.movie_ids, recommender.name)
+
+
+def _group(args: argparse.Namespace, out: TextIO) -> None:
+    if not 2 <= len(args.member) <= MAX_MEMBERS:
+        raise ValueError(f"give 2 to {MAX_MEMBERS} --member values; got {len(args.member)}")
+    recommender, _, _ = _open(args)
+    members = [read_member(text, recommender) for text in args.member]
+    for position, member in enumerate(members, 1):
+        for problem in member.problems:
+            print(f"warning: member {position}: {problem}", file=sys.stderr)
+    kept = [m for m in members if m.ratings]
+    if not kept:
+        raise ValueError("no member has usable ratings")
+    for position, member in enumerate(members, 1):
+        if not member.ratings:
+            print(f"warning: member {position} has no usable ratings; left out", file=sys.stderr)
+    started = time.perf_counter()
+    result = recommender.recommend_group(
+        [m.ratings for m in kept],
+        args.limit,
+        rule=args.rule,
+        hidden=frozenset().union(*(m.hidden for m in kept)),
+        neighbours=args.neighbours,
+        **{field.keyword: getattr(args, field.keyword) for field in FILTERS},
+    )
+    seconds = time.perf_counter() - started
+    positions = [i for i, m in enumerate(members, 1) if m.ratings]
+    if args.json:
+        answer = {
+            "dataset": recommender.name,
+            "rule": result.rule,
+            "filter": dict(result.where.conditions()),
+            "popular": result.popular,
+            "seconds": round(seconds, 4),
+            "members": [
+                {
+                    "member": position,
+                    "given": text,
+                    "ratings": len(member.ratings),
+                    "hidden": len(member.hidden),
+                    "problems": list(member.problems),
+                    "neighbours": result.neighbours[positions.index(position)]
+                    if member.ratings
+                    else 0,
+                }
+                for position, (text, member) in enumerate(zip(args.member, members, strict=True), 1)
+            ],
+            "recommendations": [
+                {
+                    **asdict(item),
+                    "predicted": dict(zip(positions, item.predicted, strict=True)),
+                    "disliked_by": [positions[i] for i in item.disliked_by],
+                }
+                for item in result.items
+            ],
+        }
+        json.dump(answer, out, indent=2)
+        out.write("\n")
+        return
+    found = " + ".join(str(n) for n in result.neighbours)
+    print(
+        f"Movie night for {len(kept)} members (rule {result.rule}), "
+        f"from {found} similar users ({seconds * 1000:.0f} ms):",
+        file=out,
+    )
+    if result.popular:
+        print("  popular films (no member's taste found similar users)", file=out)
+    for rank, item in enumerate(result.items, 1):
+        stars = ", ".join(f"member {positions[i]} ~{p:.1f}*" for i, p in enumerate(item.predicted))
+        warning = "".join(
+            f"  ! member {positions[i]} would likely dislike it" for i in item.disliked_by
+        )
+        print(f"{rank:3}. {item.display_title}  [id {item.movie_id}]  {stars}{warning}", file=out)
+
+
 def _as_json(
     recommender: Recommender, profile: dict[int, float], result: Recommendations, seconds: float
 ) -> dict[str, object]:
@@ -382,6 +508,9 @@ def _evaluate(args: argparse.Namespace, out: TextIO) -> None:
         seed=seed,
         max_users_per_fold=args.max_users,
     )
+    if args.groups:
+        _evaluate_groups(dataset, protocol, Path(args.out), args.json, out)
+        return
     progress = TextProgress(f"Evaluating on {dataset.name}", "runs")
     try:
         if args.tune:
@@ -415,6 +544,38 @@ def _evaluate(args: argparse.Namespace, out: TextIO) -> None:
     )
     print(report.markdown(), file=out)
     print("written: " + ", ".join(str(p) for p in written), file=out)
+
+
+def _evaluate_groups(
+    dataset: Dataset, protocol: EvalProtocol, folder: Path, as_json: bool, out: TextIO
+) -> None:
+    from reco.evaluate import evaluate_groups, group_markdown
+
+    progress = TextProgress(f"Movie night on {dataset.name}", "folds")
+    started = time.perf_counter()
+    try:
+        folds = evaluate_groups(dataset, protocol, progress)
+    finally:
+        progress.close()
+    seconds = time.perf_counter() - started
+    table = group_markdown(folds)
+    folder.mkdir(parents=True, exist_ok=True)
+    about = (
+        f"{dataset.summary()}; {protocol.folds} folds over users (split seed {protocol.seed}), "
+        f"groups of 2, 3 and 4 held-out users of a fold, {protocol.query_fraction:.0%} of "
+        f"each member's ratings as their query, their hidden 4+ star films as targets; "
+        f"{seconds:.0f} s"
+    )
+    (folder / "groups.md").write_text(f"{about}\n\n{table}\n")
+    records = folds.to_dict("records")
+    (folder / "groups.json").write_text(json.dumps({"about": about, "folds": records}, indent=2))
+    if as_json:
+        json.dump({"about": about, "folds": records}, out, indent=2)
+        out.write("\n")
+        return
+    print(about, file=out)
+    print(table, file=out)
+    print(f"written: {folder / 'groups.md'}, {folder / 'groups.json'}", file=out)
 
 
 def _bench(args: argparse.Namespace, out: TextIO) -> None:
@@ -486,6 +647,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     handlers = {
         "build": _build,
         "recommend": _recommend,
+        "group": _group,
         "search": _search,
         "evaluate": _evaluate,
         "bench": _bench,

@@ -691,6 +691,10 @@ def _read_ml1m_users(files: _Files) -> pd.DataFrame:
     return users.drop(columns="zip")
 
 
+DEFAULT_DATASET = "ml-100k"
+"""The release the app and the command line open unless told otherwise."""
+
+
 def plural(count: int, noun: str) -> str:
     """``plural(1, "rating")`` -> ``"1 rating"``, ``plural(2, "rating")`` -> ``"2 ratings"``."""
     return f"{count:,} {noun if count == 1 else noun + 's'}"

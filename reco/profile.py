@@ -12,10 +12,11 @@ import math
 import re
 from collections.abc import Collection, Container, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
-from reco.datasets import MAX_STARS, MIN_STARS, plural
+from reco.datasets import DEFAULT_DATASET, KNOWN_DATASETS, MAX_STARS, MIN_STARS, plural
 
 MAX_LINK_CHARS = 40_000
 MAX_FILE_BYTES = 2_000_000
@@ -95,6 +96,36 @@ def parse_hidden(text: str | None, known: Container[int]) -> Parsed:
     had = "is not a known movie id and was" if ignored == 1 else "are not known movie ids and were"
     return Parsed(
         hidden=found, problems=(f"{plural(ignored, 'hidden film')} in the link {had} ignored.",)
+    )
+
+
+def parse_link(text: str | None, known: Container[int], release: str) -> Parsed:
+    """Another person's ratings from their shared link, pasted whole (``https://…/?r=50:5&
+    h=7``), as its query (``r=50:5``) or as the ratings alone (``50:5,172:4.5``). A link of
+    another release than ``release`` gives no ratings (its movie ids mean other films)."""
+    text = (text or "").strip()
+    if not text:
+        return Parsed(problems=("The link is empty.",))
+    if len(text) > MAX_LINK_CHARS:
+        return Parsed(problems=("The link is too long to read; none of it was used.",))
+    if "=" not in text and "?" not in text:  # the ratings alone
+        return parse_profile(text, known)
+    query = urlsplit(text).query if "?" in text else text
+    params = parse_qs(query, keep_blank_values=True)
+    linked = params.get("dataset", [DEFAULT_DATASET])[-1]
+    if linked != release:
+        named = linked if linked in KNOWN_DATASETS else "another release"
+        return Parsed(
+            problems=(f"The link holds ratings of {named}, not {release}; none were used.",)
+        )
+    if "r" not in params and "h" not in params:
+        return Parsed(problems=("The link holds no ratings (no r=… part).",))
+    ratings = parse_profile(params.get("r", [""])[-1], known)
+    hidden = parse_hidden(params.get("h", [""])[-1], known)
+    return Parsed(
+        ratings.ratings,
+        (*ratings.problems, *hidden.problems),
+        frozenset(hidden.hidden - ratings.ratings.keys()),
     )
 
 

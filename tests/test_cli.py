@@ -154,3 +154,80 @@ def test_evaluate_prints_a_table_and_writes_the_chart(tmp_path: Path) -> None:
         "evaluate", "--dataset", str(folder), "--folds", "2", "--out", str(out), "--json"
     )
     assert code == 0 and json.loads(text)["protocol"]["folds"] == 2
+
+
+def group(release: Path, data: Path, *argv: str) -> tuple[int, str]:
+    return run("group", "--dataset", str(release), "--data-dir", str(data), *argv)
+
+
+def test_group_lists_films_with_each_members_predicted_stars(release: Path, tmp_path: Path) -> None:
+    code, text = group(release, tmp_path, "--member", "1:5,2:5,3:4.5", "--member", "5:5,6:5")
+    assert code == 0
+    lines = text.splitlines()
+    assert lines[0].startswith(
+        "Movie night for 2 members (rule average-without-misery), from 10 + 10 similar users"
+    )
+    assert lines[1].startswith("  1. ") and "member 1 ~" in lines[1] and "member 2 ~" in lines[1]
+    shown = " ".join(lines[1:])
+    for rated in ("[id 1]", "[id 2]", "[id 3]", "[id 5]", "[id 6]"):
+        assert rated not in shown
+
+
+def test_group_reads_links_and_csv_files_and_keeps_the_good_members(
+    release: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ratings = tmp_path / "romance.csv"
+    ratings.write_text("movie_id,rating,hidden\n5,5,\n6,4.5,\n9,,yes\n")
+    link = "http://localhost:8501/?r=1:5,2:5,77:3&dataset=ml-tiny"
+    other = "http://localhost:8501/?r=1:5&dataset=ml-latest-small"
+    code, text = group(
+        release, tmp_path, "--member", link, "--member", str(ratings), "--member", other,
+        "--rule", "least-misery", "--json",
+    )  # fmt: skip
+    assert code == 0
+    answer = json.loads(text)
+    assert answer["rule"] == "least-misery"
+    members = answer["members"]
+    assert [m["ratings"] for m in members] == [2, 2, 0]
+    assert members[0]["problems"] == ["1 unknown movie id in the link was ignored (77)."]
+    assert members[1]["hidden"] == 1 and members[2]["neighbours"] == 0
+    assert "ml-latest-small, not ml-tiny" in members[2]["problems"][0]
+    films = [item["movie_id"] for item in answer["recommendations"]]
+    assert films and 9 not in films  # hidden by the CSV's member
+    assert set(answer["recommendations"][0]["predicted"]) == {"1", "2"}
+    err = capsys.readouterr().err
+    assert "member 1: 1 unknown movie id" in err and "member 3 has no usable ratings" in err
+
+
+def test_group_errors_are_messages(
+    release: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert group(release, tmp_path, "--member", "1:5")[0] == 2
+    assert "give 2 to 6 --member values; got 1" in capsys.readouterr().err
+    assert group(release, tmp_path, "--member", "77:5", "--member", "x")[0] == 2
+    assert "no member has usable ratings" in capsys.readouterr().err
+    assert group(release, tmp_path, "--member", "1:5", "--member", "missing.csv")[0] == 0
+    assert "member 2: Cannot read missing.csv" in capsys.readouterr().err
+
+
+def test_evaluate_groups_prints_and_saves_the_rules_against_baselines(tmp_path: Path) -> None:
+    from test_evaluate import planted
+
+    folder = write_release(tmp_path / "ml-planted", "ml-100k", planted())
+    out = tmp_path / "report"
+    code, text = run(
+        "evaluate", "--dataset", str(folder), "--folds", "2", "--out", str(out), "--groups"
+    )
+    assert code == 0
+    lines = text.splitlines()
+    assert "groups of 2, 3 and 4 held-out users" in lines[0]
+    assert lines[1].startswith("| Method | Members' NDCG@10 | Worst-off member's NDCG@10 |")
+    names = [line.split(" | ")[0] for line in lines[3:] if line.startswith("| ")]
+    assert names == [
+        "| Group rule: average-without-misery (default)",
+        "| Group rule: average",
+        "| Group rule: least-misery",
+        "| Most popular (baseline)",
+        "| One random member's recommendations (baseline)",
+    ]
+    assert (out / "groups.md").read_text().count("| Group rule:") == 3

@@ -24,6 +24,7 @@ from reco.evaluate import (
     grid,
     hit_rate,
     make_folds,
+    make_groups,
     ndcg_at,
     precision_at,
     project_method,
@@ -248,3 +249,12 @@ def test_tuning_ranks_exactly_as_the_recommender(options: ScoringOptions) -> Non
         exclude = np.fromiter(case.query, dtype=np.int64)
         expected = [item.movie_id for item in recommender.recommend(case.query, limit=10)]
         assert _score_found(recommender, found, exclude, options, 10) == expected
+
+
+def test_groups_take_sizes_in_turn_and_each_user_once() -> None:
+    cases = [Case(user, {1: 4.0}, frozenset({2})) for user in range(12)]
+    groups = make_groups(cases, np.random.default_rng(0))
+    assert [len(g) for g in groups] == [2, 3, 4, 2]  # 12 users: 11 grouped, 1 left out
+    users = [case.user_id for group in groups for case in group]
+    assert len(users) == len(set(users)) == 11
+    assert make_groups(cases[:1], np.random.default_rng(0)) == []
