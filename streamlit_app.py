@@ -22,6 +22,7 @@ from reco import (
     DatasetError,
     EdgeStore,
     FilterField,
+    GroupRecommendation,
     IndexUnavailable,
     MovieSearch,
     Neighbour,
@@ -46,12 +47,14 @@ from reco.datasets import (
     plural,
 )
 from reco.explain import Explanation, verdict
-from reco.page import Settings, Shown
+from reco.group import DEFAULT_RULE, MAX_MEMBERS, RULE_LABELS, RULES
+from reco.page import ME, GroupShown, Member, Settings, Shown
 from reco.profile import (
     MAX_LINK_CHARS,
     format_hidden,
     format_profile,
     parse_hidden,
+    parse_link,
     parse_profile,
     profile_from_csv,
     profile_to_csv,
@@ -805,6 +808,199 @@ def neighbours_ui(
         )
 
 
+# --------------------------------------------------------------------------- movie night
+
+VIEWS = ("For me", "Movie night")
+MEMBER_NAME_CHARS = 30
+
+
+def members(name: str) -> list[Member]:
+    """The people of this session's movie night (per release: ids differ between them)."""
+    return st.session_state.setdefault(f"members-{name}", [])
+
+
+def member_name(given: str, taken: Sequence[str], position: int) -> str:
+    """The typed name, trimmed (a default when empty), made distinct from the others'."""
+    text = " ".join(given.split())[:MEMBER_NAME_CHARS] or f"Person {position}"
+    unique, count = text, 1
+    while unique in taken:
+        count += 1
+        unique = f"{text} ({count})"
+    return unique
+
+
+def add_me(name: str) -> None:
+    group = members(name)
+    taken = [m.name for m in group]
+    group.append(Member(member_name("Me", taken, len(group) + 1), ME, {}))
+
+
+def add_member(name: str, known: frozenset[int], release: str) -> None:
+    """The add-a-person form's callback: their link (or else their CSV file) read as the app
+    reads its own; nobody is added without a usable rating, and the reasons are kept to show."""
+    state = st.session_state
+    link, upload = state.get("member-link", ""), state.get("member-file")
+    if link and link.strip():
+        parsed, source = parse_link(link, known, release), "link"
+    elif upload is not None:
+        parsed, source = profile_from_csv(upload.getvalue(), known), "file"
+    else:
+        state["member-problems"] = ["Paste their shared link or choose their ratings file."]
+        return
+    group = members(name)
+    person = member_name(state.get("member-name", ""), [m.name for m in group], len(group) + 1)
+    if not parsed.ratings:
+        state["member-problems"] = [f"{person} was not added: no usable ratings.", *parsed.problems]
+        return
+    group.append(Member(person, source, parsed.ratings, parsed.hidden, parsed.problems))
+    state["member-problems"] = []
+
+
+def remove_member(name: str, position: int) -> None:
+    group = members(name)
+    if 0 <= position < len(group):
+        del group[position]
+
+
+def fetch_group(name: str, recommender: Recommender, settings: Settings) -> GroupShown | None:
+    """Ask the engine once for the movie night's films (None until two people have ratings);
+    raises as `fetch_shown` does."""
+    current = [
+        replace(m, ratings=dict(my_ratings(name)), hidden=frozenset(my_hidden(name)))
+        if m.source == ME
+        else m
+        for m in members(name)
+    ]
+    usable = tuple(m for m in current if m.ratings)
+    if len(usable) < 2:
+        return None
+    rule = st.session_state.get("group-rule", DEFAULT_RULE)
+    result = recommender.recommend_group(
+        [m.ratings for m in usable],
+        settings.limit,
+        rule=rule if rule in RULES else DEFAULT_RULE,
+        hidden=frozenset().union(*(m.hidden for m in usable)),
+        neighbours=settings.neighbours,
+        **settings.filters,
+    )
+    return GroupShown(result, usable, links_of(recommender, result.items))
+
+
+def member_summary(member: Member, name: str) -> str:
+    """Who a member is and where their ratings come from (markdown, the name escaped)."""
+    if member.source == ME:
+        count = len(my_ratings(name))
+        where = f"your {plural(count, 'rating')} on this page, as you change them"
+    else:
+        kind = "shared link" if member.source == "link" else "ratings file"
+        where = f"{plural(len(member.ratings), 'rating')} from a {kind}"
+        if member.hidden:
+            where += f", {plural(len(member.hidden), 'film')} not interested in"
+    return f"**{md(member.name)}** · {where}"
+
+
+def group_card_text(item: GroupRecommendation, rank: int, shown: GroupShown) -> str:
+    """A movie night film: what it is, then each person's predicted stars; who would likely
+    dislike it is said in words, not only by colour (markdown, names escaped)."""
+    links = link_line(shown.links.get(item.movie_id, {}))
+    lines = [
+        f"**{rank}. {md(item.display_title)}**",
+        md(item.genres.replace("|", ", ")) + (f" · {links}" if links else ""),
+    ]
+    if item.predicted:
+        stars = [
+            f"{md(member.name)} **≈\u00a0{predicted:.1f}\u00a0★**"
+            for member, predicted in zip(shown.members, item.predicted, strict=True)
+        ]
+        lines.append(" · ".join(stars))
+    dislikers = [md(shown.members[i].name) for i in item.disliked_by]
+    if dislikers:
+        lines.append(f":orange[⚠ {', '.join(dislikers)} would likely dislike it]")
+    if item.popular:
+        lines.append(":small[:gray[Popular film: nobody's taste found similar users]]")
+    return "  \n".join(lines)
+
+
+def group_ui(name: str, recommender: Recommender, shown: GroupShown | None) -> None:
+    """The movie night view: the people, adding one, the rule, then the films for all."""
+    st.subheader("🍿 Movie night")
+    st.caption(
+        f"Choose a film together. Add up to {MAX_MEMBERS} people: yourself, a friend's "
+        "shared link (the link under My ratings on their page) or their ratings CSV. Each "
+        "person's own neighbours predict their stars; nobody gets a film they rated or hid."
+    )
+    group = members(name)
+    for position, member in enumerate(group):
+        with st.container(border=True, key=f"member-{position}"):
+            about, act = st.columns([5, 1], vertical_alignment="center")
+            about.markdown(member_summary(member, name))
+            act.button(
+                "✕",
+                key=f"remove-member-{position}",
+                help=f"Remove {member.name} from the group",
+                on_click=remove_member,
+                args=(name, position),
+            )
+            for problem in member.problems:
+                st.caption(f"⚠ {problem}")
+            if member.source == ME and not my_ratings(name):
+                st.caption("Rate a few films first (search, or switch to *For me*).")
+    for problem in st.session_state.pop("member-problems", []):
+        st.warning(problem)
+    if len(group) < MAX_MEMBERS:
+        add_people_ui(name, recommender, group)
+    st.selectbox(
+        "How to choose for the group",
+        RULES,
+        key="group-rule",
+        format_func=lambda rule: RULE_LABELS[rule],
+        help="Average: the films the group as a whole would like most. Nobody likely to "
+        "dislike it: the same, but films someone is predicted to rate under 3 ★ come last. "
+        "Least happy member: the films that leave the least pleased person best off.",
+    )
+    if shown is None:
+        st.info("Add at least two people with ratings to see films for the group.")
+        return
+    result = shown.result
+    counts = " · ".join(
+        f"{md(m.name)} {n}" for m, n in zip(shown.members, result.neighbours, strict=True)
+    )
+    st.markdown(f"#### Films for {', '.join(md(m.name) for m in shown.members)}")
+    st.caption(f"Neighbours of similar taste found per person: {counts}.")
+    if not result.items:
+        st.info("Nothing to show: every film these neighbours rated is already seen.")
+    for rank, item in enumerate(result.items, start=1):
+        with st.container(border=True, key=f"group-card-{item.movie_id}"):
+            st.markdown(group_card_text(item, rank, shown))
+
+
+def add_people_ui(name: str, recommender: Recommender, group: Sequence[Member]) -> None:
+    if not any(m.source == ME for m in group):
+        st.button(
+            "Add me",
+            key="add-me",
+            icon=":material/person_add:",
+            help="Your ratings on this page, kept up to date as you rate",
+            on_click=add_me,
+            args=(name,),
+        )
+    with st.form("add-member", clear_on_submit=True):
+        st.markdown("**Add someone**")
+        st.text_input("Name", key="member-name", max_chars=MEMBER_NAME_CHARS)
+        st.text_input(
+            "Their shared link",
+            key="member-link",
+            placeholder="https://…/?r=50:5,172:4.5",
+            help="The page address they copied under My ratings",
+        )
+        st.file_uploader("…or their ratings CSV", type=["csv"], key="member-file")
+        st.form_submit_button(
+            "Add to the group",
+            on_click=add_member,
+            args=(name, recommender.movie_ids, recommender.name),
+        )
+
+
 def messages_ui() -> None:
     """What was dropped from a shared link, said once; never the link's own text."""
     problems = st.session_state.pop("link_problems", [])
@@ -860,10 +1056,15 @@ def page_ui(name: str, recommender: Recommender) -> None:
     for warning in recommender.notes:
         st.sidebar.caption(f"Data note: {md(warning)}")
     settings = settings_ui(recommender, name)
+    night = st.session_state.get("view") == VIEWS[1]
     shown: Shown | None = None
+    group: GroupShown | None = None
     problem: Exception | None = None
     try:  # fetch what the page shows, then draw it
-        shown = fetch_shown(name, recommender, settings)
+        if night:
+            group = fetch_group(name, recommender, settings)
+        else:
+            shown = fetch_shown(name, recommender, settings)
     except (ValueError, StoreUnavailable) as error:
         problem = error
     # The main column comes first: on a phone, where columns stack, the quick-rate set or the
@@ -873,11 +1074,21 @@ def page_ui(name: str, recommender: Recommender) -> None:
         search_ui(name)
         my_ratings_ui(name)
     with main_column:
+        st.segmented_control(
+            "View",
+            VIEWS,
+            key="view",
+            default=VIEWS[0],
+            required=True,
+            label_visibility="collapsed",
+        )
         if isinstance(problem, StoreUnavailable):
             raise problem  # main() says so at the top of the page, with Retry
-        if shown is None:
+        if problem is not None:
             st.error(f"Cannot recommend: {md(problem)}")
-        else:
+        elif night:
+            group_ui(name, recommender, group)
+        elif shown is not None:
             recommendations_ui(name, recommender, shown)
 
 

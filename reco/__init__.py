@@ -8,6 +8,8 @@ from reco.datasets import AGE_GROUPS, Dataset, DatasetError, DatasetUnavailable,
 from reco.encode import Encoding, SparseVector
 from reco.filters import FILTERS, FilterField, UserFilter
 from reco.recommend import (
+    GroupRecommendation,
+    GroupRecommendations,
     IndexUnavailable,
     Neighbour,
     NeighbourRating,
@@ -36,6 +38,8 @@ __all__ = [
     "EdgeStore",
     "FILTERS",
     "FilterField",
+    "GroupRecommendation",
+    "GroupRecommendations",
     "IndexDamaged",
     "IndexUnavailable",
     "Encoding",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reco.explain import Explanation
-from reco.recommend import Recommendation, Recommendations
+from reco.recommend import GroupRecommendations, Recommendation, Recommendations
 
 
 @dataclass(frozen=True)
@@ -34,3 +34,27 @@ class Shown:
     warning: str | None = None  # what to say first
     widen: bool = False  # offer to widen the filter to everyone
     stop: bool = False  # nothing to show after the warning
+
+
+ME = "me"  # a member who is the person using the page: their ratings as they are now
+
+
+@dataclass(frozen=True)
+class Member:
+    """One person of a movie night: a name typed by the person, and ratings from a shared
+    link, a CSV file or (``source == ME``) the page's own."""
+
+    name: str
+    source: str  # ME, "link" or "file"
+    ratings: dict[int, float]
+    hidden: frozenset[int] = frozenset()
+    problems: tuple[str, ...] = ()  # what was left out of the link or file
+
+
+@dataclass(frozen=True)
+class GroupShown:
+    """A movie night's films, fetched before any of it is drawn."""
+
+    result: GroupRecommendations
+    members: tuple[Member, ...]  # those the films are for, in the order of the predictions
+    links: dict[int, dict]  # movie id -> where to read about it

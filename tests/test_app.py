@@ -15,6 +15,8 @@ import streamlit as st
 from conftest import LAZY_SECTIONS, ROOT, SHARED, page_test, two_taste_dataset, write_release
 from streamlit.testing.v1 import AppTest
 
+from reco import open_recommender
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -28,6 +30,7 @@ class Scenario:
     liked_titles: tuple[str, ...]
     age_group: str  # a group with neighbours of that taste
     nobody: dict[str, list[str]]  # sidebar filters that leave no neighbour
+    other: tuple[int, ...] = ()  # three movies of another taste (a friend's, at movie night)
 
 
 @pytest.fixture(params=["ml-100k", "synthetic"])
@@ -40,13 +43,14 @@ def scenario(request: pytest.FixtureRequest, tmp_path: Path) -> Scenario:
         shutil.copy(SHARED / "ml-100k.zip", data / "ml-100k.zip")
         nobody = {"age_groups-ml-100k": ["Under 18"], "occupations-ml-100k": ["retired"]}
         trilogy = ("Star Wars", "The Empire Strikes Back", "Return of the Jedi")
+        family = (1, 71, 588)  # Toy Story, The Lion King, Beauty and the Beast
         return Scenario(
-            data, "star wars", 50, "Star Wars", (50, 172, 181), trilogy, "25-34", nobody
+            data, "star wars", 50, "Star Wars", (50, 172, 181), trilogy, "25-34", nobody, family
         )
     write_release(data / "ml-100k", "ml-100k", two_taste_dataset())
     nobody = {"age_groups-ml-100k": ["35-44"]}  # the romance fans: none likes science fiction
     scifi = ("Alien", "The Matrix", "Dune")
-    return Scenario(data, "matrix", 2, "The Matrix", (1, 2, 3), scifi, "18-24", nobody)
+    return Scenario(data, "matrix", 2, "The Matrix", (1, 2, 3), scifi, "18-24", nobody, (5, 6, 7))
 
 
 @pytest.fixture
@@ -536,3 +540,107 @@ def test_closed_sections_cost_nothing(app: AppTest, scenario: Scenario) -> None:
     app.session_state["why-open"] = True
     app.run()
     assert table(app, "Their stars") is not None
+
+
+def movie_night(app: AppTest) -> AppTest:
+    app.button_group(key="view").set_value("Movie night").run()
+    return app
+
+
+def add_person(app: AppTest, person: str, link: str) -> AppTest:
+    app.text_input(key="member-name").input(person)
+    app.text_input(key="member-link").input(link)
+    submit = next(b for b in app.button if b.key.startswith("FormSubmitter:add-member"))
+    return submit.click().run()
+
+
+def group_cards(app: AppTest) -> list[str]:
+    return [m.value for m in app.markdown if re.match(r"\*\*\d+\. ", m.value)]
+
+
+def test_movie_night_from_two_pasted_links(app: AppTest, scenario: Scenario) -> None:
+    app.run()
+    movie_night(app)
+    assert not app.exception
+    assert "Add at least two people" in app.info[0].value
+    mine = ",".join(f"{m}:5" for m in scenario.liked)
+    theirs = ",".join(f"{m}:4.5" for m in scenario.other)
+    add_person(app, "Ann <b>", f"http://localhost:8501/?r={mine}")
+    add_person(app, "Bob", f"http://localhost:8501/?r={theirs}&h={scenario.found_id}")
+    assert not app.exception
+    summaries = [m.value for m in app.markdown if " · " in m.value and "from a shared" in m.value]
+    assert summaries[0] == "**Ann \\<b\\>** · 3 ratings from a shared link"  # typed, escaped
+    assert summaries[1].startswith("**Bob** · 3 ratings from a shared link, 1 film not")
+    cards = group_cards(app)
+    recommender = open_recommender("ml-100k", data_dir=scenario.data_dir)
+    expected = recommender.recommend_group(
+        [dict.fromkeys(scenario.liked, 5.0), dict.fromkeys(scenario.other, 4.5)],
+        hidden=[scenario.found_id],
+    )
+    assert len(cards) == len(expected.items) > 0
+    for rank, (card, item) in enumerate(zip(cards, expected.items, strict=True), 1):
+        assert card.startswith(f"**{rank}. {md_escape(item.display_title)}**")
+    for card in cards:  # each person's predicted stars on every film
+        assert re.search(r"Ann \\<b\\> \*\*≈\u00a0\d\.\d\u00a0★\*\*", card)
+        assert re.search(r"Bob \*\*≈\u00a0\d\.\d\u00a0★\*\*", card)
+    titles = "".join(cards)
+    assert f"{md_escape(scenario.found_title)}" not in titles  # Bob is not interested in it
+    assert ratings(app) == {}  # a friend's ratings never become the person's own
+
+
+def test_a_bad_link_is_reported_and_the_other_people_are_kept(
+    app: AppTest, scenario: Scenario
+) -> None:
+    app.query_params["r"] = ",".join(f"{m}:5" for m in scenario.liked)
+    app.run()
+    movie_night(app)
+    app.button(key="add-me").click().run()
+    add_person(app, "Bob", "http://localhost:8501/?dataset=ml-latest-small&r=1:5")
+    assert [w.value for w in app.warning] == [
+        "Bob was not added: no usable ratings.",
+        "The link holds ratings of ml-latest-small, not ml-100k; none were used.",
+    ]
+    add_person(app, "Cy", "not a link at all")
+    assert "Cy was not added" in app.warning[0].value
+    theirs = ",".join(f"{m}:4.5" for m in scenario.other)
+    add_person(app, "Dee", f"?r={theirs},99999:5")
+    assert not app.warning
+    people = [
+        m.value.split(" · ")[0]
+        for m in app.markdown
+        if m.value.startswith("**") and " rating" in m.value and " · " in m.value
+    ]
+    assert people[:2] == ["**Me**", "**Dee**"]
+    assert "⚠ 1 unknown movie id in the link was ignored (99999)." in [c.value for c in app.caption]
+    assert group_cards(app)
+    app.button(key="remove-member-1").click().run()
+    assert "Add at least two people" in app.info[0].value
+
+
+def test_movie_night_follows_my_ratings_and_the_rule(app: AppTest, scenario: Scenario) -> None:
+    app.query_params["r"] = ",".join(f"{m}:5" for m in scenario.liked)
+    app.run()
+    movie_night(app)
+    app.button(key="add-me").click().run()
+    theirs = ",".join(f"{m}:4.5" for m in scenario.other)
+    add_person(app, "Bob", f"?r={theirs}")
+    app.selectbox(key="group-rule").set_value("least-misery").run()
+    assert not app.exception and group_cards(app)
+    app.selectbox(key="group-rule").set_value("average").run()
+    # the page shows what the library recommends for the same people and rule
+    recommender = open_recommender("ml-100k", data_dir=scenario.data_dir)
+    expected = recommender.recommend_group(
+        [dict.fromkeys(scenario.liked, 5.0), dict.fromkeys(scenario.other, 4.5)], rule="average"
+    )
+    cards = group_cards(app)
+    first = expected.items[0]
+    assert cards[0].startswith(f"**1. {md_escape(first.display_title)}**")
+    # rating the group's first film as "me" takes it off the group's list
+    app.session_state["ratings"]["ml-100k"][first.movie_id] = 4.0
+    app.run()
+    assert not any(md_escape(first.display_title) in card for card in group_cards(app))
+
+
+def md_escape(text: str) -> str:
+    """A title as the page writes it in markdown (special characters escaped)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", text)
