@@ -321,6 +321,7 @@ def bench_one(source: str | int, options: BenchOptions = BenchOptions()) -> dict
                 return reopened.recommend(profile, age_groups=[group])
 
             result["edge_filtered"] = _percentiles(_time_each(filtered, profiles))
+        result["group_of_4"] = _group_timings(reopened, profiles)
         reference = PostingLists(dataset, reopened)
         _time_each(reference.recommend, profiles[:5])
         result["numpy"] = _percentiles(_time_each(reference.recommend, profiles))
@@ -335,6 +336,19 @@ def bench_one(source: str | int, options: BenchOptions = BenchOptions()) -> dict
         shutil.rmtree(root, ignore_errors=True)
     result["peak_rss_mb"] = round(_rss_mb())
     return result
+
+
+def _group_timings(recommender: Recommender, profiles: Sequence[dict[int, float]]) -> dict:
+    """Movie night for groups of 4 of the profiles against the same 4 asked one by one, in
+    turn on the same run: the p50 of each and their ratio (target: at most 3x)."""
+    groups = [profiles[i : i + 4] for i in range(0, len(profiles) - 3, 4)]
+    alone: list[float] = []
+    together: list[float] = []
+    for group in groups:
+        alone.extend(_time_each(recommender.recommend, group))
+        together.extend(_time_each(recommender.recommend_group, [group]))
+    one, four = _percentiles(alone)["p50"], _percentiles(together)["p50"]
+    return {"groups": len(groups), "one_p50": one, "p50": four, "ratio": round(four / one, 2)}
 
 
 def _seed_engine(
@@ -404,9 +418,9 @@ def table(results: Sequence[dict[str, Any]]) -> str:
     header = (
         "| Dataset | Users | Ratings | Build s | Ratings/s | Peak RSS MB | Disk MB | Reopen s "
         "| First query s | p50 ms | p95 ms | p99 ms | p50 filtered | numpy p50 | "
-        "seed engine p50 | seed / edge |"
+        "seed engine p50 | seed / edge | group of 4 p50 ms (× one) |"
     )
-    lines = [header, "|" + "---|" * 16]
+    lines = [header, "|" + "---|" * 17]
     for r in results:
         seed = r["seed_engine"]
         seed_p50 = seed.get("p50")
@@ -418,9 +432,14 @@ def table(results: Sequence[dict[str, Any]]) -> str:
             f"| {r.get('first_query_s', '–')} "
             f"| {r['edge']['p50']} | {r['edge']['p95']} | {r['edge']['p99']} "
             f"| {filtered if filtered is not None else '–'} | {r['numpy']['p50']} "
-            f"| {seed_p50 if seed_p50 is not None else '–'} | {ratio} |"
+            f"| {seed_p50 if seed_p50 is not None else '–'} | {ratio} | {_group_cell(r)} |"
         )
     return "\n".join(lines)
+
+
+def _group_cell(result: dict[str, Any]) -> str:
+    group = result.get("group_of_4")
+    return f"{group['p50']} ({group['ratio']}×)" if group else "–"
 
 
 def chart(results: Sequence[dict[str, Any]]) -> alt.Chart:

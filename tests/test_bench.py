@@ -74,6 +74,9 @@ def test_bench_one_measures_every_figure() -> None:
         assert 0 < p["p50"] <= p["p95"] <= p["p99"]
     assert result["same_top10_as_numpy"] == 1.0
     assert result["seed_engine"]["queries"] >= 1 and result["seed_engine"]["p50"] > 0
+    group = result["group_of_4"]
+    assert group["groups"] == 5 and group["p50"] > 0 and group["one_p50"] > 0
+    assert group["ratio"] == round(group["p50"] / group["one_p50"], 2)
 
 
 def test_seed_engine_is_skipped_above_its_size_limit() -> None:

@@ -495,6 +495,66 @@ def test_the_page_on_a_phone(app_url: str, phone: Page) -> None:
     shot(phone, "phone-03-rated")
 
 
+# --------------------------------------------------------------------------- movie night
+
+GROUP_CARDS = "[class*='st-key-group-card-']"
+FAMILY = "1:5,71:5,588:4.5"  # Toy Story, The Lion King, Beauty and the Beast
+
+
+def add_person(page: Page, name: str, link: str) -> None:
+    form = page.locator("[data-testid='stForm']")
+    form.get_by_label("Name").fill(name)
+    form.get_by_label("Their shared link").fill(link)
+    form.get_by_role("button", name="Add to the group").click()
+    wait_idle(page)
+
+
+def group_titles(page: Page) -> list[str]:
+    cards = page.locator(f"{GROUP_CARDS} strong").all_inner_texts()
+    return [re.sub(r"^\d+\. ", "", text) for text in cards if re.match(r"^\d+\. ", text)]
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_movie_night_from_shared_links(
+    app_url: str, request: pytest.FixtureRequest, width: str, timings
+) -> None:
+    """Two people's links pasted -> films for both with each one's predicted stars; a bad
+    link -> a message, the others kept; at both widths."""
+    viewport = DESKTOP if width == "desktop" else PHONE
+    page: Page = request.getfixturevalue("page" if width == "desktop" else "phone")
+    page.goto(f"{app_url}/?r=50:5,172:5,181:5")
+    wait_for_count(page, 3)
+    page.locator(".st-key-view button", has_text="Movie night").click()
+    expect(page.get_by_text("Add at least two people")).to_be_visible()
+    wait_idle(page)
+    add_person(page, "Ann", f"{app_url}/?r=50:5,172:5,181:5")
+    started = time.perf_counter()
+    add_person(page, "Sam", f"{app_url}/?r={FAMILY}&h=1")
+    expect(page.locator(GROUP_CARDS)).to_have_count(10)
+    timings.setdefault("movie night: second person added -> films shown", []).append(
+        time.perf_counter() - started
+    )
+    first = page.locator(GROUP_CARDS).first.inner_text()
+    assert re.search(r"Ann ≈\s\d\.\d\s★", first) and re.search(r"Sam ≈\s\d\.\d\s★", first)
+    titles = group_titles(page)
+    for seen in ("Star Wars (1977)", "Toy Story (1995)", "The Lion King (1994)"):
+        assert seen not in titles
+    expect(page.get_by_text("Films for Ann, Sam")).to_be_visible()
+
+    add_person(page, "Bob", "https://example.org/?dataset=ml-latest-small&r=1:5")
+    expect(page.get_by_text("Bob was not added: no usable ratings.")).to_be_visible()
+    expect(page.get_by_text("The link holds ratings of ml-latest-small")).to_be_visible()
+    expect(page.locator(GROUP_CARDS)).to_have_count(10)  # Ann and Sam kept
+    assert group_titles(page) == titles
+    scrolled = page.evaluate("() => document.documentElement.scrollWidth")
+    assert scrolled <= viewport["width"], scrolled
+    name = "08-movie-night" if width == "desktop" else "phone-04-movie-night"
+    shot(page, name)
+
+    page.locator(".st-key-remove-member-0 button").click()
+    expect(page.get_by_text("Add at least two people")).to_be_visible()
+
+
 # --------------------------------------------------------------------------- accessibility
 
 AXE_OURS = (  # where the app's own content is drawn; everything else is Streamlit's

@@ -192,7 +192,7 @@ def test_charts_have_text_equivalents() -> None:
     )
 
 
-KNOWN = frozenset(range(1, 2000))
+ML100K_IDS = frozenset(range(1, 1683))
 
 
 @pytest.mark.parametrize(
@@ -205,24 +205,24 @@ KNOWN = frozenset(range(1, 2000))
     ],
 )
 def test_a_pasted_link_gives_its_ratings_and_hidden_films(text: str) -> None:
-    parsed = parse_link(text, KNOWN, "ml-100k")
+    parsed = parse_link(text, ML100K_IDS, "ml-100k")
     assert parsed.ratings == {50: 5.0, 172: 4.5}
     assert parsed.hidden == frozenset({7}) and not parsed.problems
 
 
 def test_a_pasted_link_reports_what_it_cannot_use_and_never_echoes_it() -> None:
-    assert parse_link("50:5,172:4.5", KNOWN, "ml-100k").ratings == {50: 5.0, 172: 4.5}
-    other = parse_link("http://x/?dataset=ml-latest-small&r=1:5", KNOWN, "ml-100k")
+    assert parse_link("50:5,172:4.5", ML100K_IDS, "ml-100k").ratings == {50: 5.0, 172: 4.5}
+    other = parse_link("http://x/?dataset=ml-latest-small&r=1:5", ML100K_IDS, "ml-100k")
     assert not other.ratings
     assert other.problems == (
         "The link holds ratings of ml-latest-small, not ml-100k; none were used.",
     )
-    hostile = parse_link("http://x/?dataset=<b>hi</b>&r=1:5", KNOWN, "ml-100k")
+    hostile = parse_link("http://x/?dataset=<b>hi</b>&r=1:5", ML100K_IDS, "ml-100k")
     assert "<b>" not in hostile.problems[0] and "another release" in hostile.problems[0]
-    assert parse_link("http://x/?q=1", KNOWN, "ml-100k").problems == (
+    assert parse_link("http://x/?q=1", ML100K_IDS, "ml-100k").problems == (
         "The link holds no ratings (no r=… part).",
     )
-    assert parse_link("  ", KNOWN, "ml-100k").problems == ("The link is empty.",)
-    assert "too long" in parse_link("r=" + "1:5," * 20_000, KNOWN, "ml-100k").problems[0]
-    partly = parse_link("?r=50:5,9999:4,1:9", KNOWN, "ml-100k")
+    assert parse_link("  ", ML100K_IDS, "ml-100k").problems == ("The link is empty.",)
+    assert "too long" in parse_link("r=" + "1:5," * 20_000, ML100K_IDS, "ml-100k").problems[0]
+    partly = parse_link("?r=50:5,9999:4,1:9", ML100K_IDS, "ml-100k")
     assert partly.ratings == {50: 5.0} and len(partly.problems) == 2
