@@ -984,8 +984,11 @@ def add_people_ui(name: str, recommender: Recommender, group: Sequence[Member]) 
             on_click=add_me,
             args=(name,),
         )
-    with st.form("add-member", clear_on_submit=True):
-        st.markdown("**Add someone**")
+    # Open until two people are in; then folded, so the films come up the page.
+    with (
+        st.expander("Add someone", expanded=len(group) < 2, icon=":material/group_add:"),
+        st.form("add-member", clear_on_submit=True, border=False),
+    ):
         st.text_input("Name", key="member-name", max_chars=MEMBER_NAME_CHARS)
         st.text_input(
             "Their shared link",
