@@ -64,6 +64,20 @@ class SparseRows:
         start, end = self.indptr[i], self.indptr[i + 1]
         return SparseVector(self.indices[start:end], self.values[start:end])
 
+    @staticmethod
+    def stack(parts: Sequence[SparseRows]) -> SparseRows:
+        """The rows of ``parts``, one after the other, as one CSR matrix."""
+        sizes = [int(part.indptr[-1]) for part in parts]
+        offsets = np.cumsum([0, *sizes[:-1]])
+        indptr = np.concatenate(
+            [[0], *(part.indptr[1:] + offset for part, offset in zip(parts, offsets, strict=True))]
+        ).astype(np.int64)
+        return SparseRows(
+            indptr,
+            np.concatenate([part.indices for part in parts]),
+            np.concatenate([part.values for part in parts]),
+        )
+
     def slice(self, start: int, stop: int) -> SparseRows:
         """Rows ``start`` to ``stop`` (exclusive) as views, without copying."""
         first, last = int(self.indptr[start]), int(self.indptr[stop])

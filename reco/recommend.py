@@ -26,7 +26,13 @@ import numpy as np
 from reco.catalog import Catalog, Popular, display_title
 from reco.datasets import Dataset, Progress, find_release, load_movielens
 from reco.encode import LIKED_AT, Encoding, EncodingName, SparseRows, check_stars
-from reco.explain import Explanation, explain_all, person_mean, predict_stars
+from reco.explain import (
+    Explanation,
+    explain_all,
+    person_mean,
+    predict_stars,
+    predict_stars_each,
+)
 from reco.filters import FILTERS, UserFilter
 from reco.group import (
     DEFAULT_RULE,
@@ -517,13 +523,13 @@ class Recommender:
             )
             return GroupRecommendations(items, rule, counts, True, where)
 
+        rows = SparseRows.stack([f.stars for f in found])  # every member's neighbours
+        weights = np.concatenate([f.similarities for f in found])
+        members = np.repeat(np.arange(len(found)), [len(f) for f in found])
+        means = np.array([self._own_mean(profile) for profile in checked])
+
         def predict(positions: np.ndarray) -> np.ndarray:
-            return np.array(
-                [
-                    self._predicted(f, profile, films[positions])
-                    for f, profile in zip(found, checked, strict=True)
-                ]
-            )
+            return predict_stars_each(rows, weights, members, films[positions], means)
 
         relevances = np.array([relevance(c.movie_ids, c.scores, films) for c in candidates])
         top, scores, predicted = rank_group(films, relevances, rule, limit, predict)

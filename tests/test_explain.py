@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from reco.encode import SparseRows
-from reco.explain import explain, explain_all, person_mean, predict_stars, row_means, verdict
+from reco.explain import (
+    explain,
+    explain_all,
+    person_mean,
+    predict_stars,
+    predict_stars_each,
+    row_means,
+    verdict,
+)
 
 
 def rows(*users: dict[int, float]) -> SparseRows:
@@ -93,3 +101,17 @@ def test_explaining_several_films_at_once_equals_one_by_one() -> None:
     assert list(together) == [20, 10, 77]
     assert together == {m: explain(NEIGHBOURS, m, profile) for m in (20, 10, 77)}
     assert explain_all(NEIGHBOURS, [20], {})[20].agreements == ()  # nothing rated: no reasons
+
+
+def test_predictions_for_several_people_at_once_equal_each_alone() -> None:
+    rows = NEIGHBOURS
+    weights = np.array([0.9, 0.5, 0.2])
+    members = np.array([1, 0, 1])  # neighbour 1 is person 0's, neighbours 0 and 2 person 1's
+    films = np.array([20, 10, 99])
+    together = predict_stars_each(rows, weights, members, films, np.array([3.0, 4.0]))
+    assert together.shape == (2, 3)
+    first = predict_stars(rows.take(np.array([1])), weights[[1]], films, 3.0)
+    second = predict_stars(rows.take(np.array([0, 2])), weights[[0, 2]], films, 4.0)
+    assert together[0].tolist() == pytest.approx(first.tolist())
+    assert together[1].tolist() == pytest.approx(second.tolist())
+    assert together[:, 2].tolist() == [3.0, 4.0]  # nobody rated film 99: each one's mean
