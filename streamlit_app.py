@@ -47,7 +47,7 @@ from reco.datasets import (
     plural,
 )
 from reco.explain import Explanation, verdict
-from reco.group import DEFAULT_RULE, MAX_MEMBERS, RULE_LABELS, RULES
+from reco.group import DEFAULT_RULE, GROUP_NEIGHBOURS, MAX_MEMBERS, RULE_LABELS, RULES
 from reco.page import ME, GroupShown, Member, Settings, Shown
 from reco.profile import (
     MAX_LINK_CHARS,
@@ -337,7 +337,8 @@ def settings_ui(recommender: Recommender, name: str) -> Settings:
             recommender.options.neighbours,
             5,
             key="neighbours",
-            help="How many users of most similar taste to ask.",
+            help="How many users of most similar taste to ask for your recommendations "
+            f"(Movie night asks {GROUP_NEIGHBOURS} per person).",
         )
         min_raters = st.slider(
             "Minimum raters",
@@ -880,7 +881,6 @@ def fetch_group(name: str, recommender: Recommender, settings: Settings) -> Grou
         settings.limit,
         rule=rule if rule in RULES else DEFAULT_RULE,
         hidden=frozenset().union(*(m.hidden for m in usable)),
-        neighbours=settings.neighbours,
         **settings.filters,
     )
     return GroupShown(result, usable, links_of(recommender, result.items))

@@ -24,7 +24,7 @@ from reco.datasets import (
 )
 from reco.encode import ENCODINGS, check_stars
 from reco.filters import FILTERS
-from reco.group import DEFAULT_RULE, MAX_MEMBERS, RULES
+from reco.group import DEFAULT_RULE, GROUP_NEIGHBOURS, MAX_MEMBERS, RULES
 from reco.profile import Parsed, parse_link, profile_from_csv
 from reco.recommend import (
     DEFAULT_ENCODING,
@@ -187,7 +187,9 @@ def _parser() -> argparse.ArgumentParser:
             help=f"every member's neighbours only of this {field.title.lower()} (repeatable)",
         )
     group.add_argument("--limit", type=int, default=10)
-    group.add_argument("--neighbours", type=int, default=None)
+    group.add_argument(
+        "--neighbours", type=int, default=None, help=f"per member (default {GROUP_NEIGHBOURS})"
+    )
     group.add_argument("--json", action="store_true", help="machine-readable output")
 
     evaluate = commands.add_parser(

@@ -36,6 +36,12 @@ RULE_LABELS: dict[GroupRule, str] = {
 DISLIKED_BELOW = NEUTRAL_FROM
 """A member is flagged as likely to dislike a film predicted below this many stars."""
 MAX_MEMBERS = 6
+GROUP_NEIGHBOURS = 50
+"""Neighbours asked per member: half of one person's default, at half the cost, for the same
+group quality on the validation split (seed 0) of ml-100k (members' NDCG@10 0.310 vs 0.313
+with 100, fold spread 0.016; worst-off member 0.142 vs 0.143) and of ml-latest-small (0.276
+vs 0.277): a group's list draws on each member's 100 best films, which the nearest
+neighbours already settle."""
 
 
 def check_rule(rule: str) -> GroupRule:

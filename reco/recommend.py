@@ -36,6 +36,7 @@ from reco.explain import (
 from reco.filters import FILTERS, UserFilter
 from reco.group import (
     DEFAULT_RULE,
+    GROUP_NEIGHBOURS,
     MAX_MEMBERS,
     GroupRule,
     check_rule,
@@ -486,11 +487,11 @@ class Recommender:
         """The best ``limit`` films for a group (movie night), never one a member rated nor
         one of ``hidden``, with each member's predicted stars.
 
-        Each member's neighbours come from one similarity query, all sent as one batch; each
-        member's best ``pool`` films form the candidates, ranked by ``rule``
-        (`reco.group`). ``filters`` apply to every member's neighbours, as in `recommend`.
-        Raises `ValueError` for no members or more than `reco.group.MAX_MEMBERS`, a member
-        without ratings, and what `recommend` refuses.
+        Each member's neighbours (``neighbours``, default `reco.group.GROUP_NEIGHBOURS`) come
+        from one similarity query, all sent as one batch; each member's best ``pool`` films
+        form the candidates, ranked by ``rule`` (`reco.group`). ``filters`` apply to every
+        member's neighbours, as in `recommend`. Raises `ValueError` for no members or more
+        than `reco.group.MAX_MEMBERS`, a member without ratings, and what `recommend` refuses.
         """
         rule = check_rule(rule)
         if not 1 <= len(profiles) <= MAX_MEMBERS:
@@ -502,7 +503,7 @@ class Recommender:
         skipped = self.check_movies(hidden)
         if not isinstance(limit, int) or not 1 <= limit <= 1_000:
             raise ValueError("limit must be a whole number from 1 to 1000")
-        options = self._options(neighbours, None)
+        options = self._options(GROUP_NEIGHBOURS if neighbours is None else neighbours, None)
         where = self.user_filter(**filters)
         queries = self.encoding.encode_queries(checked)
         answers = self.store.similar_users_batch(queries, options.neighbours, where)
