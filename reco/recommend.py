@@ -503,6 +503,8 @@ class Recommender:
         skipped = self.check_movies(hidden)
         if not isinstance(limit, int) or not 1 <= limit <= 1_000:
             raise ValueError("limit must be a whole number from 1 to 1000")
+        if not isinstance(pool, int) or pool < limit:
+            raise ValueError("pool must be a whole number at least as large as limit")
         options = self._options(GROUP_NEIGHBOURS if neighbours is None else neighbours, None)
         where = self.user_filter(**filters)
         queries = self.encoding.encode_queries(checked)

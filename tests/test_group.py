@@ -139,5 +139,7 @@ def test_bad_groups_are_refused_with_a_reason(recommender: Recommender) -> None:
         recommender.recommend_group([FAN, {}])
     with pytest.raises(ValueError, match="unknown movie id"):
         recommender.recommend_group([FAN, {99_999: 4.0}])
+    with pytest.raises(ValueError, match="pool must be"):
+        recommender.recommend_group([FAN], limit=10, pool=5)
     with pytest.raises(ValueError, match="unknown group rule"):
         recommender.recommend_group([FAN], rule="majority")
