@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote_plus, urlsplit
 
 import numpy as np
 import pandas as pd
@@ -46,12 +46,25 @@ def display_title(title: str, year: object) -> str:
 
 def imdb_link(url: str) -> str:
     """An IMDb address from a release, made safe to put in a markdown link or a table cell.
-    ml-100k's 1998 addresses (``http://us.imdb.com/M/title-exact?Toy%20Story%20(1995)``)
-    become today's IMDb search for that title, which finds the film."""
+    ml-100k's 1998 addresses (``http://us.imdb.com/M/title-exact?Toy%20Story%20(1995)``,
+    ``http://us.imdb.com/Title?L%E9on+(1994)``) become today's IMDb search for that title,
+    which finds the film."""
     parts = urlsplit(url)
-    if parts.hostname and parts.hostname.endswith("imdb.com") and "title-exact" in parts.path:
-        return f"https://www.imdb.com/find/?q={quote(unquote(parts.query), safe='')}"
+    if parts.hostname and parts.hostname.endswith("imdb.com"):
+        if parts.path.startswith("/M/title-exact") or parts.path == "/Title":
+            asked = parts.query or parts.path.removeprefix("/M/title-exact").strip("/")
+            title = " ".join(_unquote_old(asked).split())
+            return f"https://www.imdb.com/find/?q={quote(title, safe='')}"
     return quote(url, safe=":/?&=%#+,;@~._-")
+
+
+def _unquote_old(text: str) -> str:
+    """Percent-decoding of a 1998 address: ``+`` is a space, and bytes are UTF-8 where they
+    decode as such, else Latin-1 (``L%E9on`` is Léon)."""
+    try:
+        return unquote_plus(text, errors="strict")
+    except UnicodeDecodeError:
+        return unquote_plus(text, encoding="latin-1")
 
 
 class CatalogError(ValueError):

@@ -134,6 +134,15 @@ def test_display_titles_and_links() -> None:
     }
     assert catalog.links(3) == {}
     assert imdb_link("https://example.org/a (b)") == "https://example.org/a%20%28b%29"
+    assert imdb_link("http://us.imdb.com/Title?L%E9on+(1994)") == (
+        "https://www.imdb.com/find/?q=L%C3%A9on%20%281994%29"
+    )
+    assert imdb_link("http://us.imdb.com/Title?Wallace+%26+Gromit%3A+The+Best+(1996)") == (
+        "https://www.imdb.com/find/?q=Wallace%20%26%20Gromit%3A%20The%20Best%20%281996%29"
+    )
+    assert imdb_link("http://us.imdb.com/M/title-exact/Independence%20(1997)") == (
+        "https://www.imdb.com/find/?q=Independence%20%281997%29"
+    )
     assert catalog.popular().movie_ids.tolist() == [1, 2]  # never a film nobody rated
     with pytest.raises(KeyError):
         catalog.movie(99)
