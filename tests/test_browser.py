@@ -498,16 +498,26 @@ def test_the_page_on_a_phone(app_url: str, phone: Page) -> None:
 # --------------------------------------------------------------------------- movie night
 
 GROUP_CARDS = "[class*='st-key-group-card-']"
+FORM_CLEARED = """() => {
+    const name = document.querySelector("[data-testid='stForm'] input[aria-label='Name']");
+    return !name || name.value === '';
+}"""
 FAMILY = "1:5,71:5,588:4.5"  # Toy Story, The Lion King, Beauty and the Beast
 
 
 def add_person(page: Page, name: str, link: str) -> None:
+    """Fill the add-someone form and submit it with Enter (as a person may; immune to the
+    layout moving while the section unfolds), then wait for the form to be cleared."""
     form = page.locator("[data-testid='stForm']")
     if not form.is_visible():  # folded once two people are in
         page.locator("summary", has_text="Add someone").click()
-    form.get_by_role("textbox", name="Name").fill(name)
-    form.get_by_role("textbox", name="Their shared link").fill(link)
-    form.get_by_role("button", name="Add to the group").click()
+        expect(form).to_be_visible()
+    name_box = form.get_by_role("textbox", name="Name")
+    name_box.fill(name)
+    link_box = form.get_by_role("textbox", name="Their shared link")
+    link_box.fill(link)
+    link_box.press("Enter")
+    page.wait_for_function(FORM_CLEARED)  # submitted: the form starts afresh (or folds away)
     wait_idle(page)
 
 
