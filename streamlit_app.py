@@ -932,9 +932,9 @@ def group_ui(name: str, recommender: Recommender, shown: GroupShown | None) -> N
     group = members(name)
     for position, member in enumerate(group):
         with st.container(border=True, key=f"member-{position}"):
-            about, act = st.columns([5, 1], vertical_alignment="center")
-            about.markdown(member_summary(member, name))
-            act.button(
+            row = st.container(horizontal=True, vertical_alignment="center", wrap=False)
+            row.markdown(member_summary(member, name))
+            row.button(
                 "✕",
                 key=f"remove-member-{position}",
                 help=f"Remove {member.name} from the group",

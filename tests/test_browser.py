@@ -562,6 +562,8 @@ def test_movie_night_from_shared_links(
     assert scrolled <= viewport["width"], scrolled
     name = "08-movie-night" if width == "desktop" else "phone-04-movie-night"
     shot(page, name)
+    page.locator(GROUP_CARDS).first.scroll_into_view_if_needed()
+    shot(page, f"{name}-films", whole=False)
 
     page.locator(".st-key-remove-member-0 button:visible").first.click()
     expect(page.get_by_text("Add at least two people")).to_be_visible()
