@@ -521,6 +521,21 @@ def add_person(page: Page, name: str, link: str) -> None:
     wait_idle(page)
 
 
+def add_from_file(page: Page, name: str, path: Path) -> None:
+    """Add a person from their ratings CSV through the form's file chooser."""
+    form = page.locator("[data-testid='stForm']")
+    if not form.is_visible():
+        page.locator("summary", has_text="Add someone").click()
+        expect(form).to_be_visible()
+    form.locator("input[type='file']").set_input_files(str(path))
+    expect(form.get_by_text(path.name)).to_be_visible()
+    name_box = form.get_by_role("textbox", name="Name")
+    name_box.fill(name)
+    name_box.press("Enter")
+    page.wait_for_function(FORM_CLEARED)
+    wait_idle(page)
+
+
 def group_titles(page: Page) -> list[str]:
     cards = page.locator(f"{GROUP_CARDS} strong").all_inner_texts()
     return [re.sub(r"^\d+\. ", "", text) for text in cards if re.match(r"^\d+\. ", text)]
@@ -528,10 +543,10 @@ def group_titles(page: Page) -> list[str]:
 
 @pytest.mark.parametrize("width", ["desktop", "phone"])
 def test_movie_night_from_shared_links(
-    app_url: str, request: pytest.FixtureRequest, width: str, timings
+    app_url: str, request: pytest.FixtureRequest, width: str, timings, tmp_path: Path
 ) -> None:
     """Two people's links pasted -> films for both with each one's predicted stars; a bad
-    link -> a message, the others kept; at both widths."""
+    link -> a message, the others kept; a third person from a CSV file; at both widths."""
     viewport = DESKTOP if width == "desktop" else PHONE
     page: Page = request.getfixturevalue("page" if width == "desktop" else "phone")
     page.goto(f"{app_url}/?r=50:5,172:5,181:5")
@@ -558,6 +573,14 @@ def test_movie_night_from_shared_links(
     expect(page.get_by_text("The link holds ratings of ml-latest-small")).to_be_visible()
     expect(page.locator(GROUP_CARDS)).to_have_count(10)  # Ann and Sam kept
     assert group_titles(page) == titles
+
+    thrillers = tmp_path / "cy-ratings.csv"  # as the app's own download writes them
+    thrillers.write_text("movie_id,title,rating\n98,Silence,5\n56,Pulp Fiction,5\n12,x,4.5\n")
+    add_from_file(page, "Cy", thrillers)
+    expect(page.get_by_text("Films for Ann, Sam, Cy")).to_be_visible()
+    expect(page.get_by_text("Cy · 3 ratings from a ratings file")).to_be_visible()
+    assert re.search(r"Cy ≈\s\d\.\d\s★", page.locator(GROUP_CARDS).first.inner_text())
+    assert "The Silence of the Lambs (1991)" not in group_titles(page)  # Cy rated it
     scrolled = page.evaluate("() => document.documentElement.scrollWidth")
     assert scrolled <= viewport["width"], scrolled
     name = "08-movie-night" if width == "desktop" else "phone-04-movie-night"
@@ -565,7 +588,9 @@ def test_movie_night_from_shared_links(
     page.locator(GROUP_CARDS).first.scroll_into_view_if_needed()
     shot(page, f"{name}-films", whole=False)
 
-    page.locator(".st-key-remove-member-0 button:visible").first.click()
+    page.locator(".st-key-remove-member-0 button:visible").first.click()  # Ann leaves
+    expect(page.get_by_text("Films for Sam, Cy")).to_be_visible()
+    page.locator(".st-key-remove-member-0 button:visible").first.click()  # and Sam
     expect(page.get_by_text("Add at least two people")).to_be_visible()
 
 

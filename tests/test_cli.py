@@ -173,6 +173,17 @@ def test_group_lists_films_with_each_members_predicted_stars(release: Path, tmp_
         assert rated not in shown
 
 
+def test_group_says_who_would_likely_dislike_a_film(release: Path, tmp_path: Path) -> None:
+    hater = "5:5,6:5,7:5,1:1,2:1,3:1"  # romance, and hates science fiction
+    code, text = group(
+        release, tmp_path, "--member", "1:5,2:5,3:4.5", "--member", hater, "--rule", "average"
+    )
+    assert code == 0
+    first = text.splitlines()[1]
+    assert first.startswith("  1. Solaris (1972)  [id 4]  member 1 ~3.8*, member 2 ~2.7*")
+    assert first.endswith("! member 2 would likely dislike it")
+
+
 def test_group_reads_links_and_csv_files_and_keeps_the_good_members(
     release: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -123,6 +123,21 @@ def test_each_member_predicts_from_their_own_neighbours(recommender: Recommender
     assert solaris[1] == pytest.approx(float(predict[0]), abs=0.005)
 
 
+HATER = {5: 5.0, 6: 5.0, 7: 5.0, 1: 1.0, 2: 1.0, 3: 1.0}  # romance, and hates science fiction
+
+
+def test_a_film_someone_would_dislike_is_flagged_and_put_last_by_the_default(
+    recommender: Recommender,
+) -> None:
+    average = recommender.recommend_group([FAN, HATER], rule="average")
+    assert average.items[0].movie_id == SCIFI[3]  # the fan's favourite leads the average...
+    assert average.items[0].disliked_by == (1,)  # ...but the hater would likely dislike it
+    assert average.items[0].predicted[1] < 3 < average.items[0].predicted[0]
+    spared = recommender.recommend_group([FAN, HATER])  # average-without-misery
+    assert [item.movie_id for item in spared.items][-1] == SCIFI[3]
+    assert all(not item.disliked_by for item in spared.items[:-1])
+
+
 def test_filters_apply_to_every_member(recommender: Recommender) -> None:
     # Only users of 35-44 (the romance group): the fan finds no neighbour of similar taste.
     result = recommender.recommend_group([FAN, ROMANTIC], age_groups=["35-44"])
