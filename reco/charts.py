@@ -1,11 +1,20 @@
-"""Altair charts of recommendations and neighbours (no Streamlit here)."""
+"""Charts of recommendations and neighbours as Vega-Lite specifications (no Streamlit here).
+
+Each chart's specification is written with Altair once per kind (validated, then cached); a
+chart is that specification with its rows as the named dataset `ROWS`. A page redraws a chart
+without Altair's per-run work, and `arrow_datasets` hands the rows over as Arrow bytes, which
+Streamlit passes on without converting them again.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import altair as alt
 import pandas as pd
+import pyarrow as pa
 
 from reco.explain import Explanation
 from reco.recommend import Neighbour, Recommendation
@@ -19,6 +28,26 @@ VERDICTS = (
     ("bad", "Disliked it (below 3 ★)", "#c0504d"),
 )
 SHORT_TITLE = 28  # characters of a title on a chart axis (the full title is in the tooltip)
+ROWS = "rows"  # the name of every chart's dataset
+Spec = dict[str, Any]  # a Vega-Lite specification
+
+
+def with_rows(template: Spec, rows: Sequence[Mapping[str, Any]]) -> Spec:
+    """A chart: ``template`` (a cached specification, left unchanged) with its rows."""
+    return {**template, "datasets": {ROWS: list(rows)}}
+
+
+def arrow_datasets(spec: Spec) -> Spec:
+    """``spec`` with each dataset's rows as Arrow IPC stream bytes (as Streamlit sends data
+    to the browser; it passes bytes on as they are)."""
+    datasets = {}
+    for name, rows in spec.get("datasets", {}).items():
+        table = pa.Table.from_pylist(list(rows))
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        datasets[name] = sink.getvalue().to_pybytes()
+    return {**spec, "datasets": datasets}
 
 
 def short(title: str, limit: int = SHORT_TITLE) -> str:
@@ -28,11 +57,12 @@ def short(title: str, limit: int = SHORT_TITLE) -> str:
 
 def recommendation_chart(
     items: Sequence[Recommendation], explanations: Mapping[int, Explanation]
-) -> alt.Chart:
+) -> Spec:
     """What the neighbours thought of each recommendation, in rank order: stacked bars of how
     many liked it, found it so-so and disliked it (Herlocker et al.'s best-rated explanation).
     Short titles on the axis, the legend below: readable on a phone."""
     rows = []
+    kinds = [kind for kind, _, _ in VERDICTS]
     for rank, item in enumerate(items, start=1):
         explained = explanations.get(item.movie_id)
         if explained is None:
@@ -44,15 +74,19 @@ def recommendation_chart(
                     "label": f"{rank}. {short(item.display_title)}",
                     "movie": item.display_title,
                     "verdict": label,
-                    "order": [k for k, _, _ in VERDICTS].index(kind),
+                    "order": kinds.index(kind),
                     "neighbours": getattr(explained, kind),
                     "predicted": item.predicted,
                 }
             )
-    frame = pd.DataFrame(rows)
+    return with_rows(_recommendation_template(), rows)
+
+
+@functools.cache
+def _recommendation_template() -> Spec:
     labels = [label for _, label, _ in VERDICTS]
-    return (
-        alt.Chart(frame, title="What your neighbours thought")
+    chart = (
+        alt.Chart(alt.NamedData(ROWS), title="What your neighbours thought")
         .mark_bar()
         .encode(
             x=alt.X("sum(neighbours):Q", title="Neighbours who rated it", stack="zero"),
@@ -81,6 +115,7 @@ def recommendation_chart(
         )
         .properties(height=alt.Step(24))
     )
+    return chart.to_dict()
 
 
 def _values(
@@ -150,15 +185,26 @@ def composition_chart(
     neighbours: Mapping[str, int],
     population: Mapping[str, int],
     order: Sequence[str] | None = None,
-) -> alt.Chart:
+) -> Spec:
     """Grouped bars: the share of each value among your neighbours next to everyone."""
     frame = composition_frame(neighbours, population, order)
-    values = list(dict.fromkeys(frame["value"]))
-    return (
-        alt.Chart(frame, title=title)
+    positions = {value: i for i, value in enumerate(dict.fromkeys(frame["value"]))}
+    rows = [{**row, "position": positions[row["value"]]} for row in frame.to_dict("records")]
+    return with_rows(_composition_template(title), rows)
+
+
+@functools.lru_cache(maxsize=16)
+def _composition_template(title: str) -> Spec:
+    chart = (
+        alt.Chart(alt.NamedData(ROWS), title=title)
         .mark_bar()
         .encode(
-            y=alt.Y("value:N", sort=values, title=None, axis=alt.Axis(labelLimit=180)),
+            y=alt.Y(
+                "value:N",
+                sort=alt.EncodingSortField(field="position", op="min", order="ascending"),
+                title=None,
+                axis=alt.Axis(labelLimit=180),
+            ),
             x=alt.X("share:Q", title="Share", axis=alt.Axis(format="%")),
             yOffset=alt.YOffset("group:N", sort=[NEIGHBOURS, EVERYONE]),
             color=alt.Color(
@@ -177,13 +223,19 @@ def composition_chart(
         )
         .properties(height=alt.Step(14))
     )
+    return chart.to_dict()
 
 
-def similarity_chart(neighbours: Sequence[Neighbour], measure: str = "cosine") -> alt.Chart:
+def similarity_chart(neighbours: Sequence[Neighbour], measure: str = "cosine") -> Spec:
     """Histogram of the neighbours' similarity to you."""
-    frame = pd.DataFrame({"similarity": [n.similarity for n in neighbours]})
-    return (
-        alt.Chart(frame, title="How similar your neighbours are")
+    rows = [{"similarity": n.similarity} for n in neighbours]
+    return with_rows(_similarity_template(measure), rows)
+
+
+@functools.lru_cache(maxsize=4)
+def _similarity_template(measure: str) -> Spec:
+    chart = (
+        alt.Chart(alt.NamedData(ROWS), title="How similar your neighbours are")
         .mark_bar(color="#f5c518")
         .encode(
             x=alt.X("similarity:Q", bin=alt.Bin(maxbins=20), title=f"Similarity ({measure})"),
@@ -192,3 +244,4 @@ def similarity_chart(neighbours: Sequence[Neighbour], measure: str = "cosine") -
         )
         .properties(height=200)
     )
+    return chart.to_dict()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pytest
 
 from reco.charts import (
     EVERYONE,
     NEIGHBOURS,
+    ROWS,
+    arrow_datasets,
     composition_caption,
     composition_chart,
     composition_frame,
@@ -129,7 +132,7 @@ def test_charts_carry_their_data() -> None:
         Recommendation(2, long, None, "", 1.0, 2, 3.0, predicted=3.1),
     ]
     explanations = {1: Explanation(1, 10, 3, 1, 0, ()), 2: Explanation(2, 10, 1, 0, 1, ())}
-    chart = recommendation_chart(items, explanations).to_dict()
+    chart = recommendation_chart(items, explanations)
     assert chart["mark"]["type"] == "bar"
     values = next(iter(chart["datasets"].values()))
     assert [(v["rank"], v["neighbours"]) for v in values] == [
@@ -146,10 +149,28 @@ def test_charts_carry_their_data() -> None:
     assert chart["encoding"]["y"]["sort"] == {"field": "rank", "op": "min", "order": "ascending"}
     assert chart["encoding"]["color"]["legend"]["orient"] == "bottom"
     neighbours = [Neighbour(1, 0.9, 10, 2), Neighbour(2, 0.4, 5, 1)]
-    hist = similarity_chart(neighbours).to_dict()
+    hist = similarity_chart(neighbours)
     assert hist["encoding"]["x"]["bin"] == {"maxbins": 20}
-    grouped = composition_chart("Gender", {"F": 1}, {"F": 5, "M": 5}).to_dict()
+    grouped = composition_chart("Gender", {"F": 1}, {"F": 5, "M": 5})
     assert grouped["encoding"]["yOffset"]["field"] == "group"
+    assert [(r["value"], r["position"]) for r in grouped["datasets"][ROWS]][::2] == [
+        ("F", 0),
+        ("M", 1),
+    ]
+    assert all(spec["data"] == {"name": ROWS} for spec in (chart, hist, grouped))
+
+
+def test_charts_reuse_one_specification_and_hand_their_rows_over_as_arrow() -> None:
+    neighbours = [Neighbour(1, 0.9, 10, 2), Neighbour(2, 0.4, 5, 1)]
+    first, second = similarity_chart(neighbours), similarity_chart(neighbours[:1])
+    assert first["encoding"] is second["encoding"]  # built and validated once
+    assert first["datasets"][ROWS] == [{"similarity": 0.9}, {"similarity": 0.4}]
+    sent = arrow_datasets(first)
+    table = pa.ipc.open_stream(sent["datasets"][ROWS]).read_all()
+    assert table.to_pylist() == [{"similarity": 0.9}, {"similarity": 0.4}]
+    assert first["datasets"][ROWS] == [{"similarity": 0.9}, {"similarity": 0.4}]  # unchanged
+    empty = arrow_datasets(similarity_chart([]))
+    assert pa.ipc.open_stream(empty["datasets"][ROWS]).read_all().num_rows == 0
 
 
 def test_hidden_films_round_trip_in_the_link_with_bad_parts_reported() -> None:
