@@ -157,6 +157,7 @@ def test_markup_in_titles_is_shown_as_text(app: AppTest, dataset: Dataset) -> No
 
 
 def test_no_html_is_ever_rendered_from_data() -> None:
-    source = "\n".join(p.read_text() for p in [ROOT / "streamlit_app.py", *ROOT.glob("reco/*.py")])
+    pages = [ROOT / "streamlit_app.py", ROOT / "app_resources.py", *ROOT.glob("reco/*.py")]
+    source = "\n".join(p.read_text() for p in pages)
     assert "unsafe_allow_html" not in source
     assert not re.search(r"\bst\.html\(|components\.html\(", source)

@@ -1,0 +1,76 @@
+"""The page's cached resources: the recommender of each release and what is read from it.
+
+Defined here, in a module Python imports once per process, rather than in the page script,
+which Streamlit runs afresh on every interaction: decorating a function with ``st.cache_*``
+reads its source to key the cache, and doing that on every rerun cost about 5% of one.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from reco import MovieSearch, Recommender, open_recommender
+
+
+@st.cache_resource(show_spinner=False)
+def load_recommender(name: str) -> Recommender:
+    """Once per process: load the dataset (downloading it if needed) and open or build its index."""
+    bar = st.progress(0.0, text=f"Preparing {name}…")
+
+    def downloading(done: int, total: int | None) -> None:
+        text = f"Downloading {name}: {done / 1e6:,.1f} MB"
+        bar.progress(min(done / total, 1.0) if total else 0.0, text=text)
+
+    def indexing(done: int, total: int | None) -> None:
+        text = f"Indexing {name}: {done:,} of {total:,} users (once; reused next time)"
+        bar.progress(min(done / total, 1.0) if total else 0.0, text=text)
+
+    url, key = server_settings()
+    try:
+        return open_recommender(
+            name,
+            qdrant_url=url,
+            qdrant_api_key=key,
+            download_progress=downloading,
+            build_progress=indexing,
+        )
+    finally:
+        bar.empty()
+
+
+def server_settings() -> tuple[str | None, str | None]:
+    """QDRANT_URL and QDRANT_API_KEY from Streamlit secrets, else the environment (None: the
+    embedded engine). The key goes to the client only: never shown, never logged."""
+    found: dict[str, str | None] = {}
+    for name in ("QDRANT_URL", "QDRANT_API_KEY"):
+        try:
+            value = st.secrets.get(name)
+        except FileNotFoundError:  # no secrets.toml at all (Streamlit's error subclasses it)
+            value = None
+        found[name] = str(value) if value else os.environ.get(name) or None
+    return found["QDRANT_URL"], found["QDRANT_API_KEY"]
+
+
+def reconnect() -> None:
+    """Retry: drop the cached engine so the next run connects again (ratings stay)."""
+    load_recommender.clear()
+
+
+@st.cache_resource(show_spinner=False)
+def movie_search(name: str) -> MovieSearch:
+    return MovieSearch.of(load_recommender(name).catalog)
+
+
+@st.cache_resource(show_spinner=False)
+def population(name: str, field: str) -> dict[str, int]:
+    """Facet counts of a demographic field over every indexed user (read-only: shared by
+    every session as it is, not copied per call as ``st.cache_data`` would)."""
+    return load_recommender(name).population(field)
+
+
+@st.cache_resource(show_spinner=False)
+def titles(name: str) -> dict[int, str]:
+    """Movie id -> display title (read-only: shared, not copied per call)."""
+    return load_recommender(name).catalog.titles()
