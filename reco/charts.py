@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import altair as alt
-import pandas as pd
 import pyarrow as pa
 
 from reco.explain import Explanation
@@ -126,22 +125,33 @@ def _values(
     return values + [v for v in neighbours if v not in values]
 
 
-def composition_frame(
+def composition_rows(
     neighbours: Mapping[str, int],
     population: Mapping[str, int],
     order: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Shares of each value among the neighbours and in the whole population."""
+) -> list[dict[str, Any]]:
+    """Shares of each value among the neighbours and in the whole population, two rows per
+    value (neighbours, then everyone), values in chart order (``position``)."""
     values = _values(neighbours, population, order)
     total_n = sum(neighbours.values()) or 1
     total_p = sum(population.values()) or 1
     rows = []
-    for value in values:
-        rows.append(
-            (value, NEIGHBOURS, neighbours.get(value, 0), neighbours.get(value, 0) / total_n)
-        )
-        rows.append((value, EVERYONE, population.get(value, 0), population.get(value, 0) / total_p))
-    return pd.DataFrame(rows, columns=["value", "group", "users", "share"])
+    for position, value in enumerate(values):
+        for group, counts, total in (
+            (NEIGHBOURS, neighbours, total_n),
+            (EVERYONE, population, total_p),
+        ):
+            users = counts.get(value, 0)
+            rows.append(
+                {
+                    "value": value,
+                    "group": group,
+                    "users": users,
+                    "share": users / total,
+                    "position": position,
+                }
+            )
+    return rows
 
 
 def composition_caption(
@@ -187,9 +197,7 @@ def composition_chart(
     order: Sequence[str] | None = None,
 ) -> Spec:
     """Grouped bars: the share of each value among your neighbours next to everyone."""
-    frame = composition_frame(neighbours, population, order)
-    positions = {value: i for i, value in enumerate(dict.fromkeys(frame["value"]))}
-    rows = [{**row, "position": positions[row["value"]]} for row in frame.to_dict("records")]
+    rows = composition_rows(neighbours, population, order)
     return with_rows(_composition_template(title), rows)
 
 

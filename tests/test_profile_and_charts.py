@@ -12,7 +12,7 @@ from reco.charts import (
     arrow_datasets,
     composition_caption,
     composition_chart,
-    composition_frame,
+    composition_rows,
     recommendation_chart,
     similarity_caption,
     similarity_chart,
@@ -114,12 +114,11 @@ def test_csv_import_problems(data: bytes, ratings: dict[int, float], problem: st
         assert any(problem in p for p in parsed.problems), parsed.problems
 
 
-def test_composition_frame_gives_shares_in_the_given_order() -> None:
-    frame = composition_frame(
-        {"18-24": 3, "56+": 1}, {"18-24": 10, "25-34": 30}, ["18-24", "25-34"]
-    )
-    assert list(frame["value"]) == ["18-24", "18-24", "25-34", "25-34", "56+", "56+"]
-    shares = {(v, g): s for v, g, s in frame[["value", "group", "share"]].itertuples(index=False)}
+def test_composition_rows_give_shares_in_the_given_order() -> None:
+    rows = composition_rows({"18-24": 3, "56+": 1}, {"18-24": 10, "25-34": 30}, ["18-24", "25-34"])
+    assert [r["value"] for r in rows] == ["18-24", "18-24", "25-34", "25-34", "56+", "56+"]
+    assert [r["position"] for r in rows] == [0, 0, 1, 1, 2, 2]
+    shares = {(r["value"], r["group"]): r["share"] for r in rows}
     assert shares[("18-24", NEIGHBOURS)] == pytest.approx(0.75)
     assert shares[("25-34", EVERYONE)] == pytest.approx(0.75)
     assert shares[("56+", EVERYONE)] == 0
