@@ -61,16 +61,3 @@ def reconnect() -> None:
 @st.cache_resource(show_spinner=False)
 def movie_search(name: str) -> MovieSearch:
     return MovieSearch.of(load_recommender(name).catalog)
-
-
-@st.cache_resource(show_spinner=False)
-def population(name: str, field: str) -> dict[str, int]:
-    """Facet counts of a demographic field over every indexed user (read-only: shared by
-    every session as it is, not copied per call as ``st.cache_data`` would)."""
-    return load_recommender(name).population(field)
-
-
-@st.cache_resource(show_spinner=False)
-def titles(name: str) -> dict[int, str]:
-    """Movie id -> display title (read-only: shared, not copied per call)."""
-    return load_recommender(name).catalog.titles()

@@ -19,10 +19,8 @@ from streamlit.delta_generator import DeltaGenerator
 from app_resources import (
     load_recommender,
     movie_search,
-    population,
     reconnect,
     server_settings,
-    titles,
 )
 from reco import (
     FILTERS,
@@ -299,18 +297,18 @@ def settings_ui(recommender: Recommender, name: str) -> Settings:
 # --------------------------------------------------------------------------- main column parts
 
 
-@st.cache_data(show_spinner=False)
-def search_examples(name: str) -> str:
-    """Two of the release's most liked titles, as a person would type them."""
-    catalog = load_recommender(name).catalog
+def search_examples(recommender: Recommender) -> str:
+    """Two of the release's most liked titles, as a person would type them (the catalog
+    keeps its popular list: nothing to cache here)."""
+    catalog = recommender.catalog
     top = catalog.popular().movie_ids[:2].tolist()
     return ", ".join(catalog.movie(m)["title"].lower() for m in top)
 
 
-def search_ui(name: str) -> None:
+def search_ui(name: str, recommender: Recommender) -> None:
     st.subheader("🔎 Find movies to rate")
     search = movie_search(name)
-    text = st.text_input("Title", key="search", placeholder=f"e.g. {search_examples(name)}")
+    text = st.text_input("Title", key="search", placeholder=f"e.g. {search_examples(recommender)}")
     with st.expander("Filter by genre and year"):
         genres = st.multiselect("Genres", search.genres(), key=f"genres-{name}")
         years = search.movies["year"].dropna()
@@ -337,7 +335,7 @@ def search_ui(name: str) -> None:
                 results.caption(caption)
         left, right = results.columns([3, 2], vertical_alignment="center")
         year = f" ({row.year})" if pd.notna(row.year) else ""
-        links = link_line(load_recommender(name).catalog.links(movie_id))
+        links = link_line(recommender.catalog.links(movie_id))
         left.markdown(
             f"**{md(row.title)}**{md(year)}  \n{md(row.genres.replace('|', ', '))} · "
             f"{plural(int(row.ratings), 'rating')}" + (f" · {links}" if links else "")
@@ -346,9 +344,9 @@ def search_ui(name: str) -> None:
             star_slider(name, movie_id, f"search-{movie_id}", f"{row.title}{year}")
 
 
-def my_ratings_ui(name: str) -> None:
+def my_ratings_ui(name: str, recommender: Recommender) -> None:
     ratings = my_ratings(name)
-    names = titles(name)
+    names = recommender.catalog.titles()
     st.subheader(f"⭐ My ratings ({len(ratings)})")
     if not ratings:
         st.caption("Nothing rated yet.")
@@ -375,17 +373,16 @@ def my_ratings_ui(name: str) -> None:
             on_click=remove_rating,
             args=(name, movie_id),
         )
-    hidden_ui(name)
+    hidden_ui(name, names)
     share_ui(name)
-    keep_ui(name, ratings)
+    keep_ui(name, recommender, ratings)
 
 
-def hidden_ui(name: str) -> None:
+def hidden_ui(name: str, names: Mapping[int, str]) -> None:
     """The films marked "not interested", each with a button to bring it back."""
     hidden = my_hidden(name)
     if not hidden:
         return
-    names = titles(name)
     with st.expander(f"Not interested ({len(hidden)})"):
         st.caption("Never recommended while hidden; bring one back to see it again.")
         for movie_id in sorted(hidden, key=lambda m: names.get(m, "")):
@@ -400,7 +397,7 @@ def hidden_ui(name: str) -> None:
             )
 
 
-def keep_ui(name: str, ratings: Mapping[int, float]) -> None:
+def keep_ui(name: str, recommender: Recommender, ratings: Mapping[int, float]) -> None:
     """Download the ratings (and hidden films) as CSV, or restore them from one."""
     keep = st.expander("Save or restore my ratings", key="keep-open", on_change="rerun")
     if not keep.open:  # drawn only when open: no CSV written on every rerun
@@ -408,7 +405,7 @@ def keep_ui(name: str, ratings: Mapping[int, float]) -> None:
     with keep:
         st.download_button(
             "Download my ratings (CSV)",
-            profile_to_csv(ratings, titles(name), my_hidden(name)),
+            profile_to_csv(ratings, recommender.catalog.titles(), my_hidden(name)),
             file_name=f"my-ratings-{name}.csv",
             mime="text/csv",
             disabled=not ratings and not my_hidden(name),
@@ -420,7 +417,7 @@ def keep_ui(name: str, ratings: Mapping[int, float]) -> None:
         if uploaded is not None and st.session_state.get("uploaded_id") != uploaded.file_id:
             st.session_state["uploaded_id"] = uploaded.file_id
             st.session_state["upload_done"] = 0  # only this file's messages from here on
-            parsed = profile_from_csv(uploaded.getvalue(), load_recommender(name).movie_ids)
+            parsed = profile_from_csv(uploaded.getvalue(), recommender.movie_ids)
             st.session_state["upload_problems"] = list(parsed.problems)
             if parsed.ratings or parsed.hidden:
                 my_ratings(name).clear()
@@ -486,8 +483,17 @@ def fetch_shown(name: str, recommender: Recommender, settings: Settings) -> Show
     explanations = {} if result.popular else result.explain([i.movie_id for i in items], ratings)
     populations: dict[str, dict[str, int]] = {}
     if result.neighbours and recommender.catalog.has_demographics:
-        populations = {f.name: population(name, f.name) for f in FILTERS}
-    shown = Shown(result, personalised, items, links, explanations, populations, starters)
+        populations = {f.name: recommender.population(f.name) for f in FILTERS}
+    shown = Shown(
+        result,
+        personalised,
+        items,
+        links,
+        explanations,
+        populations,
+        recommender.catalog.titles(),
+        starters,
+    )
     filtered = bool(result.where)
     if not personalised:
         return shown
@@ -627,7 +633,7 @@ def film_list(name: str, shown: Shown, where: str) -> None:
     if not shown.items:
         st.info("Nothing to show.")
         return
-    names = titles(name)
+    names = shown.titles
     for rank, item in enumerate(shown.items, start=1):
         with st.container(border=True, key=f"{where}-card-{item.movie_id}"):
             about, act = st.columns([3, 2], vertical_alignment="center")
@@ -686,7 +692,7 @@ def why_ui(name: str, result: Recommendations, shown: Shown) -> None:
         b.metric("Their mean rating", f"{item.mean_rating:.1f} ★")
         c.metric("Predicted for you", f"≈ {item.predicted:.1f}\u00a0★" if item.predicted else "–")
         if explained is not None:
-            st.caption("  \n".join(explanation_lines(explained, titles(name))))
+            st.caption("  \n".join(explanation_lines(explained, shown.titles)))
         st.markdown("Seen it? Rate it here:")
         star_slider(name, movie_id, f"why-{movie_id}", item.display_title)
         st.container(key="why-panel").dataframe(
@@ -1019,8 +1025,8 @@ def page_ui(name: str, recommender: Recommender) -> None:
     # recommendations are at the top, searching and one's ratings below.
     main_column, side = st.columns([7, 4], gap="large")
     with side:  # searching and rating go on while the engine is away
-        search_ui(name)
-        my_ratings_ui(name)
+        search_ui(name, recommender)
+        my_ratings_ui(name, recommender)
     with main_column:
         st.segmented_control(
             "View",

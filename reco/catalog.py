@@ -20,6 +20,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote, unquote_plus, urlsplit
 
@@ -144,6 +145,7 @@ class Catalog:
         init=False, repr=False, default_factory=dict
     )
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+    _titles: Mapping[int, str] | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         movies = _standard_movies(self.movies)
@@ -334,12 +336,14 @@ class Catalog:
         row = self.movie(movie_id)
         return display_title(row["title"], row["year"])
 
-    def titles(self) -> dict[int, str]:
-        """Movie id -> display title, for every film."""
-        return {
-            int(m): display_title(t, y)
-            for m, t, y in self.movies[["movie_id", "title", "year"]].itertuples(index=False)
-        }
+    def titles(self) -> Mapping[int, str]:
+        """Movie id -> display title, for every film (worked out once; read-only)."""
+        titles = self._titles
+        if titles is None:
+            rows = self.movies[["movie_id", "title", "year"]].itertuples(index=False)
+            titles = MappingProxyType({int(m): display_title(t, y) for m, t, y in rows})
+            object.__setattr__(self, "_titles", titles)
+        return titles
 
     def links(self, movie_id: int) -> dict[str, str]:
         """Where to read about a film: ``{"IMDb": url, "TMDB": url}`` as the release has them."""

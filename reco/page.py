@@ -6,6 +6,7 @@ anew on every interaction (re-creating a dataclass costs more than drawing a cha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reco.explain import Explanation
@@ -30,6 +31,7 @@ class Shown:
     links: dict[int, dict]  # movie id -> where to read about it
     explanations: dict[int, Explanation]  # movie id -> what the neighbours thought
     populations: dict[str, dict[str, int]]  # filter field -> everyone's counts (for charts)
+    titles: Mapping[int, str]  # movie id -> display title, every film (the catalog's)
     starters: tuple[Recommendation, ...] = ()  # the quick-rate set (before personalising)
     warning: str | None = None  # what to say first
     widen: bool = False  # offer to widen the filter to everyone

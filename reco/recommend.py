@@ -326,6 +326,7 @@ class Recommender:
         self.movie_ids: frozenset[int] = self.catalog.movie_ids
         """Every movie id of the release (a profile may only rate these)."""
         self.rating_counts = self.catalog.rating_counts
+        self._everyone: dict[str, dict[str, int]] = {}  # facet counts over all users
 
     @property
     def name(self) -> str:
@@ -667,8 +668,14 @@ class Recommender:
         return tuple(chosen)
 
     def population(self, field: str, where: UserFilter | None = None) -> dict[str, int]:
-        """How many indexed users hold each value of a demographic field (facet counts)."""
-        return self.store.facet(field, where)
+        """How many indexed users hold each value of a demographic field (facet counts);
+        everyone's are asked once (an index's users do not change once built)."""
+        if where:
+            return self.store.facet(field, where)
+        counts = self._everyone.get(field)
+        if counts is None:
+            counts = self._everyone[field] = self.store.facet(field)
+        return dict(counts)
 
     # ------------------------------------------------------------------ validation
 

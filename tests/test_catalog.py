@@ -157,3 +157,12 @@ def test_damaged_catalogs_are_refused(tmp_path: Path) -> None:
     records[0]["cells"] = [0, 1]  # lists of different lengths
     with pytest.raises(CatalogError, match="damaged"):
         Catalog.from_records("t", records, [{"age_group": "18-24"}])
+
+
+def test_titles_are_worked_out_once_and_read_only(population: Dataset) -> None:
+    catalog = Catalog.from_dataset(population)
+    first = catalog.titles()
+    assert len(first) == len(catalog) and first[1] == catalog.display_title(1)
+    assert catalog.titles() is first
+    with pytest.raises(TypeError):
+        first[1] = "changed"  # type: ignore[index]

@@ -395,3 +395,21 @@ def test_predict_gives_the_stars_shown_with_each_recommendation(recommender: Rec
         recommender.predict(FAN, [99_999])
     with pytest.raises(ValueError, match="unknown movie id"):
         recommender.recommend(FAN, hidden=[99_999])
+
+
+def test_everyones_facet_counts_are_asked_once(recommender: Recommender) -> None:
+    calls: list[object] = []
+    facet = recommender.store.facet
+
+    def counting_facet(field: str, where: object = None) -> dict[str, int]:
+        calls.append(where)
+        return facet(field, where)
+
+    recommender.store.facet = counting_facet  # type: ignore[method-assign]
+    first = recommender.population("age_group")
+    assert recommender.population("age_group") == first == {"18-24": 10, "35-44": 10}
+    first["18-24"] = 0  # a copy: the cached counts stay as they are
+    assert recommender.population("age_group")["18-24"] == 10
+    assert len(calls) == 1
+    narrowed = recommender.population("age_group", recommender.user_filter(genders=["F"]))
+    assert narrowed == {"18-24": 5, "35-44": 5} and len(calls) == 2  # a filter always asks
