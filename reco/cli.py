@@ -226,6 +226,16 @@ def _parser() -> argparse.ArgumentParser:
         help="explore encodings and scoring options instead; writes tuning.csv",
     )
     evaluate.add_argument(
+        "--profile-sizes",
+        nargs="?",
+        const="default",
+        default=None,
+        metavar="SIZES",
+        help="instead: NDCG@10, Recall@10, HR@10 of every method at several query sizes, "
+        "comma-separated counts or shares (default: 5, 10 and 20 ratings, 50%% and 80%% of "
+        "each held-out profile); writes profile_sizes.md/json",
+    )
+    evaluate.add_argument(
         "--groups",
         action="store_true",
         help="instead: movie night, synthetic groups of 2-4 held-out users; writes groups.md",
@@ -513,6 +523,9 @@ def _evaluate(args: argparse.Namespace, out: TextIO) -> None:
     if args.groups:
         _evaluate_groups(dataset, protocol, Path(args.out), args.json, out)
         return
+    if args.profile_sizes:
+        _evaluate_sizes(dataset, protocol, args.profile_sizes, Path(args.out), args.json, out)
+        return
     progress = TextProgress(f"Evaluating on {dataset.name}", "runs")
     try:
         if args.tune:
@@ -546,6 +559,55 @@ def _evaluate(args: argparse.Namespace, out: TextIO) -> None:
     )
     print(report.markdown(), file=out)
     print("written: " + ", ".join(str(p) for p in written), file=out)
+
+
+def _evaluate_sizes(
+    dataset: Dataset,
+    protocol: EvalProtocol,
+    sizes: str,
+    folder: Path,
+    as_json: bool,
+    out: TextIO,
+) -> None:
+    from reco.evaluate import (
+        PROFILE_SIZES,
+        evaluate_profile_sizes,
+        profile_size_markdown,
+        size_label,
+    )
+
+    chosen = (
+        list(PROFILE_SIZES)
+        if sizes == "default"
+        else [size.strip() for size in sizes.split(",") if size.strip()]
+    )
+    progress = TextProgress(f"Profile sizes on {dataset.name}", "folds")
+    started = time.perf_counter()
+    try:
+        folds = evaluate_profile_sizes(dataset, sizes=chosen, protocol=protocol, progress=progress)
+    finally:
+        progress.close()
+    about = (
+        f"{dataset.summary()}; {protocol.folds} folds over users (split seed {protocol.seed}); "
+        f"queries of {', '.join(size_label(size) for size in chosen)} of each held-out user "
+        "(users with too few ratings for a size skipped alike for every method), their "
+        f"hidden 4+ star films as targets; fold means; "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+    table = profile_size_markdown(folds)
+    folder.mkdir(parents=True, exist_ok=True)
+    records = folds.to_dict("records")
+    (folder / "profile_sizes.md").write_text(f"{about}\n\n{table}\n")
+    (folder / "profile_sizes.json").write_text(
+        json.dumps({"about": about, "folds": records}, indent=2)
+    )
+    if as_json:
+        json.dump({"about": about, "folds": records}, out, indent=2)
+        out.write("\n")
+        return
+    print(about, file=out)
+    print(table, file=out)
+    print(f"written: {folder / 'profile_sizes.md'}, {folder / 'profile_sizes.json'}", file=out)
 
 
 def _evaluate_groups(

@@ -17,7 +17,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -98,12 +98,22 @@ class EvalProtocol:
     k: int = 10
     seed: int = 0
     max_users_per_fold: int | None = None
+    query_size: int | None = None  # this many ratings as the query instead of a fraction
 
     def __post_init__(self) -> None:
         if self.folds < 2:
             raise ValueError("folds must be at least 2")
         if not 0 < self.query_fraction < 1:
             raise ValueError("query_fraction must be between 0 and 1")
+        if self.query_size is not None and self.query_size < 1:
+            raise ValueError("query_size must be at least 1")
+
+    @property
+    def query_label(self) -> str:
+        """``"5 ratings"`` or ``"50%"``: how big each held-out user's query is."""
+        if self.query_size is not None:
+            return f"{self.query_size} ratings"
+        return f"{self.query_fraction:.0%}"
 
 
 @dataclass(frozen=True)
@@ -126,7 +136,9 @@ class Fold:
 def make_folds(dataset: Dataset, protocol: EvalProtocol) -> list[Fold]:
     """Split users into folds; each held-out user's ratings into query and hidden parts.
 
-    Users whose hidden part has no liked movie, or whose query would be empty, are skipped.
+    Users whose hidden part has no liked movie, or whose query would be empty, are skipped;
+    with ``protocol.query_size``, so are users with no more ratings than that. The split of
+    users into folds depends on the seed only, so every query size has the same training sets.
     """
     rng = np.random.default_rng(protocol.seed)
     users = np.sort(dataset.ratings["user_id"].unique())
@@ -144,7 +156,10 @@ def make_folds(dataset: Dataset, protocol: EvalProtocol) -> list[Fold]:
         for user_id in part.tolist():
             rows = by_user[user_id]
             order = rng.permutation(len(rows))
-            cut = int(round(len(rows) * protocol.query_fraction))
+            if protocol.query_size is not None:  # too few ratings for this size: skipped
+                cut = protocol.query_size if protocol.query_size < len(rows) else 0
+            else:
+                cut = int(round(len(rows) * protocol.query_fraction))
             query_rows, hidden_rows = rows.iloc[order[:cut]], rows.iloc[order[cut:]]
             relevant = frozenset(
                 hidden_rows.loc[hidden_rows["rating"] >= protocol.liked_at, "movie_id"].tolist()
@@ -594,6 +609,114 @@ def prediction_markdown(folds: pd.DataFrame) -> str:
             f"| {rmse.mean():.3f} ± {rmse.std(ddof=1) if len(group) > 1 else 0:.3f} "
             f"| {int(group['ratings'].sum()):,} |"
         )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- profile sizes
+
+PROFILE_SIZES = ("5", "10", "20", "50%", "80%")
+_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+         9: 2.262, 10: 2.228}  # fmt: skip
+"""Student's t, 97.5th percentile, by degrees of freedom (a 95% interval over folds)."""
+
+
+def size_protocol(size: str, base: EvalProtocol) -> EvalProtocol:
+    """``"5"`` (ratings) or ``"50%"`` (of each held-out user's ratings) as a protocol."""
+    text = size.strip()
+    try:
+        if text.endswith("%"):
+            return replace(base, query_fraction=float(text[:-1]) / 100, query_size=None)
+        return replace(base, query_size=int(text))
+    except ValueError as error:
+        raise ValueError(f"a profile size is a count or a percentage, got {size!r}") from error
+
+
+def size_label(size: str) -> str:
+    """``"5"`` -> ``"5 ratings"``, ``"50%"`` -> ``"50% of the profile"``."""
+    return f"{size} of the profile" if size.strip().endswith("%") else f"{size} ratings"
+
+
+def mean_interval(values: Sequence[float]) -> tuple[float, float]:
+    """The mean of per-fold values and the half-width of its 95% interval (Student's t)."""
+    data = np.asarray(values, dtype=np.float64)
+    if len(data) < 2:
+        return float(data.mean()) if len(data) else math.nan, math.nan
+    t = _T975.get(len(data) - 1, 1.96)
+    return float(data.mean()), float(t * data.std(ddof=1) / math.sqrt(len(data)))
+
+
+def evaluate_profile_sizes(
+    dataset: Dataset,
+    methods: Sequence[Method] | None = None,
+    sizes: Sequence[str] = PROFILE_SIZES,
+    protocol: EvalProtocol | None = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """Every method at every query size, on the same folds: each method is fitted once per
+    fold (the training users are the same at every size) and ranks the held-out users' queries
+    of each size. One row per size, method and fold with NDCG@k, Recall@k, HR@k and users."""
+    base = protocol or EvalProtocol()
+    methods = list(methods) if methods is not None else [*BASELINES, project_method()]
+    splits = {size: make_folds(dataset, size_protocol(size, base)) for size in sizes}
+    rows = []
+    for index in range(base.folds):
+        train = splits[sizes[0]][index].train
+        for method in methods:
+            ranker = method.fit(train)
+            for size in sizes:
+                cases = splits[size][index].cases
+                scores = []
+                for case in cases:
+                    ranked = ranker.rank(case, base.k)
+                    scores.append(
+                        (
+                            ndcg_at(ranked, case.relevant, base.k),
+                            recall_at(ranked, case.relevant, base.k),
+                            hit_rate(ranked, case.relevant, base.k),
+                        )
+                    )
+                table = np.array(scores) if scores else np.full((1, 3), math.nan)
+                rows.append(
+                    {
+                        "size": size,
+                        "method": method.name,
+                        "fold": index,
+                        "users": len(cases),
+                        "ndcg": float(table[:, 0].mean()),
+                        "recall": float(table[:, 1].mean()),
+                        "hr": float(table[:, 2].mean()),
+                    }
+                )
+        if progress is not None:
+            progress(index + 1, base.folds)
+    return pd.DataFrame(rows)
+
+
+def profile_size_markdown(folds: pd.DataFrame, ours: str = "This project (default)") -> str:
+    """NDCG@10 per method (rows) and query size (columns), fold means; then the default's
+    difference to the best baseline at each size with its 95% interval over folds."""
+    sizes = list(dict.fromkeys(folds["size"]))
+    lines = [
+        "| NDCG@10 | " + " | ".join(size_label(s) for s in sizes) + " |",
+        "|---|" + "---|" * len(sizes),
+    ]
+    means = folds.groupby(["method", "size"], sort=False)["ndcg"].mean()
+    methods = list(dict.fromkeys(folds["method"]))
+    for method in methods:
+        cells = [f"{means[(method, s)]:.3f}" for s in sizes]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    cells = []
+    for size in sizes:
+        at = folds[folds["size"] == size]
+        baselines = [m for m in methods if not m.startswith("This project")]
+        best = max(baselines, key=lambda m: means[(m, size)])
+        ours_folds = at[at["method"] == ours].sort_values("fold")["ndcg"].to_numpy()
+        best_folds = at[at["method"] == best].sort_values("fold")["ndcg"].to_numpy()
+        mean, half = mean_interval(ours_folds - best_folds)
+        cells.append(f"{mean:+.3f} ± {half:.3f} vs {best}")
+    lines.append("| default − best baseline (95% interval) | " + " | ".join(cells) + " |")
+    counts = folds[folds["method"] == methods[0]].groupby("size", sort=False)["users"].sum()
+    lines.append("| held-out users | " + " | ".join(f"{int(counts[s]):,}" for s in sizes) + " |")
     return "\n".join(lines)
 
 

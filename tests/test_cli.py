@@ -242,3 +242,22 @@ def test_evaluate_groups_prints_and_saves_the_rules_against_baselines(tmp_path: 
         "| One random member's recommendations (baseline)",
     ]
     assert (out / "groups.md").read_text().count("| Group rule:") == 3
+
+
+def test_evaluate_profile_sizes_prints_and_saves_a_table(tmp_path: Path) -> None:
+    from test_evaluate import planted
+
+    folder = write_release(tmp_path / "ml-planted", "ml-100k", planted())
+    out = tmp_path / "report"
+    code, text = run(
+        "evaluate", "--dataset", str(folder), "--folds", "2", "--out", str(out),
+        "--profile-sizes", "3,50%",
+    )  # fmt: skip
+    assert code == 0
+    lines = text.splitlines()
+    assert "queries of 3 ratings, 50% of the profile of each held-out user" in lines[0]
+    assert lines[1] == "| NDCG@10 | 3 ratings | 50% of the profile |"
+    assert any(line.startswith("| This project (default) | ") for line in lines)
+    assert (out / "profile_sizes.md").exists() and (out / "profile_sizes.json").exists()
+    code, _ = run("evaluate", "--dataset", str(folder), "--profile-sizes", "x", "--out", str(out))
+    assert code == 2

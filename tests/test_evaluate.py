@@ -21,14 +21,18 @@ from reco.evaluate import (
     _Popular,
     coverage,
     evaluate,
+    evaluate_profile_sizes,
     grid,
     hit_rate,
     make_folds,
     make_groups,
+    mean_interval,
     ndcg_at,
     precision_at,
+    profile_size_markdown,
     project_method,
     recall_at,
+    size_protocol,
     tune,
 )
 from reco.recommend import SEED_OPTIONS, Recommender, ScoringOptions
@@ -258,3 +262,45 @@ def test_groups_take_sizes_in_turn_and_each_user_once() -> None:
     users = [case.user_id for group in groups for case in group]
     assert len(users) == len(set(users)) == 11
     assert make_groups(cases[:1], np.random.default_rng(0)) == []
+
+
+def test_profile_sizes_are_counts_or_shares_and_bad_ones_refused() -> None:
+    base = EvalProtocol(folds=3, seed=4)
+    assert size_protocol("5", base).query_size == 5
+    half = size_protocol("50%", base)
+    assert half.query_size is None and half.query_fraction == 0.5 and half.seed == 4
+    assert size_protocol("5", base).query_label == "5 ratings" and half.query_label == "50%"
+    with pytest.raises(ValueError, match="count or a percentage"):
+        size_protocol("five", base)
+
+
+def test_mean_interval_is_students_t_over_folds() -> None:
+    mean, half = mean_interval([0.1, 0.2, 0.3])  # sd 0.1, t(2) = 4.303
+    assert mean == pytest.approx(0.2) and half == pytest.approx(4.303 * 0.1 / math.sqrt(3))
+    assert math.isnan(mean_interval([0.5])[1])
+
+
+def test_every_method_at_every_size_on_the_same_training_users() -> None:
+    dataset = planted()
+    protocol = EvalProtocol(folds=2, seed=1)
+    folds = evaluate_profile_sizes(
+        dataset, [BASELINES[0], project_method()], ["3", "50%"], protocol
+    )
+    assert len(folds) == 2 * 2 * 2  # folds x methods x sizes
+    three = folds[folds["size"] == "3"]
+    assert set(three["method"]) == {"Most popular", "This project (default)"}
+    # a query of 3 ratings: only users with more than 3 ratings (and a liked film left) count
+    per_user = dataset.ratings.groupby("user_id").size()
+    assert three["users"].max() <= int((per_user > 3).sum())
+    ours = folds[folds["method"] == "This project (default)"]
+    assert (ours["ndcg"] > folds[folds["method"] == "Most popular"]["ndcg"].mean()).all()
+    table = profile_size_markdown(folds)
+    lines = table.splitlines()
+    assert lines[0] == "| NDCG@10 | 3 ratings | 50% of the profile |"
+    assert lines[-2].startswith("| default − best baseline (95% interval) | +")
+    assert "vs Most popular" in lines[-2]
+    # the same training users at every size: the folds hold out the same people
+    first = make_folds(dataset, size_protocol("3", protocol))
+    second = make_folds(dataset, size_protocol("50%", protocol))
+    for a, b in zip(first, second, strict=True):
+        assert len(a.train.ratings) == len(b.train.ratings)
