@@ -143,15 +143,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MOVIE_ID=STARS",
         help="a rating from 0.5 to 5, e.g. --rate 50=5 (repeatable)",
     )
-    for field in FILTERS:
-        recommend.add_argument(
-            field.option,
-            action="append",
-            default=[],
-            dest=field.keyword,
-            metavar=field.name.upper(),
-            help=f"neighbours only of this {field.title.lower()} (repeatable)",
-        )
+    _add_filters(recommend, "neighbours")
     recommend.add_argument(
         "--hide",
         action="append",
@@ -177,15 +169,7 @@ def _parser() -> argparse.ArgumentParser:
         "(like the app link's r= part), their shared app link, or a ratings CSV file",
     )
     group.add_argument("--rule", choices=RULES, default=DEFAULT_RULE)
-    for field in FILTERS:
-        group.add_argument(
-            field.option,
-            action="append",
-            default=[],
-            dest=field.keyword,
-            metavar=field.name.upper(),
-            help=f"every member's neighbours only of this {field.title.lower()} (repeatable)",
-        )
+    _add_filters(group, "every member's neighbours")
     group.add_argument("--limit", type=int, default=10)
     group.add_argument(
         "--neighbours", type=int, default=None, help=f"per member (default {GROUP_NEIGHBOURS})"
@@ -294,6 +278,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_filters(parser: argparse.ArgumentParser, whose: str) -> None:
+    """One repeatable option per neighbour filter of `reco.filters.FILTERS`."""
+    for field in FILTERS:
+        parser.add_argument(
+            field.option,
+            action="append",
+            default=[],
+            dest=field.keyword,
+            metavar=field.name.upper(),
+            help=f"{whose} only of this {field.title.lower()} (repeatable)",
+        )
+
+
+def _filters(args: argparse.Namespace) -> dict[str, list[str]]:
+    """The neighbour filters given on the command line, by their keywords."""
+    return {field.keyword: getattr(args, field.keyword) for field in FILTERS}
+
+
 def parse_rating(text: str) -> tuple[int, float]:
     """``"50=4.5"`` -> ``(50, 4.5)``; `ValueError` with a readable message otherwise."""
     movie, sep, stars = text.partition("=")
@@ -354,7 +356,7 @@ def _recommend(args: argparse.Namespace, out: TextIO) -> None:
         neighbours=args.neighbours,
         min_raters=args.min_raters,
         hidden=args.hide,
-        **{field.keyword: getattr(args, field.keyword) for field in FILTERS},
+        **_filters(args),
     )
     seconds = time.perf_counter() - started
     if args.json:
@@ -428,7 +430,7 @@ def _group(args: argparse.Namespace, out: TextIO) -> None:
         rule=args.rule,
         hidden=frozenset().union(*(m.hidden for m in kept)),
         neighbours=args.neighbours,
-        **{field.keyword: getattr(args, field.keyword) for field in FILTERS},
+        **_filters(args),
     )
     seconds = time.perf_counter() - started
     positions = [i for i, m in enumerate(members, 1) if m.ratings]

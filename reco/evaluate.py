@@ -557,13 +557,7 @@ def evaluate_predictions(
     rows = []
     folds = make_folds(dataset, protocol)
     for index, fold in enumerate(folds):
-        recommender = Recommender.build(
-            fold.train,
-            EdgeStore.temporary("eval"),
-            encoding=DEFAULT_ENCODING,
-            normalize=DEFAULT_NORMALIZE,
-            idf=DEFAULT_IDF,
-        )
+        recommender = Recommender.build(fold.train, EdgeStore.temporary("eval"))  # defaults
         try:
             ratings = fold.train.ratings
             movie_mean = ratings.groupby("movie_id")["rating"].mean().to_dict()
@@ -763,13 +757,7 @@ def evaluate_groups(
     folds = make_folds(dataset, protocol)
     k = protocol.k
     for index, fold in enumerate(folds):
-        recommender = Recommender.build(
-            fold.train,
-            EdgeStore.temporary("eval-groups"),
-            encoding=DEFAULT_ENCODING,
-            normalize=DEFAULT_NORMALIZE,
-            idf=DEFAULT_IDF,
-        )
+        recommender = Recommender.build(fold.train, EdgeStore.temporary("eval-groups"))  # defaults
         popular = _Popular(fold.train)
         try:
             scores: dict[str, list[tuple[float, float, float, float]]] = {}
