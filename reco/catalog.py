@@ -332,6 +332,13 @@ class Catalog:
         row = self._row[int(movie_id)]
         return {column: values[row] for column, values in self._columns.items()}
 
+    def heading(self, movie_id: int) -> tuple[str, int | None, str]:
+        """A film's title, year and genres, what every list of films shows (``KeyError`` for
+        an unknown id): `movie` without the rest of the row."""
+        row = self._row[int(movie_id)]
+        columns = self._columns
+        return columns["title"][row], columns["year"][row], columns["genres"][row]
+
     def display_title(self, movie_id: int) -> str:
         row = self.movie(movie_id)
         return display_title(row["title"], row["year"])

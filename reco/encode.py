@@ -165,18 +165,19 @@ class Encoding:
             f"idf={int(self.idf)}"
         )
 
-    def entry_values(self, rows: SparseRows) -> np.ndarray:
+    def entry_values(self, rows: SparseRows, owner: np.ndarray | None = None) -> np.ndarray:
         """The encoded value of every rating in ``rows`` (one CSR row per user), before any
-        normalisation to unit length; float64, entry by entry."""
-        counts = np.diff(rows.indptr)
-        owner = np.repeat(np.arange(len(rows)), counts)
+        normalisation to unit length; float64, entry by entry. ``owner``: each entry's row,
+        when the caller has it."""
+        if owner is None:
+            owner = np.repeat(np.arange(len(rows)), np.diff(rows.indptr))
         return self._values(rows.values.astype(np.float64), owner, rows.indptr)
 
     def encode_rows(self, rows: SparseRows) -> SparseRows:
         """Encode users' star ratings (one CSR row per user, indices sorted) to taste vectors."""
         counts = np.diff(rows.indptr)
         owner = np.repeat(np.arange(len(rows)), counts)
-        values = self.entry_values(rows)
+        values = self.entry_values(rows, owner)
         if self.normalize:
             norms = np.sqrt(row_sums(values * values, rows.indptr))
             values = values / np.where(norms > 0, norms, 1.0)[owner]
@@ -188,7 +189,13 @@ class Encoding:
 
     def encode_query(self, ratings: Mapping[int, float]) -> SparseVector:
         """Encode one profile ``{movie_id: stars}`` the same way as the indexed users."""
-        return self.encode_queries([ratings])[0]
+        count = len(ratings)
+        movie_ids = np.fromiter(ratings.keys(), dtype=np.int64, count=count)
+        stars = np.fromiter(ratings.values(), dtype=np.float64, count=count)
+        check_stars(stars)
+        order = np.argsort(movie_ids)
+        row = SparseRows(np.array([0, count]), movie_ids[order].astype(np.int32), stars[order])
+        return self.encode_rows(row).row(0)
 
     def encode_queries(self, profiles: Sequence[Mapping[int, float]]) -> list[SparseVector]:
         """Encode several profiles at once (one pass over all their ratings), in order."""

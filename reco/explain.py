@@ -96,12 +96,28 @@ def predict_stars_each(
     deviation = rows.values[hit].astype(np.float64) - row_means(rows)[rater]
     entry_weights = weights[rater]
     size = people * films
-    numerator = np.bincount(cell, weights=entry_weights * deviation, minlength=size)
-    denominator = np.bincount(cell, weights=entry_weights, minlength=size)
-    total = denominator + shrinkage
-    shift = np.divide(numerator, total, out=np.zeros(size), where=total > 0)
-    predicted = own_means[:, None] + shift.reshape(people, films)
-    return np.clip(predicted, MIN_STARS, MAX_STARS)
+    deviation_sums = np.bincount(cell, weights=entry_weights * deviation, minlength=size)
+    weight_sums = np.bincount(cell, weights=entry_weights, minlength=size)
+    return predicted_from_sums(
+        own_means[:, None],
+        deviation_sums.reshape(people, films),
+        weight_sums.reshape(people, films),
+        shrinkage=shrinkage,
+    )
+
+
+def predicted_from_sums(
+    own_mean: float | np.ndarray,
+    deviation_sums: np.ndarray,
+    weight_sums: np.ndarray,
+    *,
+    shrinkage: float = PREDICTION_SHRINKAGE,
+) -> np.ndarray:
+    """The prediction's formula (`predict_stars`) from its per-film sums: ``sum_v w_v (r_v -
+    mean_v)`` and ``sum_v w_v``."""
+    total = weight_sums + shrinkage
+    shift = np.divide(deviation_sums, total, out=np.zeros(np.shape(total)), where=total > 0)
+    return np.clip(own_mean + shift, MIN_STARS, MAX_STARS)
 
 
 def _slots(indices: np.ndarray, wanted: np.ndarray) -> np.ndarray:

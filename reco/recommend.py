@@ -32,6 +32,8 @@ from reco.explain import (
     person_mean,
     predict_stars,
     predict_stars_each,
+    predicted_from_sums,
+    row_means,
 )
 from reco.filters import FILTERS, UserFilter
 from reco.group import (
@@ -220,6 +222,15 @@ class Candidates:
     scores: np.ndarray
     raters: np.ndarray
     mean_stars: np.ndarray
+    deviation_sums: np.ndarray
+    """Per movie, the neighbours' ratings around their own means, weighted by similarity:
+    with ``weight_sums``, what `predicted` needs (`reco.explain.predicted_from_sums`)."""
+    weight_sums: np.ndarray
+
+    def predicted(self, own_mean: float) -> np.ndarray:
+        """The stars the person (of mean ``own_mean``) would likely give each candidate: the
+        same as `reco.explain.predict_stars` over these neighbours, without another pass."""
+        return predicted_from_sums(own_mean, self.deviation_sums, self.weight_sums)
 
 
 def score_candidates(
@@ -246,17 +257,23 @@ def score_candidates(
     counts = np.diff(neighbour_stars.indptr)
     owner = np.repeat(np.arange(len(counts)), counts)
     stars = neighbour_stars.values.astype(np.float64)
-    values = encoding.entry_values(neighbour_stars)  # each neighbour's mean from their row
+    values = encoding.entry_values(neighbour_stars, owner)  # each neighbour's mean from their row
+    deviations = stars - row_means(neighbour_stars)[owner]  # for the predicted stars
     movie_ids = neighbour_stars.indices
-    owner_weights = weights[owner]
+    owner_weights, owner_similarities = weights[owner], positive[owner]
     if not (weights > 0).all():  # drop the neighbours that do not count
         counted = owner_weights > 0
-        owner_weights, values = owner_weights[counted], values[counted]
+        owner_weights, owner_similarities = owner_weights[counted], owner_similarities[counted]
+        values, deviations = values[counted], deviations[counted]
         stars, movie_ids = stars[counted], movie_ids[counted]
     contribution = owner_weights * (values + options.offset)
     if options.liked_only:
         contribution = contribution * (stars >= LIKED_AT)
-    movies, (scores, raters, star_sums) = _sum_by_movie(movie_ids, [contribution, None, stars])
+    movies, sums = _sum_by_movie(
+        movie_ids,
+        [contribution, None, stars, owner_similarities * deviations, owner_similarities],
+    )
+    scores, raters, star_sums, deviation_sums, weight_sums = sums
     if options.popularity_penalty > 0:
         if popularity is None:
             raise ValueError("popularity_penalty needs the movies' rating counts")
@@ -266,10 +283,15 @@ def score_candidates(
     if len(exclude) and len(movies):  # movies are ascending: find the rated ones by bisection
         at = np.minimum(np.searchsorted(movies, exclude), len(movies) - 1)
         keep[at[movies[at] == exclude]] = False
-    movies, scores, raters, star_sums = movies[keep], scores[keep], raters[keep], star_sums[keep]
-    order = _ranked(movies, scores, limit)
+    order = _ranked(movies[keep], scores[keep], limit)
+    order = np.flatnonzero(keep)[order]
     return Candidates(
-        movies[order], scores[order], raters[order], (star_sums / np.maximum(raters, 1))[order]
+        movies[order],
+        scores[order],
+        raters[order],
+        star_sums[order] / np.maximum(raters[order], 1),
+        deviation_sums[order],
+        weight_sums[order],
     )
 
 
@@ -438,7 +460,7 @@ class Recommender:
             found.stars, found.similarities, exclude, options, limit=limit
         )
         top = candidates.movie_ids
-        predicted = self._predicted(found, profile, top)
+        predicted = candidates.predicted(self._own_mean(profile))
         items = tuple(
             self._item(int(m), float(s), int(r), float(mean), predicted=float(p))
             for m, s, r, mean, p in zip(
@@ -546,12 +568,12 @@ class Recommender:
     def _group_item(
         self, movie_id: int, score: float, predicted: np.ndarray
     ) -> GroupRecommendation:
-        movie = self.catalog.movie(movie_id)
+        title, year, genres = self.catalog.heading(movie_id)
         return GroupRecommendation(
             movie_id,
-            movie["title"],
-            movie["year"],
-            movie["genres"],
+            title,
+            year,
+            genres,
             round(score, 4),
             tuple(round(float(p), 2) for p in predicted),
         )
@@ -751,12 +773,12 @@ class Recommender:
         popular: bool = False,
         predicted: float | None = None,
     ) -> Recommendation:
-        movie = self.catalog.movie(movie_id)
+        title, year, genres = self.catalog.heading(movie_id)
         return Recommendation(
             movie_id=movie_id,
-            title=movie["title"],
-            year=movie["year"],
-            genres=movie["genres"],
+            title=title,
+            year=year,
+            genres=genres,
             score=score,
             raters=raters,
             mean_rating=round(mean, 3),

@@ -4,7 +4,7 @@ An index is the single source of truth after a build. It holds:
 
 - one point per user: id = user id, a sparse ``taste`` vector (the encoded ratings, searched by
   dot product) and as payload the demographics and ``stars``, the raw ratings packed into one
-  string (`pack_stars`), returned with each neighbour by `UserStore.similar_users`;
+  string (`reco.packed`), returned with each neighbour by `UserStore.similar_users`;
 - the *catalog* of films and their figures (`reco.catalog.Catalog`): Parquet files beside the
   Edge shard, or a ``<collection>-movies`` collection on a server;
 - a *manifest*: the index layout version, the fingerprint of data and encoding, the encoding's
@@ -18,7 +18,6 @@ why it cannot be used); `UserStore.rebuild` builds aside and switches only when 
 
 from __future__ import annotations
 
-import binascii
 import fcntl
 import functools
 import itertools
@@ -44,6 +43,7 @@ from reco.catalog import Catalog, CatalogError
 from reco.datasets import Progress, default_data_dir
 from reco.encode import SparseRows, SparseVector
 from reco.filters import FILTER_FIELDS, UserFilter
+from reco.packed import pack_stars, unpack_stars
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
@@ -51,73 +51,10 @@ if TYPE_CHECKING:
 TASTE, STARS = "taste", "stars"
 MANIFEST = "manifest.json"
 CATALOG = "catalog"  # the catalog's folder in an Edge index
-INDEX_VERSION = 3
-"""Layout of an index: 3 = users with packed stars + catalog + manifest (2 kept the stars in a
-second sparse vector, 1 had no catalog)."""
-
-_FLOAT_ROW = 0xFFFF_FFFF  # first word of a row stored as float32 stars (never a packed word)
-_ID_LIMIT = 1 << 28  # movie ids below this pack with their half stars into one word
-
-
-def pack_stars(stars: SparseVector) -> str:
-    """A user's ratings as one payload string, base64 of little-endian 32-bit words: for
-    MovieLens's half stars, one word per rating (``movie_id << 4 | half stars``); otherwise a
-    `_FLOAT_ROW` word, the movie ids, then the stars as float32. The engine hands the string
-    back with each neighbour at a fraction of the cost of a second sparse vector (whose index
-    and value lists become Python lists before they become arrays)."""
-    ids = np.asarray(stars.indices, dtype=np.int64)
-    halves = np.asarray(stars.values, dtype=np.float64) * 2
-    packable = (
-        np.array_equal(halves, np.round(halves))
-        and ((halves >= 1) & (halves <= 15)).all()
-        and ((ids >= 0) & (ids < _ID_LIMIT)).all()
-    )
-    if packable:
-        words = (ids << 4 | halves.astype(np.int64)).astype("<u4")
-    else:
-        words = np.concatenate(
-            [[_FLOAT_ROW], ids.astype("<u4"), np.asarray(stars.values, "<f4").view("<u4")]
-        ).astype("<u4")
-    return binascii.b2a_base64(words.tobytes(), newline=False).decode("ascii")
-
-
-def unpack_stars(packed: Sequence[str]) -> SparseRows:
-    """Rows packed by `pack_stars`, as one CSR matrix. Raises `ValueError` for damaged rows."""
-    try:
-        bodies = [binascii.a2b_base64(text) for text in packed]
-    except (binascii.Error, TypeError) as error:
-        raise ValueError(f"stored stars are damaged: {error}") from None
-    sizes = np.fromiter(map(len, bodies), dtype=np.int64, count=len(bodies))
-    if (sizes % 4).any():
-        raise ValueError("stored stars are damaged: not whole 32-bit words")
-    words = np.frombuffer(b"".join(bodies), dtype="<u4")
-    bounds = np.zeros(len(bodies) + 1, dtype=np.int64)
-    np.cumsum(sizes // 4, out=bounds[1:])
-    firsts = bounds[:-1][sizes > 0]
-    if not (words[firsts] == _FLOAT_ROW).any():  # all half stars: one vectorised pass
-        return SparseRows(
-            bounds,
-            (words >> 4).astype(np.int32),
-            (words & 15).astype(np.float32) * np.float32(0.5),
-        )
-    rows = [_unpack_row(words[start:end]) for start, end in itertools.pairwise(bounds)]
-    lengths = np.fromiter((len(ids) for ids, _ in rows), dtype=np.int64, count=len(rows))
-    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    return SparseRows(
-        indptr,
-        np.concatenate([ids for ids, _ in rows]).astype(np.int32),
-        np.concatenate([values for _, values in rows]).astype(np.float32),
-    )
-
-
-def _unpack_row(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if len(words) and words[0] == _FLOAT_ROW:
-        count, rest = divmod(len(words) - 1, 2)
-        if rest:
-            raise ValueError("stored stars are damaged: a float row of odd length")
-        return words[1 : 1 + count].astype(np.int64), words[1 + count :].view("<f4")
-    return (words >> 4).astype(np.int64), (words & 15).astype(np.float32) * np.float32(0.5)
+INDEX_VERSION = 4
+"""Layout of an index: 4 = users with stars packed in 16-bit words (`reco.packed`) + catalog +
+manifest (3 packed them in 32-bit words, 2 kept them in a second sparse vector, 1 had no
+catalog)."""
 
 
 @dataclass(frozen=True)

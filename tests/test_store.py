@@ -21,8 +21,6 @@ from reco.store import (
     UserFilter,
     UserPoint,
     UserStore,
-    pack_stars,
-    unpack_stars,
 )
 
 
@@ -410,28 +408,6 @@ def test_update_manifest_is_kept_by_both_stores(store: UserStore) -> None:
     store.update_manifest({"release": {"size": 7}})
     assert store.open_current().manifest["release"] == {"size": 7}
     assert store.open_current().manifest["fingerprint"] == "fp1"
-
-
-def test_packed_stars_round_trip_half_stars_floats_and_empty_rows() -> None:
-    half = vec({1: 0.5, 7: 5.0, 268_435_455: 3.5})  # the largest id that packs into a word
-    odd = vec({2: 3.7, 9: 4.0})  # not half stars: stored as float32
-    huge = vec({1 << 28: 4.0})  # an id too large to pack with its stars
-    empty = vec({})
-    rows = unpack_stars([pack_stars(v) for v in (half, empty, odd, huge)])
-    assert rows.indptr.tolist() == [0, 3, 3, 5, 6]
-    assert rows.indices.tolist() == [1, 7, 268_435_455, 2, 9, 1 << 28]
-    assert rows.values.tolist() == pytest.approx([0.5, 5.0, 3.5, 3.7, 4.0, 4.0])
-    only_half = unpack_stars([pack_stars(half), pack_stars(empty)])  # the vectorised path
-    assert only_half.indices.tolist() == [1, 7, 268_435_455]
-    assert only_half.values.tolist() == [0.5, 5.0, 3.5]
-    assert len(unpack_stars([])) == 0
-    assert len(pack_stars(half)) == 16  # one 32-bit word per half-star rating
-
-
-@pytest.mark.parametrize("damaged", ["not base64!", "QUJD", "//////////8="])
-def test_damaged_packed_stars_are_refused(damaged: str) -> None:
-    with pytest.raises(ValueError, match="damaged"):
-        unpack_stars([damaged])
 
 
 def test_a_user_with_damaged_stars_makes_a_clear_error_naming_the_rebuild() -> None:
