@@ -233,8 +233,9 @@ class PostingLists:
             self.encoding,
             self.options,
             self.counts,
+            limit=limit,
         )
-        return candidates.movie_ids[:limit].tolist()
+        return candidates.movie_ids.tolist()
 
 
 # --------------------------------------------------------------------------- measuring
