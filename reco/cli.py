@@ -576,6 +576,7 @@ def _evaluate_sizes(
         evaluate_profile_sizes,
         profile_size_markdown,
         size_label,
+        tuning_markdown,
     )
 
     chosen = (
@@ -596,9 +597,16 @@ def _evaluate_sizes(
         f"hidden 4+ star films as targets; fold means; "
         f"{time.perf_counter() - started:.0f} s"
     )
-    table = profile_size_markdown(folds)
+    table = "\n\n".join(
+        part
+        for part in (
+            *(profile_size_markdown(folds, metric=metric) for metric in ("ndcg", "recall", "hr")),
+            tuning_markdown(folds),
+        )
+        if part
+    )
     folder.mkdir(parents=True, exist_ok=True)
-    records = folds.to_dict("records")
+    records = folds.astype(object).where(folds.notna(), None).to_dict("records")
     (folder / "profile_sizes.md").write_text(f"{about}\n\n{table}\n")
     (folder / "profile_sizes.json").write_text(
         json.dumps({"about": about, "folds": records}, indent=2)

@@ -19,12 +19,20 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
+from reco.baselines import (
+    EASE,
+    TUNED_BASELINES,
+    Baseline,
+    ItemKNN,
+    Popular,
+    Ranker,
+)
 from reco.datasets import Dataset, Progress
 from reco.encode import EncodingName
 from reco.group import DEFAULT_RULE, RULES, GroupRule
@@ -192,43 +200,12 @@ def make_folds(dataset: Dataset, protocol: EvalProtocol) -> list[Fold]:
 # --------------------------------------------------------------------------- methods
 
 
-class Ranker(Protocol):
-    def rank(self, case: Case, k: int) -> list[int]: ...
-
-
 @dataclass(frozen=True)
 class Method:
     """A named way to fit a ranker on training data."""
 
     name: str
     fit: Callable[[Dataset], Ranker]
-
-
-class _Popular:
-    def __init__(self, train: Dataset):
-        counts = train.ratings.groupby("movie_id").size()
-        self.order = counts.sort_values(ascending=False, kind="stable").index.to_numpy()
-
-    def rank(self, case: Case, k: int) -> list[int]:
-        return _top_unrated(self.order, case.query, k)
-
-    def pad(self, ranked: list[int], case: Case, k: int) -> list[int]:
-        """Fill a short list with the most popular unrated movies (a full ranking)."""
-        if len(ranked) >= k:
-            return ranked[:k]
-        taken = set(ranked)
-        extra = _top_unrated(self.order, {**case.query, **dict.fromkeys(taken)}, k - len(ranked))
-        return ranked + extra
-
-
-def _top_unrated(order: np.ndarray, rated: Mapping[int, Any], k: int) -> list[int]:
-    result = []
-    for movie in order.tolist():
-        if movie not in rated:
-            result.append(movie)
-            if len(result) == k:
-                break
-    return result
 
 
 class _Neighbourhood:
@@ -251,7 +228,7 @@ class _Neighbourhood:
             idf=idf,
             **asdict(options),
         )
-        self.popular = _Popular(train)
+        self.popular = Popular(train)
         self.own_age_group = own_age_group
 
     def rank(self, case: Case, k: int) -> list[int]:
@@ -260,66 +237,37 @@ class _Neighbourhood:
         return self.popular.pad([item.movie_id for item in items if not item.popular], case, k)
 
 
-class _ItemMatrix:
-    """Train interactions as a dense binary user x movie matrix."""
+class _SharedIndex:
+    """The project's recommender with scoring options chosen per call: one index per training
+    set, shared by every point of a grid (the options do not change the index)."""
 
-    def __init__(self, train: Dataset):
-        ratings = train.ratings
-        self.movies = np.sort(ratings["movie_id"].unique())
-        self.column = {int(m): i for i, m in enumerate(self.movies.tolist())}
-        users, rows = np.unique(ratings["user_id"].to_numpy(), return_inverse=True)
-        cols = np.searchsorted(self.movies, ratings["movie_id"].to_numpy())
-        self.matrix = np.zeros((len(users), len(self.movies)), dtype=np.float64)
-        self.matrix[rows, cols] = 1.0
+    def __init__(self) -> None:
+        self.train: Dataset | None = None
+        self.recommender: Recommender | None = None
+        self.popular: Popular | None = None
 
-    def query_vector(self, case: Case) -> np.ndarray:
-        vector = np.zeros(len(self.movies))
-        for movie in case.query:
-            column = self.column.get(movie)
-            if column is not None:
-                vector[column] = 1.0
-        return vector
-
-    def top(self, scores: np.ndarray, case: Case, k: int) -> list[int]:
-        for movie in case.query:
-            column = self.column.get(movie)
-            if column is not None:
-                scores[column] = -np.inf
-        best = np.argsort(-scores, kind="stable")[:k]
-        return [int(m) for m in self.movies[best]]
+    def fit(self, train: Dataset, **options: Any) -> Ranker:
+        if self.train is not train:
+            if self.recommender is not None:
+                self.recommender.store.close()
+            self.recommender = Recommender.build(train, EdgeStore.temporary("eval"))
+            self.popular, self.train = Popular(train), train
+        assert self.recommender is not None and self.popular is not None
+        return _Scored(self.recommender, ScoringOptions(**options), self.popular)
 
 
-class _ItemKNN(_ItemMatrix):
-    """Item-based kNN: cosine between movies' rater sets, summed over the query's movies."""
-
-    def __init__(self, train: Dataset, neighbours: int = 100):
-        super().__init__(train)
-        norms = np.linalg.norm(self.matrix, axis=0)
-        normalised = self.matrix / np.where(norms > 0, norms, 1.0)
-        similarity = normalised.T @ normalised
-        np.fill_diagonal(similarity, 0.0)
-        if neighbours < similarity.shape[0]:  # keep each movie's most similar movies
-            cut = np.partition(similarity, -neighbours, axis=0)[-neighbours]
-            similarity[similarity < cut[np.newaxis, :]] = 0.0
-        self.similarity = similarity
+@dataclass(frozen=True)
+class _Scored:
+    recommender: Recommender
+    options: ScoringOptions
+    popular: Popular
 
     def rank(self, case: Case, k: int) -> list[int]:
-        return self.top(self.similarity @ self.query_vector(case), case, k)
-
-
-class _EASE(_ItemMatrix):
-    """EASE (Steck 2019): B = I - P / diag(P), P = (X'X + λI)^-1, diag(B) = 0."""
-
-    def __init__(self, train: Dataset, regularisation: float = 300.0):
-        super().__init__(train)
-        gram = self.matrix.T @ self.matrix
-        gram[np.diag_indices_from(gram)] += regularisation
-        inverse = np.linalg.inv(gram)
-        self.weights = -inverse / np.diag(inverse)
-        np.fill_diagonal(self.weights, 0.0)
-
-    def rank(self, case: Case, k: int) -> list[int]:
-        return self.top(self.query_vector(case) @ self.weights, case, k)
+        query = self.recommender.encoding.encode_query(case.query)
+        found = self.recommender.store.similar_users(query, self.options.neighbours)
+        exclude = np.fromiter(case.query, dtype=np.int64)
+        ranked = _score_found(self.recommender, found, exclude, self.options, k)
+        return self.popular.pad(ranked, case, k)
 
 
 def project_method(
@@ -342,11 +290,28 @@ SEED_METHOD = Method(
     lambda train: _Neighbourhood(train, "zscore", False, SEED_OPTIONS, idf=False),
 )
 BASELINES = (
-    Method("Most popular", _Popular),
+    Method("Most popular", Popular),
     SEED_METHOD,
-    Method("Item-kNN (cosine)", _ItemKNN),
-    Method("EASE", _EASE),
+    Method("Item-kNN (cosine)", ItemKNN),
+    Method("EASE", EASE),
 )
+"""The baselines of the main table, at fixed settings (see `TUNED_BASELINES` for tuned ones)."""
+
+
+def tuned_project(grid: Sequence[Mapping[str, Any]] = ()) -> Baseline:
+    """The project's recommender with its scoring options chosen on validation users like
+    the tuned baselines' (``grid``: `ScoringOptions` fields; default `PROJECT_GRID`)."""
+    return Baseline(TUNED_PROJECT, _SharedIndex().fit, tuple(grid) or PROJECT_GRID)
+
+
+TUNED_PROJECT = "This project, tuned like the baselines"
+PROJECT_GRID = tuple(
+    {"neighbours": k, "similarity_exponent": a, "popularity_penalty": p}
+    for k in (50, 100, 200)
+    for a in (2.0, 3.0)
+    for p in (0.0, 0.15, 0.3)
+)
+"""Scoring options the tuned project chooses from (encoding as the default)."""
 
 
 def default_methods(dataset: Dataset) -> list[Method]:
@@ -639,46 +604,73 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float]:
     return float(data.mean()), float(t * data.std(ddof=1) / math.sqrt(len(data)))
 
 
+VALIDATION_FOLDS = 5
+"""One in this many training users is a validation user when a method is tuned."""
+
+
+def default_size_methods() -> list[Method | Baseline]:
+    """The methods compared by profile size: popularity, the seed's method, every tuned
+    baseline, the default as it ships and the project tuned like the baselines."""
+    return [
+        Method("Most popular", Popular),
+        SEED_METHOD,
+        *TUNED_BASELINES,
+        project_method(),
+        tuned_project(),
+    ]
+
+
+def validation_split(train: Dataset, size: str, protocol: EvalProtocol) -> Fold:
+    """Validation users carved from ``train`` (one in `VALIDATION_FOLDS`), their queries of
+    ``size``; the same users at every size (the split depends on the seed only)."""
+    inner = replace(size_protocol(size, protocol), folds=VALIDATION_FOLDS, seed=protocol.seed + 1)
+    return make_folds(train, inner)[0]
+
+
 def evaluate_profile_sizes(
     dataset: Dataset,
-    methods: Sequence[Method] | None = None,
+    methods: Sequence[Method | Baseline] | None = None,
     sizes: Sequence[str] = PROFILE_SIZES,
     protocol: EvalProtocol | None = None,
     progress: Progress | None = None,
 ) -> pd.DataFrame:
-    """Every method at every query size, on the same folds: each method is fitted once per
-    fold (the training users are the same at every size) and ranks the held-out users' queries
-    of each size. One row per size, method and fold with NDCG@k, Recall@k, HR@k and users."""
+    """Every method at every query size, on the same folds. A `Method` is fitted once per
+    fold (the training users are the same at every size); a `Baseline` is first fitted at
+    every point of its grid on the fold's training users minus validation users
+    (`validation_split`), and for each size the point with the best validation NDCG@k is
+    fitted on all training users: tuned per fold and size, never on test users.
+
+    One row per size, method and fold with NDCG@k, Recall@k, HR@k, users, and for tuned
+    methods the chosen point and its validation NDCG."""
     base = protocol or EvalProtocol()
-    methods = list(methods) if methods is not None else [*BASELINES, project_method()]
+    methods = list(methods) if methods is not None else default_size_methods()
     splits = {size: make_folds(dataset, size_protocol(size, base)) for size in sizes}
     rows = []
     for index in range(base.folds):
         train = splits[sizes[0]][index].train
+        validation = (
+            {size: validation_split(train, size, base) for size in sizes}
+            if any(isinstance(m, Baseline) for m in methods)
+            else {}
+        )
         for method in methods:
-            ranker = method.fit(train)
+            if isinstance(method, Baseline):
+                rankers, chosen = _tuned_rankers(method, train, validation, sizes, base.k)
+            else:
+                ranker = method.fit(train)
+                rankers = dict.fromkeys(sizes, ranker)
+                chosen = dict.fromkeys(sizes, ("", math.nan))
             for size in sizes:
                 cases = splits[size][index].cases
-                scores = []
-                for case in cases:
-                    ranked = ranker.rank(case, base.k)
-                    scores.append(
-                        (
-                            ndcg_at(ranked, case.relevant, base.k),
-                            recall_at(ranked, case.relevant, base.k),
-                            hit_rate(ranked, case.relevant, base.k),
-                        )
-                    )
-                table = np.array(scores) if scores else np.full((1, 3), math.nan)
                 rows.append(
                     {
                         "size": size,
                         "method": method.name,
                         "fold": index,
                         "users": len(cases),
-                        "ndcg": float(table[:, 0].mean()),
-                        "recall": float(table[:, 1].mean()),
-                        "hr": float(table[:, 2].mean()),
+                        **_scores(rankers[size], cases, base.k),
+                        "chosen": chosen[size][0],
+                        "validation_ndcg": chosen[size][1],
                     }
                 )
         if progress is not None:
@@ -686,15 +678,62 @@ def evaluate_profile_sizes(
     return pd.DataFrame(rows)
 
 
-def profile_size_markdown(folds: pd.DataFrame, ours: str = "This project (default)") -> str:
-    """NDCG@10 per method (rows) and query size (columns), fold means; then the default's
-    difference to the best baseline at each size with its 95% interval over folds."""
+def _scores(ranker: Ranker, cases: Sequence[Case], k: int) -> dict[str, float]:
+    """Mean NDCG@k, Recall@k and HR@k of a ranker over cases (NaN without cases)."""
+    if not cases:
+        return {"ndcg": math.nan, "recall": math.nan, "hr": math.nan}
+    table = []
+    for case in cases:
+        ranked = ranker.rank(case, k)
+        table.append(
+            (
+                ndcg_at(ranked, case.relevant, k),
+                recall_at(ranked, case.relevant, k),
+                hit_rate(ranked, case.relevant, k),
+            )
+        )
+    ndcg, recall, hr = np.mean(table, axis=0).tolist()
+    return {"ndcg": ndcg, "recall": recall, "hr": hr}
+
+
+def _tuned_rankers(
+    method: Baseline,
+    train: Dataset,
+    validation: Mapping[str, Fold],
+    sizes: Sequence[str],
+    k: int,
+) -> tuple[dict[str, Ranker], dict[str, tuple[str, float]]]:
+    """For each size, ``method`` at its grid point of best validation NDCG@k (the first of
+    equals), fitted on all of ``train``; and the chosen point's label and validation NDCG."""
+    inner = validation[sizes[0]].train
+    table = np.zeros((len(method.grid), len(sizes)))
+    for row, point in enumerate(method.grid):
+        ranker = method.fit(inner, **point)
+        for column, size in enumerate(sizes):
+            table[row, column] = _scores(ranker, validation[size].cases, k)["ndcg"]
+    fitted: dict[int, Ranker] = {}
+    rankers, chosen = {}, {}
+    for column, size in enumerate(sizes):
+        best = int(np.nanargmax(table[:, column])) if np.isfinite(table[:, column]).any() else 0
+        if best not in fitted:
+            fitted[best] = method.fit(train, **method.grid[best])
+        rankers[size] = fitted[best]
+        chosen[size] = (method.label(method.grid[best]), float(table[best, column]))
+    return rankers, chosen
+
+
+def profile_size_markdown(
+    folds: pd.DataFrame, ours: str = "This project (default)", metric: str = "ndcg"
+) -> str:
+    """``metric`` at 10 per method (rows) and query size (columns), fold means; then the
+    default's difference to the best baseline at each size with its 95% interval over folds
+    (the project's other rows are not baselines)."""
     sizes = list(dict.fromkeys(folds["size"]))
     lines = [
-        "| NDCG@10 | " + " | ".join(size_label(s) for s in sizes) + " |",
+        f"| {METRIC_LABELS[metric]} | " + " | ".join(size_label(s) for s in sizes) + " |",
         "|---|" + "---|" * len(sizes),
     ]
-    means = folds.groupby(["method", "size"], sort=False)["ndcg"].mean()
+    means = folds.groupby(["method", "size"], sort=False)[metric].mean()
     methods = list(dict.fromkeys(folds["method"]))
     for method in methods:
         cells = [f"{means[(method, s)]:.3f}" for s in sizes]
@@ -704,13 +743,35 @@ def profile_size_markdown(folds: pd.DataFrame, ours: str = "This project (defaul
         at = folds[folds["size"] == size]
         baselines = [m for m in methods if not m.startswith("This project")]
         best = max(baselines, key=lambda m: means[(m, size)])
-        ours_folds = at[at["method"] == ours].sort_values("fold")["ndcg"].to_numpy()
-        best_folds = at[at["method"] == best].sort_values("fold")["ndcg"].to_numpy()
+        ours_folds = at[at["method"] == ours].sort_values("fold")[metric].to_numpy()
+        best_folds = at[at["method"] == best].sort_values("fold")[metric].to_numpy()
         mean, half = mean_interval(ours_folds - best_folds)
         cells.append(f"{mean:+.3f} ± {half:.3f} vs {best}")
     lines.append("| default − best baseline (95% interval) | " + " | ".join(cells) + " |")
     counts = folds[folds["method"] == methods[0]].groupby("size", sort=False)["users"].sum()
     lines.append("| held-out users | " + " | ".join(f"{int(counts[s]):,}" for s in sizes) + " |")
+    return "\n".join(lines)
+
+
+def tuning_markdown(folds: pd.DataFrame) -> str:
+    """For each tuned method and size, the grid point chosen on validation users in most
+    folds (and in how many); empty when nothing was tuned."""
+    tuned = folds[folds["chosen"].fillna("") != ""] if "chosen" in folds else folds.iloc[:0]
+    if tuned.empty:
+        return ""
+    sizes = list(dict.fromkeys(folds["size"]))
+    lines = [
+        "| chosen on validation users (folds) | " + " | ".join(size_label(s) for s in sizes) + " |",
+        "|---|" + "---|" * len(sizes),
+    ]
+    for method in dict.fromkeys(tuned["method"]):
+        cells = []
+        for size in sizes:
+            picks = tuned[(tuned["method"] == method) & (tuned["size"] == size)]["chosen"]
+            counts = picks.value_counts(sort=True)
+            top = f"{counts.index[0]} ({counts.iloc[0]}/{len(picks)})" if len(counts) else ""
+            cells.append(top)
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -758,7 +819,7 @@ def evaluate_groups(
     k = protocol.k
     for index, fold in enumerate(folds):
         recommender = Recommender.build(fold.train, EdgeStore.temporary("eval-groups"))  # defaults
-        popular = _Popular(fold.train)
+        popular = Popular(fold.train)
         try:
             scores: dict[str, list[tuple[float, float, float, float]]] = {}
             for group in make_groups(fold.cases, rng):
@@ -878,7 +939,7 @@ def tune(
     scores: dict[Setting, list[tuple[float, float]]] = {}
     total, done = len(folds) * len(encodings), 0
     for fold in folds:
-        popular = _Popular(fold.train)
+        popular = Popular(fold.train)
         for name, normalize, idf in encodings:
             recommender = Recommender.build(
                 fold.train,

@@ -32,7 +32,8 @@ _ID_LIMIT = 1 << 31  # movie ids are 32-bit signed integers everywhere else
 
 
 def pack_stars(stars: SparseVector) -> str:
-    """One user's ratings as a payload string (see the module's layout)."""
+    """One user's ratings as a payload string (see the module's layout); ids in any order.
+    Raises `ValueError` for ids outside 0 to 2^31 - 1 or a movie rated twice."""
     ids = np.asarray(stars.indices, dtype=np.int64)
     values = np.asarray(stars.values, dtype=np.float64)
     if len(ids) and ((ids < 0) | (ids >= _ID_LIMIT)).any():
@@ -43,7 +44,7 @@ def pack_stars(stars: SparseVector) -> str:
         raise ValueError("a user rates each movie once")
     halves = values * 2
     if np.array_equal(halves, np.round(halves)) and ((halves >= 1) & (halves <= 10)).all():
-        words = _half_star_words(ids, halves.astype(np.int64))
+        words, _ = _half_star_words(np.diff(ids, prepend=0), halves.astype(np.int64))
     else:
         count = len(ids)
         head = np.array([_FLOAT_ROW, count & 0xFFFF, count >> 16], dtype="<u2")
@@ -52,20 +53,57 @@ def pack_stars(stars: SparseVector) -> str:
     return words.astype("<u2").tobytes().hex()
 
 
-def _half_star_words(ids: np.ndarray, halves: np.ndarray) -> np.ndarray:
+def pack_many(stars: Sequence[SparseVector]) -> list[str]:
+    """`pack_stars` of each user, the usual rows (half stars, ascending ids) in one
+    vectorised pass: what the build calls for a batch of users."""
+    lengths = np.fromiter((len(s.indices) for s in stars), dtype=np.int64, count=len(stars))
+    indptr = np.zeros(len(stars) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    if not len(stars) or not indptr[-1]:
+        return [pack_stars(s) for s in stars]
+    ids = np.concatenate([np.asarray(s.indices, dtype=np.int64) for s in stars])
+    halves = np.concatenate([np.asarray(s.values, dtype=np.float64) for s in stars]) * 2
+    owner = np.repeat(np.arange(len(stars)), lengths)
+    firsts = indptr[:-1][lengths > 0]
     steps = np.diff(ids, prepend=0)
-    far = steps >= _STEP_LIMIT
-    if not far.any():
-        return (steps << 4 | halves).astype("<u2")
-    words: list[int] = []
-    for step, half in zip(steps.tolist(), halves.tolist(), strict=True):
-        high = step >> _STEP_BITS
-        while high:  # jump words, each at most 4095 << 12
-            jump = min(high, _STEP_LIMIT - 1)
-            words.append(jump << 4)
-            high -= jump
-        words.append((step & (_STEP_LIMIT - 1)) << 4 | half)
-    return np.asarray(words, dtype="<u2")
+    steps[firsts] = ids[firsts]  # each row's first id counts from 0
+    later = np.ones(len(ids), dtype=bool)
+    later[firsts] = False
+    unusual = ~((halves == np.round(halves)) & (halves >= 1) & (halves <= 10))
+    unusual |= (ids < 0) | (ids >= _ID_LIMIT) | (later & (steps <= 0))
+    slow = np.zeros(len(stars), dtype=bool)  # rows for `pack_stars` one at a time
+    slow[owner[unusual]] = True
+    usual = ~slow[owner]
+    words, sizes = _half_star_words(steps[usual], halves[usual].astype(np.int64))
+    row_words = np.bincount(owner[usual], weights=sizes, minlength=len(stars)).astype(np.int64)
+    bounds = np.zeros(len(stars) + 1, dtype=np.int64)
+    np.cumsum(row_words * 4, out=bounds[1:])
+    text = words.astype("<u2").tobytes().hex()
+    cuts = bounds.tolist()
+    packed = [text[cuts[i] : cuts[i + 1]] for i in range(len(stars))]
+    for row in np.flatnonzero(slow).tolist():
+        packed[row] = pack_stars(stars[row])
+    return packed
+
+
+def _half_star_words(steps: np.ndarray, halves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The words of ratings given as steps from the previous id and half stars, jump words
+    before the far ones; and how many words each rating took (1 + its jumps)."""
+    high = steps >> _STEP_BITS
+    jumps = -(-high // (_STEP_LIMIT - 1))  # jump words before each rating: ceil(high / 4095)
+    sizes = 1 + jumps
+    ends = np.cumsum(sizes)
+    words = np.zeros(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
+    at = ends - 1  # each rating's own word comes after its jumps
+    words[at] = (steps & (_STEP_LIMIT - 1)) << 4 | halves
+    if jumps.any():
+        before = np.repeat(np.arange(len(steps)), jumps)  # the rating each jump word precedes
+        runs = jumps[before]
+        nth = np.arange(len(before)) - np.repeat(np.cumsum(jumps) - jumps, jumps)
+        full = _STEP_LIMIT - 1
+        value = np.where(nth < runs - 1, full, high[before] - full * (runs - 1))
+        words[at[before] - runs + nth] = value << 4
+    return words.astype("<u2"), sizes
 
 
 def unpack_stars(packed: Sequence[str]) -> SparseRows:

@@ -43,7 +43,7 @@ from reco.catalog import Catalog, CatalogError
 from reco.datasets import Progress, default_data_dir
 from reco.encode import SparseRows, SparseVector
 from reco.filters import FILTER_FIELDS, UserFilter
-from reco.packed import pack_stars, unpack_stars
+from reco.packed import pack_many, unpack_stars
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
@@ -590,13 +590,10 @@ def _edge_config(idf: bool = False) -> qe.EdgeConfig:
 def _edge_upsert(shard: qe.EdgeShard, users: Sequence[UserPoint]) -> None:
     if not users:
         return
+    packed = pack_many([user.stars for user in users])
     points = [
-        qe.Point(
-            user.user_id,
-            {TASTE: _edge_vector(user.taste)},
-            {**user.payload, STARS: pack_stars(user.stars)},
-        )
-        for user in users
+        qe.Point(user.user_id, {TASTE: _edge_vector(user.taste)}, {**user.payload, STARS: stars})
+        for user, stars in zip(users, packed, strict=True)
     ]
     shard.update(qe.UpdateOperation.upsert_points(points))
 
@@ -954,6 +951,7 @@ class QdrantServerStore:
 
         if not users:
             return
+        packed = pack_many([user.stars for user in users])
         points = [
             models.PointStruct(
                 id=user.user_id,
@@ -962,9 +960,9 @@ class QdrantServerStore:
                         indices=user.taste.indices.tolist(), values=user.taste.values.tolist()
                     ),
                 },
-                payload={**user.payload, STARS: pack_stars(user.stars)},
+                payload={**user.payload, STARS: stars},
             )
-            for user in users
+            for user, stars in zip(users, packed, strict=True)
         ]
         self.client.upsert(collection, points=points, wait=True)
 

@@ -10,15 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from reco.baselines import EASE, ItemKNN, Popular
 from reco.datasets import Dataset
 from reco.evaluate import (
-    _EASE,
     BASELINES,
     Case,
     EvalProtocol,
     Method,
-    _ItemKNN,
-    _Popular,
     coverage,
     evaluate,
     evaluate_profile_sizes,
@@ -116,7 +114,7 @@ def test_folds_are_reproducible() -> None:
     assert [c.query for f in a for c in f.cases] == [c.query for f in b for c in f.cases]
 
 
-@pytest.mark.parametrize("ranker", [_ItemKNN, _EASE])
+@pytest.mark.parametrize("ranker", [ItemKNN, EASE])
 def test_item_baselines_find_the_group_taste(ranker) -> None:
     dataset = planted()
     fitted = ranker(dataset)
@@ -127,7 +125,7 @@ def test_item_baselines_find_the_group_taste(ranker) -> None:
 
 
 def test_popular_pads_short_lists_without_repeats() -> None:
-    popular = _Popular(planted())
+    popular = Popular(planted())
     case = Case(0, {1: 5.0}, frozenset())
     padded = popular.pad([7], case, 5)
     assert padded[0] == 7 and len(padded) == 5 and len(set(padded)) == 5 and 1 not in padded

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reco.encode import SparseVector
-from reco.packed import pack_stars, unpack_stars
+from reco.packed import pack_many, pack_stars, unpack_stars
 
 
 def vec(values: dict[int, float]) -> SparseVector:
@@ -68,7 +68,8 @@ def test_a_random_neighbourhood_round_trips() -> None:
     rows = []
     for _ in range(50):
         ids = np.unique(rng.integers(1, 300_000, rng.integers(0, 80)))
-        rows.append(vec(dict(zip(ids.tolist(), (rng.integers(1, 11, len(ids)) / 2).tolist()))))
+        stars = rng.integers(1, 11, len(ids)) / 2
+        rows.append(vec(dict(zip(ids.tolist(), stars.tolist(), strict=True))))
     unpacked = unpack_stars([pack_stars(row) for row in rows])
     for i, row in enumerate(rows):
         assert unpacked.row(i).indices.tolist() == row.indices.tolist()
@@ -88,3 +89,19 @@ def test_a_random_neighbourhood_round_trips() -> None:
 def test_damaged_packed_stars_are_refused(damaged: str) -> None:
     with pytest.raises(ValueError, match="damaged"):
         unpack_stars([damaged])
+
+
+def test_many_users_pack_at_once_exactly_as_one_at_a_time() -> None:
+    rng = np.random.default_rng(3)
+    users = [vec({}), vec({5: 2.5}), vec({2: 3.7, 9: 4.0})]  # empty, one, float stars
+    for _ in range(40):  # ids up to 300,000: far-apart ids need jump words, some need several
+        ids = np.unique(rng.integers(0, 300_000, rng.integers(1, 60)))
+        users.append(
+            vec(dict(zip(ids.tolist(), (rng.integers(1, 11, len(ids)) / 2).tolist(), strict=True)))
+        )
+    users.append(vec({(1 << 31) - 1: 5.0, 0: 0.5}))  # extreme ids: 0, then 129 jump words
+    users.append(SparseVector(np.array([9, 2]), np.array([1.0, 2.0])))  # unsorted: sorted
+    assert pack_many(users) == [pack_stars(user) for user in users]
+    assert pack_many([]) == []
+    with pytest.raises(ValueError, match="once"):
+        pack_many([vec({1: 1.0}), SparseVector(np.array([3, 3]), np.array([1.0, 2.0]))])
