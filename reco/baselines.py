@@ -243,14 +243,18 @@ def _points(**axes: Sequence[Any]) -> tuple[dict[str, Any], ...]:
 
 
 TUNED_BASELINES = (
-    Baseline("Item-kNN", ItemKNN, _points(neighbours=(20, 50, 100, 200, 400))),
-    Baseline("User-kNN (in memory)", UserKNN, _points(neighbours=(10, 20, 50, 100, 200))),
-    Baseline("EASE", EASE, _points(regularisation=(20, 50, 100, 200, 400, 800, 1600, 3200))),
-    Baseline("RP3beta", RP3beta, _points(alpha=(0.6, 0.8, 1.0), beta=(0.0, 0.2, 0.4, 0.6))),
+    Baseline("Item-kNN", ItemKNN, _points(neighbours=(20, 50, 100, 200, 400, 800, 1600))),
+    Baseline("User-kNN (in memory)", UserKNN, _points(neighbours=(10, 20, 50, 100, 200, 400))),
+    Baseline(
+        "EASE",
+        EASE,
+        _points(regularisation=(50, 100, 200, 400, 800, 1600, 3200, 6400, 12800)),
+    ),
+    Baseline("RP3beta", RP3beta, _points(alpha=(0.4, 0.6, 0.8, 1.0), beta=(0.0, 0.2, 0.4, 0.6))),
     Baseline(
         "iALS (implicit)",
         IALS,
-        _points(factors=(32, 64, 128), regularisation=(0.1, 1.0), alpha=(2.0, 10.0)),
+        _points(factors=(16, 32, 64, 128), regularisation=(0.1, 1.0, 10.0), alpha=(1.0, 2.0, 10.0)),
     ),
 )
 """The tuned baselines, each with its grid (`Popular` has nothing to tune)."""

@@ -231,7 +231,7 @@ class PostingLists:
             sims[top],
             np.fromiter(profile, dtype=np.int64),
             self.encoding,
-            self.options,
+            self.options.for_profile(len(profile)),
             self.counts,
             limit=limit,
         )

@@ -989,6 +989,7 @@ def _score_found(
 ) -> list[int]:
     """What `Recommender.recommend` would rank for ``option``, from neighbours already found
     (as many as the largest neighbour count of the grid)."""
+    option = option.for_profile(len(exclude))  # exclude: the query's films
     chosen = found.take(np.arange(min(option.neighbours, len(found))))
     chosen = chosen.take(counting(chosen.similarities, option))
     if not len(chosen):

@@ -7,10 +7,12 @@ profile has not rated:
 
     score(movie) = sum over neighbours v who rated it of  w_v * (e_v(movie) + offset)
 
-where ``w_v = similarity_v ** similarity_exponent`` (neighbours with similarity <= 0 are
-ignored), ``e_v`` is the neighbour's rating encoded like the index (without length
-normalisation) and ``offset`` rewards being rated at all. The seed notebook's method is the
-special case ``zscore`` encoding, 20 neighbours, exponent 0 (unweighted) and offset 0.
+where ``w_v = similarity_v ** a`` (neighbours with similarity <= 0 are ignored; ``a`` is
+``similarity_exponent`` for profiles of 20 ratings or more and smaller for shorter ones,
+`ScoringOptions.exponent_for`), ``e_v`` is the neighbour's rating encoded like the index
+(without length normalisation) and ``offset`` rewards being rated at all. The seed
+notebook's method is the special case ``zscore`` encoding, 20 neighbours, exponent 0
+(unweighted) and offset 0.
 """
 
 from __future__ import annotations
@@ -80,6 +82,11 @@ class ScoringOptions:
     offset: float = 2.0
     liked_only: bool = False  # only neighbours' ratings of 4+ stars contribute
     popularity_penalty: float = 0.15  # divide scores by (ratings of the movie) ** this
+    full_exponent_at: int = 20
+    """Profiles of at least this many ratings weigh neighbours by ``similarity **
+    similarity_exponent``; a shorter profile's exponent is one less each time its length
+    halves, down to 1 (`exponent_for`): a handful of ratings makes similarities coarse, and
+    neighbours are better weighed more evenly. 0: the same exponent at every length."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.neighbours <= 10_000:
@@ -92,6 +99,25 @@ class ScoringOptions:
             raise ValueError("offset must be finite")
         if not (math.isfinite(self.popularity_penalty) and self.popularity_penalty >= 0):
             raise ValueError("popularity_penalty must be a finite number >= 0")
+        if self.full_exponent_at < 0:
+            raise ValueError("full_exponent_at must be 0 (off) or a number of ratings")
+
+    def exponent_for(self, ratings: int) -> float:
+        """The similarity exponent for a profile of ``ratings`` ratings: ``similarity_exponent
+        - log2(full_exponent_at / ratings)`` below ``full_exponent_at``, at least 1 (or the
+        exponent itself when it is below 1). With the defaults: 1 at 5 ratings, 2 at 10, 3
+        from 20 on."""
+        top = self.similarity_exponent
+        if not self.full_exponent_at or ratings >= self.full_exponent_at or top <= 1:
+            return top
+        return max(1.0, top - math.log2(self.full_exponent_at / max(ratings, 1)))
+
+    def for_profile(self, ratings: int) -> ScoringOptions:
+        """These options as they apply to a profile of ``ratings`` ratings (`exponent_for`)."""
+        exponent = self.exponent_for(ratings)
+        if exponent == self.similarity_exponent:
+            return self
+        return replace(self, similarity_exponent=exponent, full_exponent_at=0)
 
 
 SEED_OPTIONS = ScoringOptions(
@@ -101,6 +127,7 @@ SEED_OPTIONS = ScoringOptions(
     offset=0.0,
     liked_only=False,
     popularity_penalty=0.0,
+    full_exponent_at=0,
 )
 """The seed notebook's aggregation: unweighted sum of the top 20 neighbours' values."""
 
@@ -446,7 +473,7 @@ class Recommender:
         skipped = self.check_movies(hidden)
         if not isinstance(limit, int) or not 1 <= limit <= 1_000:
             raise ValueError("limit must be a whole number from 1 to 1000")
-        options = self._options(neighbours, min_raters)
+        options = self._options(neighbours, min_raters).for_profile(len(profile))
         where = self.user_filter(**filters)
         if not profile:
             return Recommendations(self.popular(limit, where, skipped), (), True, where)
@@ -536,7 +563,10 @@ class Recommender:
         seen = skipped.union(*(profile.keys() for profile in checked))
         exclude = np.fromiter(seen, dtype=np.int64, count=len(seen))
         candidates = [
-            self.score_neighbours(f.stars, f.similarities, exclude, options) for f in found
+            self.score_neighbours(
+                f.stars, f.similarities, exclude, options.for_profile(len(profile))
+            )
+            for f, profile in zip(found, checked, strict=True)
         ]
         films = np.unique(np.concatenate([c.movie_ids[:pool] for c in candidates]))
         counts = tuple(len(f) for f in found)

@@ -72,10 +72,10 @@ def test_every_grid_is_explicit_and_labelled() -> None:
     names = [b.name for b in TUNED_BASELINES]
     assert names == ["Item-kNN", "User-kNN (in memory)", "EASE", "RP3beta", "iALS (implicit)"]
     ease = TUNED_BASELINES[2]
-    assert len(ease.grid) == 8 and ease.label(ease.grid[0]) == "regularisation=20"
+    assert len(ease.grid) == 9 and ease.label(ease.grid[0]) == "regularisation=50"
     ials = TUNED_BASELINES[4]
-    assert len(ials.grid) == 12  # 3 factor counts x 2 regularisations x 2 alphas
-    assert ials.label(ials.grid[0]) == "factors=32, regularisation=0.1, alpha=2"
+    assert len(ials.grid) == 36  # 4 factor counts x 3 regularisations x 3 alphas
+    assert ials.label(ials.grid[0]) == "factors=16, regularisation=0.1, alpha=1"
 
 
 # --------------------------------------------------------------------------- tuning

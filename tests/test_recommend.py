@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -255,6 +256,7 @@ def test_seed_options_pin_every_field() -> None:
         offset=0.0,
         liked_only=False,
         popularity_penalty=0.0,
+        full_exponent_at=0,
     )
     assert set(SEED_OPTIONS.__dataclass_fields__) == {
         "neighbours",
@@ -263,6 +265,7 @@ def test_seed_options_pin_every_field() -> None:
         "offset",
         "liked_only",
         "popularity_penalty",
+        "full_exponent_at",
     }
 
 
@@ -413,3 +416,17 @@ def test_everyones_facet_counts_are_asked_once(recommender: Recommender) -> None
     assert len(calls) == 1
     narrowed = recommender.population("age_group", recommender.user_filter(genders=["F"]))
     assert narrowed == {"18-24": 5, "35-44": 5} and len(calls) == 2  # a filter always asks
+
+
+def test_the_similarity_exponent_grows_with_the_profile_length() -> None:
+    options = ScoringOptions()  # exponent 3 from 20 ratings on
+    assert [options.exponent_for(n) for n in (1, 5, 10, 20, 400)] == [1.0, 1.0, 2.0, 3.0, 3.0]
+    assert options.exponent_for(14) == pytest.approx(3 - math.log2(20 / 14))
+    assert ScoringOptions(full_exponent_at=0).exponent_for(5) == 3.0  # off
+    assert SEED_OPTIONS.exponent_for(5) == 0.0  # unweighted stays unweighted
+    assert ScoringOptions(similarity_exponent=0.5).exponent_for(2) == 0.5
+    short = options.for_profile(5)
+    assert short.similarity_exponent == 1.0 and short.full_exponent_at == 0
+    assert options.for_profile(30) is options
+    with pytest.raises(ValueError, match="full_exponent_at"):
+        ScoringOptions(full_exponent_at=-1)
