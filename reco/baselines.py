@@ -67,7 +67,9 @@ def top_unrated(order: np.ndarray, rated: Mapping[int, Any], k: int) -> list[int
 
 
 class Interactions:
-    """Train ratings as a dense binary user x movie matrix (movies in ascending id order)."""
+    """Train ratings as a dense binary user x movie matrix (movies in ascending id order).
+    The item models score a query by summing its movies' rows (or columns) of their
+    item-item matrix: the product with the binary query vector, without its zeros."""
 
     def __init__(self, train: Dataset):
         ratings = train.ratings
@@ -116,7 +118,8 @@ class ItemKNN(Interactions):
         self.similarity = _keep_most_similar(similarity, neighbours)
 
     def rank(self, case: Case, k: int) -> list[int]:
-        return self.top(self.similarity @ self.query_vector(case), case, k)
+        scores = self.similarity[:, self.query_columns(case)].sum(axis=1)
+        return self.top(scores, case, k)
 
 
 class UserKNN(Interactions):
@@ -150,7 +153,7 @@ class EASE(Interactions):
         np.fill_diagonal(self.weights, 0.0)
 
     def rank(self, case: Case, k: int) -> list[int]:
-        return self.top(self.query_vector(case) @ self.weights, case, k)
+        return self.top(self.weights[self.query_columns(case)].sum(axis=0), case, k)
 
 
 class RP3beta(Interactions):
@@ -171,7 +174,7 @@ class RP3beta(Interactions):
         self.weights = _keep_most_similar(walks.T, neighbours).T  # per row i: its best j
 
     def rank(self, case: Case, k: int) -> list[int]:
-        return self.top(self.query_vector(case) @ self.weights, case, k)
+        return self.top(self.weights[self.query_columns(case)].sum(axis=0), case, k)
 
 
 class IALS(Interactions):
