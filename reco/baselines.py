@@ -77,11 +77,13 @@ class Interactions:
         self.column = {int(m): i for i, m in enumerate(self.movies.tolist())}
         users, rows = np.unique(ratings["user_id"].to_numpy(), return_inverse=True)
         cols = np.searchsorted(self.movies, ratings["movie_id"].to_numpy())
-        self.matrix = np.zeros((len(users), len(self.movies)), dtype=np.float64)
+        # float32: the item models' products and inverses take half the time of float64's
+        # (ml-latest-small's 9,742 movies), with error far below the scores' differences
+        self.matrix = np.zeros((len(users), len(self.movies)), dtype=np.float32)
         self.matrix[rows, cols] = 1.0
 
     def query_vector(self, case: Case) -> np.ndarray:
-        vector = np.zeros(len(self.movies))
+        vector = np.zeros(len(self.movies), dtype=self.matrix.dtype)
         vector[self.query_columns(case)] = 1.0
         return vector
 
@@ -148,12 +150,29 @@ class EASE(Interactions):
         super().__init__(train)
         gram = self.matrix.T @ self.matrix
         gram[np.diag_indices_from(gram)] += regularisation
-        inverse = np.linalg.inv(gram)
+        inverse = _spd_inverse(gram)
         self.weights = -inverse / np.diag(inverse)
         np.fill_diagonal(self.weights, 0.0)
 
     def rank(self, case: Case, k: int) -> list[int]:
         return self.top(self.weights[self.query_columns(case)].sum(axis=0), case, k)
+
+
+def _spd_inverse(matrix: np.ndarray) -> np.ndarray:
+    """The inverse of a symmetric positive definite matrix: by its Cholesky factor (LAPACK
+    potrf/potri, a third of a general inverse's time) when SciPy is there."""
+    try:
+        from scipy.linalg import lapack
+    except ImportError:  # pragma: no cover - SciPy comes with the dev requirements
+        return np.linalg.inv(matrix)
+    potrf, potri = lapack.get_lapack_funcs(("potrf", "potri"), (matrix,))
+    factor, failed = potrf(matrix, lower=False)
+    if failed:
+        return np.linalg.inv(matrix)
+    upper, failed = potri(factor, lower=False)
+    if failed:
+        return np.linalg.inv(matrix)
+    return np.triu(upper) + np.triu(upper, 1).T
 
 
 class RP3beta(Interactions):
@@ -210,7 +229,7 @@ class IALS(Interactions):
                 random_state=seed,
                 num_threads=1,
             )
-            self.model.fit(csr_matrix(self.matrix.astype(np.float32)), show_progress=False)
+            self.model.fit(csr_matrix(self.matrix), show_progress=False)
 
     def rank(self, case: Case, k: int) -> list[int]:
         columns = self.query_columns(case)

@@ -142,3 +142,12 @@ def test_the_project_tuned_like_the_baselines_shares_one_index_per_training_set(
     fit = project.fit
     first, second = fit(dataset, neighbours=5), fit(dataset, neighbours=20)
     assert first.recommender is second.recommender  # one index for both points
+
+
+def test_ease_inverse_by_cholesky_equals_the_general_inverse() -> None:
+    from reco.baselines import _spd_inverse
+
+    rng = np.random.default_rng(0)
+    x = (rng.random((30, 12)) < 0.3).astype(np.float32)
+    gram = x.T @ x + 5 * np.eye(12, dtype=np.float32)
+    assert np.allclose(_spd_inverse(gram), np.linalg.inv(gram), atol=1e-5)
