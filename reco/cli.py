@@ -220,6 +220,12 @@ def _parser() -> argparse.ArgumentParser:
         "each held-out profile); writes profile_sizes.md/json",
     )
     evaluate.add_argument(
+        "--tune-by-size",
+        action="store_true",
+        help="instead: the default with each fixed similarity exponent at each query size "
+        "(split seed 0); writes tuning_by_size.md/csv",
+    )
+    evaluate.add_argument(
         "--groups",
         action="store_true",
         help="instead: movie night, synthetic groups of 2-4 held-out users; writes groups.md",
@@ -515,7 +521,8 @@ def _evaluate(args: argparse.Namespace, out: TextIO) -> None:
     from reco.evaluate import EvalProtocol, evaluate, tune_staged
 
     dataset = load_movielens(args.dataset, data_dir=args.data_dir)
-    seed = args.seed if args.seed is not None else (0 if args.tune else 1)
+    tuning = args.tune or args.tune_by_size
+    seed = args.seed if args.seed is not None else (0 if tuning else 1)
     protocol = EvalProtocol(
         folds=args.folds,
         query_fraction=args.query_fraction,
@@ -527,6 +534,9 @@ def _evaluate(args: argparse.Namespace, out: TextIO) -> None:
         return
     if args.profile_sizes:
         _evaluate_sizes(dataset, protocol, args.profile_sizes, Path(args.out), args.json, out)
+        return
+    if args.tune_by_size:
+        _tune_by_size(dataset, protocol, Path(args.out), args.json, out)
         return
     progress = TextProgress(f"Evaluating on {dataset.name}", "runs")
     try:
@@ -618,6 +628,34 @@ def _evaluate_sizes(
     print(about, file=out)
     print(table, file=out)
     print(f"written: {folder / 'profile_sizes.md'}, {folder / 'profile_sizes.json'}", file=out)
+
+
+def _tune_by_size(
+    dataset: Dataset, protocol: EvalProtocol, folder: Path, as_json: bool, out: TextIO
+) -> None:
+    from reco.evaluate import by_size_markdown, tune_by_size
+
+    progress = TextProgress(f"Exponents by profile size on {dataset.name}", "sizes")
+    try:
+        table = tune_by_size(dataset, protocol=protocol, progress=progress)
+    finally:
+        progress.close()
+    about = (
+        f"{dataset.summary()}; {protocol.folds} folds over users (split seed {protocol.seed}); "
+        "the default encoding, 100 neighbours, each fixed similarity exponent and popularity "
+        "penalty; NDCG@10, fold means, best per size in bold"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    table.to_csv(folder / "tuning_by_size.csv", index=False)
+    text = by_size_markdown(table)
+    (folder / "tuning_by_size.md").write_text(f"{about}\n\n{text}\n")
+    if as_json:
+        json.dump(table.to_dict("records"), out, indent=2)
+        out.write("\n")
+        return
+    print(about, file=out)
+    print(text, file=out)
+    print(f"written: {folder / 'tuning_by_size.md'}, {folder / 'tuning_by_size.csv'}", file=out)
 
 
 def _evaluate_groups(

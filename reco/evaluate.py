@@ -1042,6 +1042,54 @@ def tune_staged(
     return table.sort_values("ndcg", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def tune_by_size(
+    dataset: Dataset,
+    sizes: Sequence[str] = PROFILE_SIZES,
+    exponents: Sequence[float] = (1.0, 1.5, 2.0, 3.0),
+    penalties: Sequence[float] = (0.15, 0.3),
+    protocol: EvalProtocol | None = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """NDCG@10 of the default encoding with each fixed similarity exponent and popularity
+    penalty at each query size (the exploration behind `ScoringOptions.full_exponent_at`):
+    one row per size and setting, best first within a size."""
+    base = protocol or EvalProtocol(seed=0)
+    options = [
+        ScoringOptions(similarity_exponent=a, popularity_penalty=p, full_exponent_at=0)
+        for a in exponents
+        for p in penalties
+    ]
+    default = (DEFAULT_ENCODING, DEFAULT_NORMALIZE, DEFAULT_IDF)
+    tables = []
+    for done, size in enumerate(sizes, 1):
+        table = tune(dataset, [default], options, size_protocol(size, base))
+        tables.append(table.assign(size=size))
+        if progress is not None:
+            progress(done, len(sizes))
+    columns = ["size", "similarity_exponent", "popularity_penalty", "ndcg", "hr"]
+    return pd.concat(tables, ignore_index=True)[columns]
+
+
+def by_size_markdown(table: pd.DataFrame) -> str:
+    """NDCG@10 per fixed exponent and penalty (rows) and query size (columns)."""
+    sizes = list(dict.fromkeys(table["size"]))
+    pivot = table.pivot_table(
+        index=["similarity_exponent", "popularity_penalty"], columns="size", values="ndcg"
+    )
+    lines = [
+        "| exponent, popularity penalty | " + " | ".join(size_label(s) for s in sizes) + " |",
+        "|---|" + "---|" * len(sizes),
+    ]
+    best = {size: pivot[size].max() for size in sizes}
+    for (exponent, penalty), row in pivot.iterrows():
+        cells = [
+            f"**{row[size]:.3f}**" if row[size] == best[size] else f"{row[size]:.3f}"
+            for size in sizes
+        ]
+        lines.append(f"| {exponent:g}, {penalty:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 ENCODING_GRID: tuple[tuple[EncodingName, bool, bool], ...] = tuple(
     (name, normalize, idf)
     for name in ("zscore", "centered", "centered_offset", "liked", "binary")

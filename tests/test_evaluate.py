@@ -302,3 +302,19 @@ def test_every_method_at_every_size_on_the_same_training_users() -> None:
     second = make_folds(dataset, size_protocol("50%", protocol))
     for a, b in zip(first, second, strict=True):
         assert len(a.train.ratings) == len(b.train.ratings)
+
+
+def test_tune_by_size_fixes_the_exponent_at_each_size_and_marks_the_best() -> None:
+    from reco.evaluate import by_size_markdown, tune_by_size
+
+    table = tune_by_size(
+        planted(), ["3", "50%"], exponents=(1.0, 3.0), penalties=(0.15,),
+        protocol=EvalProtocol(folds=2, seed=0),
+    )  # fmt: skip
+    assert len(table) == 2 * 2 and set(table["size"]) == {"3", "50%"}
+    assert set(table["similarity_exponent"]) == {1.0, 3.0}
+    assert (table["ndcg"] > 0).all()
+    text = by_size_markdown(table)
+    lines = text.splitlines()
+    assert lines[0] == "| exponent, popularity penalty | 3 ratings | 50% of the profile |"
+    assert len(lines) == 4 and text.count("**") == 2 * 2  # one best per size, in bold
