@@ -6,8 +6,9 @@ they rated 4 stars or more among the rest are what a good top 10 should contain.
 ranks all movies the query has not rated, on the same split, in the same run.
 
 Methods: the project's recommender (neighbours from the Qdrant store), the seed notebook's
-method (global z-score, dot product, top 20 neighbours, unweighted sum), most popular,
-item-kNN (cosine) and EASE (closed form).
+method (global z-score, dot product, top 20 neighbours, unweighted sum), and the baselines of
+`reco.baselines`: at fixed settings in the main table (`BASELINES`), tuned per fold and query
+size on validation users in the evaluation by profile size (`evaluate_profile_sizes`).
 """
 
 from __future__ import annotations
