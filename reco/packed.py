@@ -115,7 +115,7 @@ def unpack_stars(packed: Sequence[str]) -> SparseRows:
         body = bytes.fromhex("".join(packed))
     except (ValueError, TypeError) as error:
         raise ValueError(f"stored stars are damaged: {error}") from None
-    if (sizes % 4).any():
+    if (sizes % 4).any() or len(body) * 2 != int(sizes.sum()):  # fromhex skips whitespace
         raise ValueError("stored stars are damaged: not whole 16-bit words")
     words = np.frombuffer(body, dtype="<u2")
     bounds = np.zeros(len(packed) + 1, dtype=np.int64)

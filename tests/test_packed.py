@@ -81,6 +81,7 @@ def test_a_random_neighbourhood_round_trips() -> None:
     [
         "not hex!",  # not hex
         "110",  # not whole words
+        "  1100  ",  # whitespace, which hex decoding would skip
         "11000b00",  # a rating word of 11 half stars
         "ffff02000000",  # a float row announcing two ratings it does not hold
         "ffff0000000000",  # a float row with more than it announces
