@@ -615,19 +615,39 @@ def _evaluate_sizes(
         )
         if part
     )
-    folder.mkdir(parents=True, exist_ok=True)
     records = folds.astype(object).where(folds.notna(), None).to_dict("records")
-    (folder / "profile_sizes.md").write_text(f"{about}\n\n{table}\n")
-    (folder / "profile_sizes.json").write_text(
-        json.dumps({"about": about, "folds": records}, indent=2)
-    )
+    _report(folder, "profile_sizes", about, table, records, as_json, out)
+
+
+def _report(
+    folder: Path,
+    stem: str,
+    about: str,
+    table: str,
+    records: list[dict[str, object]],
+    as_json: bool,
+    out: TextIO,
+) -> None:
+    """An evaluation's report: ``<stem>.md`` (about and table) and ``<stem>.json`` (about and
+    every fold's record) in ``folder``, then shown (`_show`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    payload = {"about": about, "folds": records}
+    (folder / f"{stem}.md").write_text(f"{about}\n\n{table}\n")
+    (folder / f"{stem}.json").write_text(json.dumps(payload, indent=2))
+    _show(about, table, payload, [folder / f"{stem}.md", folder / f"{stem}.json"], as_json, out)
+
+
+def _show(
+    about: str, table: str, payload: object, written: list[Path], as_json: bool, out: TextIO
+) -> None:
+    """Print ``payload`` as JSON, or ``about``, ``table`` and the files ``written``."""
     if as_json:
-        json.dump({"about": about, "folds": records}, out, indent=2)
+        json.dump(payload, out, indent=2)
         out.write("\n")
         return
     print(about, file=out)
     print(table, file=out)
-    print(f"written: {folder / 'profile_sizes.md'}, {folder / 'profile_sizes.json'}", file=out)
+    print(f"written: {', '.join(str(path) for path in written)}", file=out)
 
 
 def _tune_by_size(
@@ -646,16 +666,11 @@ def _tune_by_size(
         "penalty; NDCG@10, fold means, best per size in bold"
     )
     folder.mkdir(parents=True, exist_ok=True)
-    table.to_csv(folder / "tuning_by_size.csv", index=False)
     text = by_size_markdown(table)
-    (folder / "tuning_by_size.md").write_text(f"{about}\n\n{text}\n")
-    if as_json:
-        json.dump(table.to_dict("records"), out, indent=2)
-        out.write("\n")
-        return
-    print(about, file=out)
-    print(text, file=out)
-    print(f"written: {folder / 'tuning_by_size.md'}, {folder / 'tuning_by_size.csv'}", file=out)
+    written = [folder / "tuning_by_size.md", folder / "tuning_by_size.csv"]
+    written[0].write_text(f"{about}\n\n{text}\n")
+    table.to_csv(written[1], index=False)
+    _show(about, text, table.to_dict("records"), written, as_json, out)
 
 
 def _evaluate_groups(
@@ -671,23 +686,13 @@ def _evaluate_groups(
         progress.close()
     seconds = time.perf_counter() - started
     table = group_markdown(folds)
-    folder.mkdir(parents=True, exist_ok=True)
     about = (
         f"{dataset.summary()}; {protocol.folds} folds over users (split seed {protocol.seed}), "
         f"groups of 2, 3 and 4 held-out users of a fold, {protocol.query_fraction:.0%} of "
         f"each member's ratings as their query, their hidden 4+ star films as targets; "
         f"{seconds:.0f} s"
     )
-    (folder / "groups.md").write_text(f"{about}\n\n{table}\n")
-    records = folds.to_dict("records")
-    (folder / "groups.json").write_text(json.dumps({"about": about, "folds": records}, indent=2))
-    if as_json:
-        json.dump({"about": about, "folds": records}, out, indent=2)
-        out.write("\n")
-        return
-    print(about, file=out)
-    print(table, file=out)
-    print(f"written: {folder / 'groups.md'}, {folder / 'groups.json'}", file=out)
+    _report(folder, "groups", about, table, folds.to_dict("records"), as_json, out)
 
 
 def _bench(args: argparse.Namespace, out: TextIO) -> None:

@@ -261,3 +261,21 @@ def test_evaluate_profile_sizes_prints_and_saves_a_table(tmp_path: Path) -> None
     assert (out / "profile_sizes.md").exists() and (out / "profile_sizes.json").exists()
     code, _ = run("evaluate", "--dataset", str(folder), "--profile-sizes", "x", "--out", str(out))
     assert code == 2
+
+
+def test_evaluate_tune_by_size_prints_and_saves_the_exponent_table(tmp_path: Path) -> None:
+    from test_evaluate import planted
+
+    folder = write_release(tmp_path / "ml-planted", "ml-100k", planted())
+    out = tmp_path / "report"
+    code, text = run(
+        "evaluate", "--dataset", str(folder), "--folds", "2", "--out", str(out), "--tune-by-size"
+    )
+    assert code == 0
+    lines = text.splitlines()
+    assert "(split seed 0)" in lines[0] and "each fixed similarity exponent" in lines[0]
+    assert lines[1].startswith("| exponent, popularity penalty | 5 ratings | 10 ratings |")
+    assert len([line for line in lines if line.startswith("| 1, 0.15 |")]) == 1
+    assert lines[-1].endswith("tuning_by_size.md, " + str(out / "tuning_by_size.csv"))
+    assert (out / "tuning_by_size.md").exists()
+    assert len((out / "tuning_by_size.csv").read_text().splitlines()) > 1
