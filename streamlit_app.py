@@ -553,7 +553,7 @@ def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> Non
         recommendation_chart(shown.items, shown.explanations),
     )
     st.caption("The chart shows the neighbours' verdicts listed under each film above.")
-    why_ui(name, result, shown)
+    why_ui(name, result, shown, dict(my_ratings(name)))
     neighbours_ui(recommender, result, shown.populations)
 
 
@@ -668,7 +668,15 @@ def neighbour_frame(neighbours: Sequence[Neighbour], extra: dict[str, list]) -> 
 VERDICT_WORDS = {"good": "liked it", "neutral": "so-so", "bad": "disliked it"}
 
 
-def why_ui(name: str, result: Recommendations, shown: Shown) -> None:
+@st.fragment
+def why_ui(
+    name: str, result: Recommendations, shown: Shown, drawn_for: Mapping[int, float]
+) -> None:
+    """Every neighbour's rating of a chosen recommendation. A fragment: opening the panel or
+    choosing another film redraws only the panel; a rating given here (``drawn_for`` is what
+    the page was drawn for) redraws the whole page, which depends on it."""
+    if my_ratings(name) != drawn_for:
+        st.rerun()
     options = {item.movie_id: item for item in shown.items}
     if not options:
         return
@@ -713,9 +721,12 @@ def why_ui(name: str, result: Recommendations, shown: Shown) -> None:
         )
 
 
+@st.fragment
 def neighbours_ui(
     recommender: Recommender, result: Recommendations, populations: Mapping[str, Mapping]
 ) -> None:
+    """Who the neighbours are, against everyone. A fragment: changing tab or opening the table
+    redraws only this section."""
     st.subheader("👥 Your neighbours")
     neighbours = result.neighbours
     measure = ("cosine" if recommender.encoding.normalize else "dot product") + (

@@ -38,6 +38,16 @@ def serving(data: Path, log: Path, release: str = "ml-100k") -> Iterator[tuple[i
         check=True,
         capture_output=True,
     )
+    with streamlit_server(ROOT / "streamlit_app.py", log, env) as served:
+        yield served
+
+
+@contextmanager
+def streamlit_server(
+    script: Path, log: Path, env: dict[str, str] | None = None
+) -> Iterator[tuple[int, str]]:
+    """``streamlit run script`` on a free loopback port, healthy before it is yielded (process
+    id, address) and stopped after."""
     port = free_port()
     with log.open("wb") as output:
         server = subprocess.Popen(
@@ -46,7 +56,7 @@ def serving(data: Path, log: Path, release: str = "ml-100k") -> Iterator[tuple[i
                 "-m",
                 "streamlit",
                 "run",
-                str(ROOT / "streamlit_app.py"),
+                str(script),
                 "--server.headless=true",
                 "--server.address=127.0.0.1",
                 f"--server.port={port}",
@@ -54,7 +64,7 @@ def serving(data: Path, log: Path, release: str = "ml-100k") -> Iterator[tuple[i
                 "--browser.gatherUsageStats=false",
             ],
             cwd=ROOT,
-            env=env,
+            env=env if env is not None else {**os.environ, "PYTHONUNBUFFERED": "1"},
             stdout=output,
             stderr=subprocess.STDOUT,
         )

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import E2E_TIMINGS, FAILED, ROOT, shared_zip
 
-from scripts.local_app import serving
+from scripts.local_app import serving, streamlit_server
 
 pytestmark = pytest.mark.e2e
 
@@ -259,14 +259,35 @@ def rate_three_star_wars_results(page: Page, timings: dict[str, list[float]]) ->
 # --------------------------------------------------------------------------- scenarios
 
 
-def test_first_visit_shows_onboarding(app_url: str, page: Page, timings) -> None:
+def first_render(browser: Browser, url: str, ready: str) -> float:
+    """Seconds from a new visitor (a fresh browser context: nothing cached) opening ``url``
+    until ``ready`` is on the page and the script run is over."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        visitor = context.new_page()
+        started = time.perf_counter()
+        visitor.goto(url)
+        expect(visitor.locator(ready).first).to_be_visible()
+        wait_idle(visitor)
+        return time.perf_counter() - started
+    finally:
+        context.close()
+
+
+def test_first_visit_shows_onboarding(app_url: str, browser: Browser, page: Page, timings) -> None:
     started = time.perf_counter()
     page.goto(app_url)
     quick = page.locator(f"[class*='st-key-quick-'] {SLIDERS}")
     expect(quick).to_have_count(12)
     wait_idle(page)
-    timings.setdefault("first render (index on disk)", []).append(time.perf_counter() - started)
+    timings.setdefault("first render (cold server: its first visitor)", []).append(
+        time.perf_counter() - started
+    )
     shot(page, "01-onboarding")
+    for _ in range(3):  # the server has its index open: what every later visitor waits
+        timings.setdefault("first render (warm server, new visitor)", []).append(
+            first_render(browser, app_url, f"[class*='st-key-quick-'] {SLIDERS}")
+        )
 
     found = headings(page)
     assert any("Quick start" in h for h in found), found
@@ -389,13 +410,34 @@ def test_explanations_and_links_out(app_url: str, page: Page) -> None:
     page.get_by_text("Why these movies? Every neighbour's rating").click()
     why = page.locator(".st-key-why-panel [data-testid='stDataFrame']")
     expect(why).to_be_visible()
-    shot(page, "05-why")
     expect(
         page.get_by_text("Neighbours who disliked it (below 3 ★) count against it")
     ).to_be_visible()
 
+    # The panel is a fragment: choosing another film redraws it alone; a rating given in it
+    # redraws the whole page (the film leaves the recommendations, joins My ratings).
+    wait_idle(page)
+    recommended = recommended_titles(page)
+    page.locator(".st-key-why input").click()
+    page.get_by_role("option", name=recommended[1], exact=True).click()
+    panel = page.locator("[data-testid='stExpander']").filter(has_text="Seen it? Rate it here")
+    slider = panel.locator(SLIDERS)
+    expect(slider).to_have_attribute("aria-label", re.compile(re.escape(recommended[1])))
+    wait_idle(page)
+    slider.focus()
+    page.keyboard.press("End")
+    wait_for_count(page, 4)
+    wait_for_chart(page, "recommendation-chart")
+    assert recommended[1] not in recommended_titles(page)
+    mine = page.locator(f"[class*='st-key-mine-'] {SLIDERS}").evaluate_all(
+        "sliders => sliders.map(s => s.getAttribute('aria-label'))"
+    )
+    assert any(recommended[1] in label for label in mine), mine
+    expect(why).to_be_visible()  # the panel stays open, on another film
+    shot(page, "05-why")
 
-def test_age_group_changes_the_neighbour_chart(app_url: str, page: Page) -> None:
+
+def test_age_group_changes_the_neighbour_chart(app_url: str, page: Page, timings) -> None:
     page.goto(f"{app_url}/?r=50:5,172:5,181:5")
     wait_for_count(page, 3)
     labels = wait_for_chart(page, "neighbour-charts")
@@ -416,6 +458,19 @@ def test_age_group_changes_the_neighbour_chart(app_url: str, page: Page) -> None
     after = neighbours_by_age(page)
     assert after == {AGE_GROUP: 100}, after
     assert after != before
+
+    # Another tab redraws the neighbours' section only (a fragment): the gender chart comes up
+    # while the recommendations stay as they are.
+    shown = recommended_titles(page)
+    for tab in ("Gender", "Occupation", "Age group"):
+        labels = bar_labels(page, "neighbour-charts")
+        started = time.perf_counter()
+        page.get_by_role("tab", name=tab).click()
+        labels = wait_for_chart(page, "neighbour-charts", labels)
+        timings.setdefault("neighbour tab -> its chart", []).append(time.perf_counter() - started)
+        assert any(f"{tab}: " in label for label in labels), labels[:2]
+    assert recommended_titles(page) == shown
+    assert neighbours_by_age(page) == after
 
 
 def test_link_restores_ratings_in_a_fresh_browser_and_survives_reload(
@@ -660,3 +715,33 @@ def test_no_serious_accessibility_violation_in_the_apps_content(
         if node["ours"]
     ]
     assert not ours, ours
+
+
+def test_streamlit_alone_for_comparison(
+    browser: Browser, tmp_path: Path, timings: dict[str, list[float]]
+) -> None:
+    """Streamlit's own cost on this machine, timed like the app: a page of one slider
+    (scripts/streamlit_alone.py) under the same configuration."""
+    with streamlit_server(ROOT / "scripts" / "streamlit_alone.py", tmp_path / "alone.log") as (
+        _,
+        url,
+    ):
+        first_render(browser, url, SLIDERS)  # the first visitor warms the server
+        for _ in range(3):
+            timings.setdefault("Streamlit alone: first render (warm server)", []).append(
+                first_render(browser, url, SLIDERS)
+            )
+        context = browser.new_context(viewport=VIEWPORT)
+        page = context.new_page()
+        page.goto(url)
+        wait_idle(page)
+        for step in range(1, 6):
+            started = time.perf_counter()
+            page.locator(SLIDERS).focus()
+            page.keyboard.press("ArrowRight")
+            expect(page.locator("h3", has_text=f"Chosen: {step / 2:.1f}")).to_be_visible()
+            wait_idle(page)
+            timings.setdefault("Streamlit alone: slider change -> page updated", []).append(
+                time.perf_counter() - started
+            )
+        context.close()
