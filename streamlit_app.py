@@ -69,7 +69,8 @@ from reco.search import CLOSE_SPELLING, PARTIAL_MATCH
 ONBOARDING_MIN = 3  # fewer ratings than this: quick-rate set and popular movies
 QUICK_RATE = 12  # films in the quick-rate set
 FEW_NEIGHBOURS = 5
-MY_RATINGS_SHOWN = 50  # sliders listed under "My ratings"; the rest stay reachable by search
+MY_RATINGS_SHOWN = 8  # the latest ratings, as sliders under "My ratings"; all in a list below
+MY_RATINGS_LISTED = 200  # sliders in that list (drawn when opened); the rest: search, CSV
 NOT_RATED = "Not rated"
 STAR_STEPS: tuple[object, ...] = (NOT_RATED, *[s / 2 for s in range(1, 11)])
 
@@ -345,37 +346,55 @@ def search_ui(name: str, recommender: Recommender) -> None:
 
 
 def my_ratings_ui(name: str, recommender: Recommender) -> None:
+    """The latest ratings as sliders (every slider on the page is redrawn at each rerun, so a
+    long profile is not all drawn), all of them by title in a list drawn when opened."""
     ratings = my_ratings(name)
     names = recommender.catalog.titles()
     st.subheader(f"⭐ My ratings ({len(ratings)})")
     if not ratings:
         st.caption("Nothing rated yet.")
-    ordered = sorted(ratings, key=lambda m: names.get(m, ""))
-    if len(ordered) > MY_RATINGS_SHOWN:
-        st.caption(
-            f"Showing the first {MY_RATINGS_SHOWN} of {len(ordered):,} by title; search for "
-            "any other to change it, or keep them all as CSV below."
-        )
     if len(format_profile(ratings)) > MAX_LINK_CHARS:
         st.warning(
             "Too many ratings for the page address: a copied link will not hold them. "
             "Download them as CSV to keep them."
         )
-    for movie_id in ordered[:MY_RATINGS_SHOWN]:
+    latest = list(ratings)[: -MY_RATINGS_SHOWN - 1 : -1]
+    if len(ratings) > MY_RATINGS_SHOWN:
+        st.caption(f"The {MY_RATINGS_SHOWN} you rated last; all {len(ratings):,} below.")
+    rating_rows(name, latest, names, "mine")
+    if len(ratings) > MY_RATINGS_SHOWN:
+        every = st.expander(
+            f"All {len(ratings):,} ratings, by title", key="all-ratings-open", on_change="rerun"
+        )
+        if every.open:  # drawn only when open
+            with every:
+                ordered = sorted(ratings, key=lambda m: names.get(m, ""))
+                if len(ordered) > MY_RATINGS_LISTED:
+                    st.caption(
+                        f"Showing the first {MY_RATINGS_LISTED} of {len(ordered):,} by title; "
+                        "search for any other to change it, or keep them all as CSV below."
+                    )
+                rating_rows(name, ordered[:MY_RATINGS_LISTED], names, "all")
+    hidden_ui(name, names)
+    share_ui(name)
+    keep_ui(name, recommender, ratings)
+
+
+def rating_rows(name: str, movie_ids: Sequence[int], names: Mapping[int, str], where: str) -> None:
+    """One's ratings as rows: title, star slider, a button that removes the rating."""
+    for movie_id in movie_ids:
+        title = names.get(movie_id, str(movie_id))
         left, middle, right = st.columns([3, 2, 1], vertical_alignment="center")
-        left.markdown(md(names.get(movie_id, movie_id)))
+        left.markdown(md(title))
         with middle:
-            star_slider(name, movie_id, f"mine-{movie_id}", names.get(movie_id, str(movie_id)))
+            star_slider(name, movie_id, f"{where}-{movie_id}", title)
         right.button(
             "✕",
-            key=f"remove-{movie_id}",
+            key=f"remove-{where}-{movie_id}",
             help="Remove this rating",
             on_click=remove_rating,
             args=(name, movie_id),
         )
-    hidden_ui(name, names)
-    share_ui(name)
-    keep_ui(name, recommender, ratings)
 
 
 def hidden_ui(name: str, names: Mapping[int, str]) -> None:

@@ -16,7 +16,7 @@ from reco.store import EdgeStore, QdrantServerStore, UserStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "datasets"
-LAZY_SECTIONS = ("why-open", "neighbours-open", "keep-open")  # expanders drawn only when open
+LAZY_SECTIONS = ("why-open", "neighbours-open", "keep-open", "all-ratings-open")  # drawn when open
 
 
 def page_test(timeout: float = 120):

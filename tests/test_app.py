@@ -180,7 +180,7 @@ def test_slider_back_to_not_rated_and_remove_button(app: AppTest, scenario: Scen
     first, second = scenario.liked[:2]
     app.select_slider(key=f"mine-{first}").set_value("Not rated").run()
     assert first not in ratings(app)
-    app.button(key=f"remove-{second}").click().run()
+    app.button(key=f"remove-mine-{second}").click().run()
     assert second not in ratings(app)
     assert "🍿 Popular movies" in subheaders(app)  # back under three ratings
 
@@ -644,3 +644,27 @@ def test_movie_night_follows_my_ratings_and_the_rule(app: AppTest, scenario: Sce
 def md_escape(text: str) -> str:
     """A title as the page writes it in markdown (special characters escaped)."""
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", text)
+
+
+def test_my_ratings_shows_the_latest_and_lists_them_all(app: AppTest, scenario: Scenario) -> None:
+    """A long profile: the latest ratings inline, newest first; all of them by title in a list
+    drawn when opened, where a change counts like anywhere else."""
+    recommender = open_recommender("ml-100k", data_dir=scenario.data_dir)
+    titles = recommender.catalog.titles()
+    films = sorted(titles)[:10]
+    if len(films) < 10:
+        pytest.skip("this release has fewer than ten films")
+    app.query_params["r"] = ",".join(f"{m}:4" for m in films)
+    app.run()
+    assert not app.exception
+    assert slider_ids(app, "mine-") == films[::-1][:8]  # the link's order: last ones first
+    assert any("The 8 you rated last; all 10 below" in c.value for c in app.caption)
+    assert slider_ids(app, "all-") == sorted(films, key=lambda m: titles[m])
+    app.select_slider(key=f"all-{films[0]}").set_value(2.5).run()
+    assert ratings(app)[films[0]] == 2.5
+    app.button(key=f"remove-all-{films[1]}").click().run()
+    assert films[1] not in ratings(app)
+    assert "⭐ My ratings (9)" in subheaders(app)
+    app.session_state["all-ratings-open"] = False
+    app.run()
+    assert not slider_ids(app, "all-")  # closed: not drawn

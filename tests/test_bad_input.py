@@ -91,8 +91,9 @@ def test_5000_ratings_from_a_link_are_kept_listed_in_part_and_still_recommend(
     assert not app.exception
     assert len(app.session_state["ratings"]["ml-100k"]) == 3_500
     assert "⭐ My ratings (3500)" in [s.value for s in app.subheader]
-    assert len([s for s in app.select_slider if s.key.startswith("mine-")]) == 50
-    assert any("Showing the first 50 of 3,500" in c.value for c in app.caption)
+    assert len([s for s in app.select_slider if s.key.startswith("mine-")]) == 8  # latest
+    assert len([s for s in app.select_slider if s.key.startswith("all-")]) == 200  # by title
+    assert any("Showing the first 200 of 3,500" in c.value for c in app.caption)
     assert "🎯 Recommended for you" in [s.value for s in app.subheader]
 
 

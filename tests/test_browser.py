@@ -47,6 +47,7 @@ CHART_CHANGED = """([chart, before]) => {
 
 try:
     from playwright.sync_api import Browser, Page, expect, sync_playwright
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 except ImportError:  # pragma: no cover - only where requirements-dev is not installed
     sync_playwright = None
 
@@ -194,6 +195,20 @@ def neighbours_by_age(page: Page) -> dict[str, int]:
             group = re.search(r"Age group: ([^;]+);", label).group(1)
             counts[group] = int(re.search(r"Users: (\d+)", label).group(1))
     return {group: users for group, users in counts.items() if users}
+
+
+def choose(page: Page, key: str, option: str) -> None:
+    """Pick ``option`` in the select box ``key``. Its list closes when anything on the page
+    scrolls or moves (react-aria), so it is opened again until the option could be clicked."""
+    for _ in range(5):
+        page.locator(f".st-key-{key} input").click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=3_000)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            wait_idle(page)
+    raise AssertionError(f"could not choose {option!r} in {key}")
 
 
 def search(page: Page, text: str) -> None:
@@ -418,12 +433,12 @@ def test_explanations_and_links_out(app_url: str, page: Page) -> None:
     # redraws the whole page (the film leaves the recommendations, joins My ratings).
     wait_idle(page)
     recommended = recommended_titles(page)
-    page.locator(".st-key-why input").click()
-    page.get_by_role("option", name=recommended[1], exact=True).click()
+    choose(page, "why", recommended[1])
     panel = page.locator("[data-testid='stExpander']").filter(has_text="Seen it? Rate it here")
-    slider = panel.locator(SLIDERS)
-    expect(slider).to_have_attribute("aria-label", re.compile(re.escape(recommended[1])))
+    slider = panel.locator(f"{SLIDERS}[aria-label={json.dumps(recommended[1])}]")
+    expect(slider).to_be_visible()
     wait_idle(page)
+    expect(panel.locator(SLIDERS)).to_have_count(1)  # the previous film's slider is gone
     slider.focus()
     page.keyboard.press("End")
     wait_for_count(page, 4)
