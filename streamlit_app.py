@@ -5,6 +5,7 @@ UI only: everything below the page is the `reco` package.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections import Counter
@@ -358,7 +359,7 @@ def my_ratings_ui(name: str, recommender: Recommender) -> None:
             "Too many ratings for the page address: a copied link will not hold them. "
             "Download them as CSV to keep them."
         )
-    latest = list(ratings)[: -MY_RATINGS_SHOWN - 1 : -1]
+    latest = list(itertools.islice(reversed(ratings), MY_RATINGS_SHOWN))  # newest first
     if len(ratings) > MY_RATINGS_SHOWN:
         st.caption(f"The {MY_RATINGS_SHOWN} you rated last; all {len(ratings):,} below.")
     rating_rows(name, latest, names, "mine")
