@@ -95,6 +95,21 @@ def my_ratings(name: str) -> dict[int, float]:
     return st.session_state.setdefault("ratings", {}).setdefault(name, {})
 
 
+RATED_PARTS = ("main", "mine")  # the fragments that show one's ratings and hidden films
+SEARCH_LISTED = "search_listed"  # the films the search results show (session state)
+
+
+def rerun_rated_parts(movie_id: int, shown_by: str = "") -> None:
+    """After a callback changed a film's rating or hid it: rerun only the parts of the page
+    that show it (every widget redrawn costs the browser time): the main column, *My
+    ratings*, and the search results when they list the film (unless its own slider there,
+    ``shown_by`` "search", made the change). Not the sidebar, header or the rest."""
+    parts = list(RATED_PARTS)
+    if movie_id in st.session_state.get(SEARCH_LISTED, ()) and shown_by != "search":
+        parts.append("search")
+    st.rerun(parts)
+
+
 def set_rating(name: str, movie_id: int, key: str) -> None:
     """Widget callback: store (or, at "Not rated", remove) the rating a slider now shows."""
     value = st.session_state[key]
@@ -103,10 +118,12 @@ def set_rating(name: str, movie_id: int, key: str) -> None:
         ratings.pop(movie_id, None)
     else:
         ratings[movie_id] = float(value)
+    rerun_rated_parts(movie_id, key.split("-")[0])
 
 
 def remove_rating(name: str, movie_id: int) -> None:
     my_ratings(name).pop(movie_id, None)
+    rerun_rated_parts(movie_id)
 
 
 def my_hidden(name: str) -> set[int]:
@@ -116,10 +133,12 @@ def my_hidden(name: str) -> set[int]:
 
 def hide(name: str, movie_id: int) -> None:
     my_hidden(name).add(movie_id)
+    rerun_rated_parts(movie_id)
 
 
 def unhide(name: str, movie_id: int) -> None:
     my_hidden(name).discard(movie_id)
+    rerun_rated_parts(movie_id)
 
 
 def other_starters(name: str, shown: Sequence[int]) -> None:
@@ -251,6 +270,7 @@ def filter_key(field: FilterField, name: str) -> str:
 def widen_filters(name: str) -> None:
     for field in FILTERS:
         st.session_state[filter_key(field, name)] = []
+    st.rerun()  # the whole page: the sidebar shows the filters
 
 
 def settings_ui(recommender: Recommender, name: str) -> Settings:
@@ -307,7 +327,11 @@ def search_examples(recommender: Recommender) -> str:
     return ", ".join(catalog.movie(m)["title"].lower() for m in top)
 
 
+@st.fragment(key="search")
 def search_ui(name: str, recommender: Recommender) -> None:
+    """Search the catalog and rate what it finds. A fragment: typing a title reruns only the
+    search; a rating given here reruns the parts that show ratings (`rerun_rated_parts`)."""
+    st.session_state[SEARCH_LISTED] = frozenset()
     st.subheader("🔎 Find movies to rate")
     search = movie_search(name)
     text = st.text_input("Title", key="search", placeholder=f"e.g. {search_examples(recommender)}")
@@ -324,6 +348,7 @@ def search_ui(name: str, recommender: Recommender) -> None:
     if found.empty:
         st.info("No movie matches. Try fewer words or another spelling.")
         return
+    st.session_state[SEARCH_LISTED] = frozenset(found["movie_id"].astype(int).tolist())
     results = st.container(key="search-results")
     sections = [
         (CLOSE_SPELLING, "Similar spellings:"),
@@ -346,9 +371,12 @@ def search_ui(name: str, recommender: Recommender) -> None:
             star_slider(name, movie_id, f"search-{movie_id}", f"{row.title}{year}")
 
 
+@st.fragment(key="mine")
 def my_ratings_ui(name: str, recommender: Recommender) -> None:
     """The latest ratings as sliders (every slider on the page is redrawn at each rerun, so a
-    long profile is not all drawn), all of them by title in a list drawn when opened."""
+    long profile is not all drawn), all of them by title in a list drawn when opened; the
+    hidden films; the link. A fragment rerun with the main column after each change, so it
+    also keeps the page address in step (`sync_link`)."""
     ratings = my_ratings(name)
     names = recommender.catalog.titles()
     st.subheader(f"⭐ My ratings ({len(ratings)})")
@@ -379,6 +407,7 @@ def my_ratings_ui(name: str, recommender: Recommender) -> None:
     hidden_ui(name, names)
     share_ui(name)
     keep_ui(name, recommender, ratings)
+    sync_link(name)
 
 
 def rating_rows(name: str, movie_ids: Sequence[int], names: Mapping[int, str], where: str) -> None:
@@ -573,7 +602,7 @@ def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> Non
         recommendation_chart(shown.items, shown.explanations),
     )
     st.caption("The chart shows the neighbours' verdicts listed under each film above.")
-    why_ui(name, result, shown, dict(my_ratings(name)))
+    why_ui(name, result, shown)
     neighbours_ui(recommender, result, shown.populations)
 
 
@@ -689,14 +718,10 @@ VERDICT_WORDS = {"good": "liked it", "neutral": "so-so", "bad": "disliked it"}
 
 
 @st.fragment
-def why_ui(
-    name: str, result: Recommendations, shown: Shown, drawn_for: Mapping[int, float]
-) -> None:
+def why_ui(name: str, result: Recommendations, shown: Shown) -> None:
     """Every neighbour's rating of a chosen recommendation. A fragment: opening the panel or
-    choosing another film redraws only the panel; a rating given here (``drawn_for`` is what
-    the page was drawn for) redraws the whole page, which depends on it."""
-    if my_ratings(name) != drawn_for:
-        st.rerun()
+    choosing another film redraws only the panel; a rating given here reruns the main column
+    it is in (`rerun_rated_parts`)."""
     options = {item.movie_id: item for item in shown.items}
     if not options:
         return
@@ -1032,7 +1057,13 @@ def unavailable_ui(error: StoreUnavailable) -> None:
     else:
         st.error(f"The vector engine is unavailable: {md(error)}")
         st.info("Your ratings are kept. Retry when it is back.")
-    st.button("Retry", key="retry", on_click=reconnect, type="primary")
+    st.button("Retry", key="retry", on_click=retry, type="primary")
+
+
+def retry() -> None:
+    """Connect to the engine again and draw the whole page (the ratings stay)."""
+    reconnect()
+    st.rerun()
 
 
 def page_ui(name: str, recommender: Recommender) -> None:
@@ -1041,17 +1072,6 @@ def page_ui(name: str, recommender: Recommender) -> None:
     for warning in recommender.notes:
         st.sidebar.caption(f"Data note: {md(warning)}")
     settings = settings_ui(recommender, name)
-    night = st.session_state.get("view") == VIEWS[1]
-    shown: Shown | None = None
-    group: GroupShown | None = None
-    problem: Exception | None = None
-    try:  # fetch what the page shows, then draw it
-        if night:
-            group = fetch_group(name, recommender, settings)
-        else:
-            shown = fetch_shown(name, recommender, settings)
-    except (ValueError, StoreUnavailable) as error:
-        problem = error
     # The main column comes first: on a phone, where columns stack, the quick-rate set or the
     # recommendations are at the top, searching and one's ratings below.
     main_column, side = st.columns([7, 4], gap="large")
@@ -1059,22 +1079,41 @@ def page_ui(name: str, recommender: Recommender) -> None:
         search_ui(name, recommender)
         my_ratings_ui(name, recommender)
     with main_column:
-        st.segmented_control(
-            "View",
-            VIEWS,
-            key="view",
-            default=VIEWS[0],
-            required=True,
-            label_visibility="collapsed",
-        )
-        if isinstance(problem, StoreUnavailable):
-            raise problem  # main() says so at the top of the page, with Retry
-        if problem is not None:
-            st.error(f"Cannot recommend: {md(problem)}")
-        elif night:
-            group_ui(name, recommender, group)
-        elif shown is not None:
-            recommendations_ui(name, recommender, shown)
+        main_ui(name, recommender, settings)
+
+
+@st.fragment(key="main")
+def main_ui(name: str, recommender: Recommender, settings: Settings) -> None:
+    """The main column: the quick-rate set and popular films, the recommendations, or the
+    movie night. Fetches its one result, then draws it. A fragment: a rating or a hidden film
+    reruns it with *My ratings* (`rerun_rated_parts`), and so do its own widgets."""
+    night = st.session_state.get("view") == VIEWS[1]
+    shown: Shown | None = None
+    group: GroupShown | None = None
+    problem: Exception | None = None
+    try:  # fetch what the column shows, then draw it
+        if night:
+            group = fetch_group(name, recommender, settings)
+        else:
+            shown = fetch_shown(name, recommender, settings)
+    except (ValueError, StoreUnavailable) as error:
+        problem = error
+    st.segmented_control(
+        "View",
+        VIEWS,
+        key="view",
+        default=VIEWS[0],
+        required=True,
+        label_visibility="collapsed",
+    )
+    if isinstance(problem, StoreUnavailable):
+        unavailable_ui(problem)
+    elif problem is not None:
+        st.error(f"Cannot recommend: {md(problem)}")
+    elif night:
+        group_ui(name, recommender, group)
+    elif shown is not None:
+        recommendations_ui(name, recommender, shown)
 
 
 main()

@@ -42,6 +42,12 @@ MAX_SESSIONS = 50
 CLOCK = os.sysconf("SC_CLK_TCK")
 
 
+FINISHED = (  # a whole run, or one of the fragments a rating reruns (the main column, My ratings)
+    "FINISHED_SUCCESSFULLY",
+    "FINISHED_FRAGMENT_RUN_SUCCESSFULLY",
+)
+
+
 @dataclass
 class Result:
     sessions: int
@@ -125,7 +131,7 @@ class Session:
                     self._note_widget(forward)
                 elif kind == "script_finished":
                     status = ForwardMsg.ScriptFinishedStatus.Name(forward.script_finished)
-                    if status == "FINISHED_SUCCESSFULLY":
+                    if status in FINISHED:
                         return time.perf_counter() - started
                     if status != "FINISHED_EARLY_FOR_RERUN":
                         raise RuntimeError(f"script run ended with {status}")

@@ -89,6 +89,18 @@ def subheaders(app: AppTest) -> list[str]:
     return [s.value for s in app.subheader]
 
 
+def changed(app: AppTest, widget) -> AppTest:
+    """A rating or a hidden film changed through ``widget``: only the main column and *My
+    ratings* rerun (fragments `main` and `mine`; the search too when it lists the film), not
+    the sidebar, which is checked; then the whole page is drawn again, as the browser keeps
+    showing it."""
+    widget.run()
+    assert not app.exception
+    assert any(s.value.startswith("⭐ My ratings (") for s in app.subheader)
+    assert not app.sidebar.children  # the sidebar was not redrawn
+    return app.run()
+
+
 def rate_by_search(app: AppTest, scenario: Scenario) -> None:
     """Find each liked movie by id-free search and set its slider: as a person would."""
     titles = {
@@ -101,7 +113,7 @@ def rate_by_search(app: AppTest, scenario: Scenario) -> None:
     }
     for movie_id in scenario.liked:
         app.text_input(key="search").input(titles[movie_id]).run()
-        app.select_slider(key=f"search-{movie_id}").set_value(5.0).run()
+        changed(app, app.select_slider(key=f"search-{movie_id}").set_value(5.0))
         assert not app.exception
 
 
@@ -178,9 +190,9 @@ def test_slider_back_to_not_rated_and_remove_button(app: AppTest, scenario: Scen
     app.run()
     rate_by_search(app, scenario)
     first, second = scenario.liked[:2]
-    app.select_slider(key=f"mine-{first}").set_value("Not rated").run()
+    changed(app, app.select_slider(key=f"mine-{first}").set_value("Not rated"))
     assert first not in ratings(app)
-    app.button(key=f"remove-mine-{second}").click().run()
+    changed(app, app.button(key=f"remove-mine-{second}").click())
     assert second not in ratings(app)
     assert "🍿 Popular movies" in subheaders(app)  # back under three ratings
 
@@ -312,7 +324,7 @@ def test_why_explains_a_recommendation(app: AppTest, scenario: Scenario) -> None
     assert app.metric[0].label == "Neighbours who rated it"
     assert app.metric[2].value.startswith("≈ ")
     first = recommended(app)[0]
-    app.select_slider(key=f"why-{first}").set_value(4.0).run()  # rated from the why panel
+    changed(app, app.select_slider(key=f"why-{first}").set_value(4.0))  # rated from the why panel
     assert ratings(app)[first] == 4.0
     assert first not in recommended(app)
 
@@ -346,7 +358,7 @@ def test_rate_a_recommended_film_in_place_and_it_moves_to_my_ratings(
     app.run()
     rate_by_search(app, scenario)
     first = recommended(app)[0]
-    app.select_slider(key=f"rec-{first}").set_value(3.5).run()
+    changed(app, app.select_slider(key=f"rec-{first}").set_value(3.5))
     assert not app.exception
     assert ratings(app)[first] == 3.5
     assert first not in recommended(app)
@@ -360,13 +372,13 @@ def test_hide_a_recommendation_then_restore_it_and_it_travels_in_the_link(
     app.run()
     rate_by_search(app, scenario)
     first = recommended(app)[0]
-    app.button(key=f"hide-rec-{first}").click().run()
+    changed(app, app.button(key=f"hide-rec-{first}").click())
     assert not app.exception
     assert first not in recommended(app)
     assert first not in ratings(app)
     assert app.query_params["h"] == str(first)
     assert any(e.label == "Not interested (1)" for e in app.expander)
-    app.button(key=f"unhide-{first}").click().run()
+    changed(app, app.button(key=f"unhide-{first}").click())
     assert first in recommended(app)
     assert "h" not in app.query_params
 
@@ -408,9 +420,9 @@ def test_quick_rate_offers_other_films_and_popular_films_are_rated_in_place(
     assert second_set and not set(second_set) & set(first_set)  # (a small release has fewer)
     popular = slider_ids(app, "pop-")
     assert not set(popular) & set(second_set)
-    app.select_slider(key=f"pop-{popular[0]}").set_value(4.5).run()
+    changed(app, app.select_slider(key=f"pop-{popular[0]}").set_value(4.5))
     assert ratings(app) == {popular[0]: 4.5}
-    app.button(key=f"hide-pop-{popular[1]}").click().run()
+    changed(app, app.button(key=f"hide-pop-{popular[1]}").click())
     assert popular[1] not in slider_ids(app, "pop-")
 
 
@@ -660,11 +672,29 @@ def test_my_ratings_shows_the_latest_and_lists_them_all(app: AppTest, scenario: 
     assert slider_ids(app, "mine-") == films[::-1][:8]  # the link's order: last ones first
     assert any("The 8 you rated last; all 10 below" in c.value for c in app.caption)
     assert slider_ids(app, "all-") == sorted(films, key=lambda m: titles[m])
-    app.select_slider(key=f"all-{films[0]}").set_value(2.5).run()
+    changed(app, app.select_slider(key=f"all-{films[0]}").set_value(2.5))
     assert ratings(app)[films[0]] == 2.5
-    app.button(key=f"remove-all-{films[1]}").click().run()
+    changed(app, app.button(key=f"remove-all-{films[1]}").click())
     assert films[1] not in ratings(app)
     assert "⭐ My ratings (9)" in subheaders(app)
     app.session_state["all-ratings-open"] = False
     app.run()
     assert not slider_ids(app, "all-")  # closed: not drawn
+
+
+def test_a_change_reruns_the_search_only_when_it_lists_the_film(
+    app: AppTest, scenario: Scenario
+) -> None:
+    app.run()
+    rate_by_search(app, scenario)  # the last one rated is still listed by the search
+    last = scenario.liked[-1]
+    app.select_slider(key=f"mine-{last}").set_value(3.0).run()  # changed under My ratings
+    assert "🔎 Find movies to rate" in subheaders(app)  # the search reran: it lists the film
+    assert app.select_slider(key=f"search-{last}").value == 3.0
+    assert not app.sidebar.children
+    app.run()
+    first = scenario.liked[0]
+    app.select_slider(key=f"mine-{first}").set_value(2.0).run()  # not listed by the search
+    assert "🔎 Find movies to rate" not in subheaders(app)
+    assert any(s.startswith("⭐ My ratings (") for s in subheaders(app))
+    assert ratings(app)[first] == 2.0
