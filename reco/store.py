@@ -206,18 +206,22 @@ def _edge_vector(vector: SparseVector) -> qe.SparseVector:
     return qe.SparseVector(vector.indices.tolist(), vector.values.tolist())
 
 
-# Hits of either engine (Qdrant Edge's and qdrant-client's points alike) carry id, score and
-# payload under the same names.
+# Hits of either engine (Qdrant Edge's and qdrant-client's points alike) carry id and score
+# under the same names; their payloads come with them (qdrant-client) or are read by id
+# (`_edge_payloads`).
 
 
-def _neighbours(hits: Sequence[Any], with_payload: bool) -> Neighbours:
-    """The engine's hits as arrays, their packed stars unpacked into one CSR matrix."""
+def _neighbours(
+    hits: Sequence[Any], found: Sequence[Mapping[str, Any] | None], with_payload: bool
+) -> Neighbours:
+    """The engine's hits as arrays, their packed stars (in ``found``, the hits' payloads, in
+    the same order) unpacked into one CSR matrix."""
     if not hits:
         return Neighbours.empty()
     count = len(hits)
     ids = np.fromiter((hit.id for hit in hits), dtype=np.int64, count=count)
     scores = np.fromiter((hit.score for hit in hits), dtype=np.float64, count=count)
-    payloads = [hit.payload or {} for hit in hits]
+    payloads = [payload or {} for payload in found]
     try:
         stars = unpack_stars([payload[STARS] for payload in payloads])
     except (KeyError, ValueError) as error:
@@ -231,10 +235,33 @@ def _neighbours(hits: Sequence[Any], with_payload: bool) -> Neighbours:
     return Neighbours(ids, scores, stars, shown)
 
 
-def _neighbours_each(answers: Sequence[Sequence[Any]]) -> list[Neighbours]:
-    """Several queries' hits (a batch's answers) as `Neighbours` each, their stars unpacked
-    in one pass."""
-    together = _neighbours([hit for hits in answers for hit in hits], False)
+def _edge_payloads(
+    shard: qe.EdgeShard, hits: Sequence[Any], everything: bool = False
+) -> list[dict[str, Any] | None]:
+    """The hits' payloads, in order (the packed stars; ``everything``: the demographics too).
+    Qdrant Edge reads payloads faster by id than with a query's hits (100 neighbours on
+    ml-100k: search 0.13 ms + read 0.24 ms, against 0.55 ms for the search that returns
+    them), so the search returns ids and scores and one `retrieve` reads the payloads. A user
+    missing from that read has no stars, which `_neighbours` reports as a damaged index."""
+    if not hits:
+        return []
+    selector = True if everything else qe.PayloadSelector.Include([STARS])
+    records = shard.retrieve(list(dict.fromkeys(hit.id for hit in hits)), selector, False)
+    payloads = {record.id: record.payload for record in records}
+    return [payloads.get(hit.id) for hit in hits]
+
+
+def _payloads(points: Sequence[Any]) -> list[dict[str, Any] | None]:
+    """The payloads qdrant-client's points came with."""
+    return [point.payload for point in points]
+
+
+def _neighbours_each(
+    answers: Sequence[Sequence[Any]], found: Sequence[Mapping[str, Any] | None]
+) -> list[Neighbours]:
+    """Several queries' hits (a batch's answers) as `Neighbours` each, their stars (in
+    ``found``, the payloads of all the hits in order) unpacked in one pass."""
+    together = _neighbours([hit for hits in answers for hit in hits], found, False)
     bounds = np.cumsum([0, *(len(hits) for hits in answers)]).tolist()
     return [
         Neighbours(
@@ -473,8 +500,9 @@ class EdgeStore:
     ) -> Neighbours:
         if len(query) == 0 or limit <= 0:
             return Neighbours.empty()
-        request = self._request(query, limit, where, with_payload)
-        return _neighbours(self._require().query(request), with_payload)
+        shard = self._require()
+        hits = shard.query(self._request(query, limit, where))
+        return _neighbours(hits, _edge_payloads(shard, hits, with_payload), with_payload)
 
     def similar_users_batch(
         self, queries: Sequence[SparseVector], limit: int, where: UserFilter | None = None
@@ -483,23 +511,24 @@ class EdgeStore:
         answers = [Neighbours.empty() for _ in queries]
         if asked:
             batch = qe.QueryBatchRequest(
-                queries=[self._request(queries[i], limit, where, False) for i in asked]
+                queries=[self._request(queries[i], limit, where) for i in asked]
             )
-            found = _neighbours_each(self._require().query_batch(batch))
+            shard = self._require()
+            answered = shard.query_batch(batch)
+            stars = _edge_payloads(shard, [hit for hits in answered for hit in hits])
+            found = _neighbours_each(answered, stars)
             for i, neighbours in zip(asked, found, strict=True):
                 answers[i] = neighbours
         return answers
 
     @staticmethod
-    def _request(
-        query: SparseVector, limit: int, where: UserFilter | None, with_payload: bool
-    ) -> qe.QueryRequest:
+    def _request(query: SparseVector, limit: int, where: UserFilter | None) -> qe.QueryRequest:
         return qe.QueryRequest(
             limit=limit,
             query=qe.Query.Nearest(_edge_vector(query), using=TASTE),
             filter=_edge_filter(where),
             with_vector=False,
-            with_payload=True if with_payload else qe.PayloadSelector.Include([STARS]),
+            with_payload=False,  # read by `_edge_payloads`
         )
 
     def count(self, where: UserFilter | None = None) -> int:
@@ -901,7 +930,7 @@ class QdrantServerStore:
             with_payload=True if with_payload else [STARS],
             with_vectors=False,
         )
-        return _neighbours(response.points, with_payload)
+        return _neighbours(response.points, _payloads(response.points), with_payload)
 
     @_answering
     def similar_users_batch(
@@ -927,7 +956,10 @@ class QdrantServerStore:
             for i in asked
         ]
         responses = self.client.query_batch_points(self.name, requests=requests)
-        found = _neighbours_each([response.points for response in responses])
+        found = _neighbours_each(
+            [response.points for response in responses],
+            [payload for response in responses for payload in _payloads(response.points)],
+        )
         for i, neighbours in zip(asked, found, strict=True):
             answers[i] = neighbours
         return answers
