@@ -239,10 +239,11 @@ def _edge_payloads(
     shard: qe.EdgeShard, hits: Sequence[Any], everything: bool = False
 ) -> list[dict[str, Any] | None]:
     """The hits' payloads, in order (the packed stars; ``everything``: the demographics too).
-    Qdrant Edge reads payloads faster by id than with a query's hits (100 neighbours on
-    ml-100k: search 0.13 ms + read 0.24 ms, against 0.55 ms for the search that returns
-    them), so the search returns ids and scores and one `retrieve` reads the payloads. A user
-    missing from that read has no stars, which `_neighbours` reports as a damaged index."""
+    Qdrant Edge reads payloads faster by id than with a search's hits (100 neighbours' stars
+    on ml-100k: search then read 0.51-0.55 ms, a search returning them 0.71-0.80 ms;
+    `scripts/payload_read.py` times both), so the search returns ids and scores and one
+    `retrieve` reads the payloads. A user missing from that read has no stars, which
+    `_neighbours` reports as a damaged index."""
     if not hits:
         return []
     selector = True if everything else qe.PayloadSelector.Include([STARS])
