@@ -137,12 +137,25 @@ def test_text_progress_draws_a_bar() -> None:
     assert "[##############################] 100.0% 943/943 users\n" in stream.getvalue()
 
 
-def test_evaluate_prints_a_table_and_writes_the_chart(tmp_path: Path) -> None:
+@pytest.fixture
+def planted_release(tmp_path: Path) -> Path:
+    """The evaluation tests' planted release (`test_evaluate.planted`) as CSV files."""
     from test_evaluate import planted
 
-    folder = write_release(tmp_path / "ml-planted", "ml-100k", planted())
+    return write_release(tmp_path / "ml-planted", "ml-100k", planted())
+
+
+def evaluate_planted(folder: Path, out: Path, *argv: str) -> tuple[int, str]:
+    """``python -m reco evaluate`` on ``folder`` over 2 folds, its reports written to ``out``."""
+    return run("evaluate", "--dataset", str(folder), "--folds", "2", "--out", str(out), *argv)
+
+
+def test_evaluate_prints_a_table_and_writes_the_chart(
+    planted_release: Path, tmp_path: Path
+) -> None:
+    folder = planted_release
     out = tmp_path / "report"
-    code, text = run("evaluate", "--dataset", str(folder), "--folds", "2", "--out", str(out))
+    code, text = evaluate_planted(folder, out)
     assert code == 0
     lines = text.splitlines()
     assert lines[0].startswith("ml-planted: ")
@@ -150,9 +163,7 @@ def test_evaluate_prints_a_table_and_writes_the_chart(tmp_path: Path) -> None:
     assert any(line.startswith("| This project (default) |") for line in lines)
     assert any(line.startswith("| This project, own age group only |") for line in lines)
     assert (out / "evaluation.png").exists() and (out / "evaluation.html").exists()
-    code, text = run(
-        "evaluate", "--dataset", str(folder), "--folds", "2", "--out", str(out), "--json"
-    )
+    code, text = evaluate_planted(folder, out, "--json")
     assert code == 0 and json.loads(text)["protocol"]["folds"] == 2
 
 
@@ -221,14 +232,12 @@ def test_group_errors_are_messages(
     assert "member 2: Cannot read missing.csv" in capsys.readouterr().err
 
 
-def test_evaluate_groups_prints_and_saves_the_rules_against_baselines(tmp_path: Path) -> None:
-    from test_evaluate import planted
-
-    folder = write_release(tmp_path / "ml-planted", "ml-100k", planted())
+def test_evaluate_groups_prints_and_saves_the_rules_against_baselines(
+    planted_release: Path, tmp_path: Path
+) -> None:
+    folder = planted_release
     out = tmp_path / "report"
-    code, text = run(
-        "evaluate", "--dataset", str(folder), "--folds", "2", "--out", str(out), "--groups"
-    )
+    code, text = evaluate_planted(folder, out, "--groups")
     assert code == 0
     lines = text.splitlines()
     assert "groups of 2, 3 and 4 held-out users" in lines[0]
@@ -244,15 +253,12 @@ def test_evaluate_groups_prints_and_saves_the_rules_against_baselines(tmp_path: 
     assert (out / "groups.md").read_text().count("| Group rule:") == 3
 
 
-def test_evaluate_profile_sizes_prints_and_saves_a_table(tmp_path: Path) -> None:
-    from test_evaluate import planted
-
-    folder = write_release(tmp_path / "ml-planted", "ml-100k", planted())
+def test_evaluate_profile_sizes_prints_and_saves_a_table(
+    planted_release: Path, tmp_path: Path
+) -> None:
+    folder = planted_release
     out = tmp_path / "report"
-    code, text = run(
-        "evaluate", "--dataset", str(folder), "--folds", "2", "--out", str(out),
-        "--profile-sizes", "3,50%",
-    )  # fmt: skip
+    code, text = evaluate_planted(folder, out, "--profile-sizes", "3,50%")
     assert code == 0
     lines = text.splitlines()
     assert "queries of 3 ratings, 50% of the profile of each held-out user" in lines[0]
@@ -263,14 +269,12 @@ def test_evaluate_profile_sizes_prints_and_saves_a_table(tmp_path: Path) -> None
     assert code == 2
 
 
-def test_evaluate_tune_by_size_prints_and_saves_the_exponent_table(tmp_path: Path) -> None:
-    from test_evaluate import planted
-
-    folder = write_release(tmp_path / "ml-planted", "ml-100k", planted())
+def test_evaluate_tune_by_size_prints_and_saves_the_exponent_table(
+    planted_release: Path, tmp_path: Path
+) -> None:
+    folder = planted_release
     out = tmp_path / "report"
-    code, text = run(
-        "evaluate", "--dataset", str(folder), "--folds", "2", "--out", str(out), "--tune-by-size"
-    )
+    code, text = evaluate_planted(folder, out, "--tune-by-size")
     assert code == 0
     lines = text.splitlines()
     assert "(split seed 0)" in lines[0] and "each fixed similarity exponent" in lines[0]
