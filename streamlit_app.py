@@ -1046,8 +1046,7 @@ def main() -> None:
     except StoreUnavailable as error:  # the server stopped answering mid-session
         with notice:
             unavailable_ui(error)
-    finally:
-        sync_link(name)
+        sync_link(name)  # else kept in step by My ratings (`my_ratings_ui`), maybe not drawn
 
 
 def unavailable_ui(error: StoreUnavailable) -> None:
