@@ -226,14 +226,16 @@ class PostingLists:
         top = top[sims[top] > 0]
         if len(top) == 0:
             return []
+        rated = np.fromiter(profile, dtype=np.int64)
         candidates = score_candidates(
             self.stars.take(top),
             sims[top],
-            np.fromiter(profile, dtype=np.int64),
+            rated,
             self.encoding,
             self.options.for_profile(len(profile)),
             self.counts,
             limit=limit,
+            rated=rated,
         )
         return candidates.movie_ids.tolist()
 

@@ -996,7 +996,7 @@ def _score_found(
     if not len(chosen):
         return []
     candidates = recommender.score_neighbours(
-        chosen.stars, chosen.similarities, exclude, option, limit=k
+        chosen.stars, chosen.similarities, exclude, option, limit=k, rated=exclude
     )
     return candidates.movie_ids[:k].tolist()
 

@@ -138,13 +138,17 @@ def neighbourhoods(draw: st.DrawFn) -> tuple[SparseRows, np.ndarray, np.ndarray,
         offset=st.floats(-2, 3),
         liked_only=st.booleans(),
         popularity_penalty=st.floats(0, 1),
+        regression_weight=st.sampled_from([0.0, 1.0, 3.0]),
+        regression_ridge=st.floats(0.01, 10),
     ),
 )
 def test_candidates_are_sorted_unrated_and_rated_by_enough_neighbours(
     case, encoding: Encoding, options: ScoringOptions
 ) -> None:
     rows, similarities, exclude, popularity = case
-    found = score_candidates(rows, similarities, exclude, encoding, options, popularity)
+    found = score_candidates(
+        rows, similarities, exclude, encoding, options, popularity, rated=exclude
+    )
     movies, scores = found.movie_ids.tolist(), found.scores.tolist()
     assert len(set(movies)) == len(movies)
     assert not set(movies) & set(exclude.tolist())

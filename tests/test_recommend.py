@@ -17,6 +17,7 @@ from reco.recommend import (
     Recommender,
     ScoringOptions,
     index_fingerprint,
+    neighbour_fit,
     score_candidates,
 )
 from reco.store import EdgeStore, UserStore
@@ -205,7 +206,11 @@ def test_score_candidates_hand_computed() -> None:
     rows = _neighbours({10: 5.0, 20: 1.0, 30: 4.0}, {10: 4.0, 30: 2.0}, {20: 5.0})
     encoding = Encoding("liked")  # +1 at 4 or more, -1 at 2 or less
     options = ScoringOptions(
-        similarity_exponent=2.0, offset=1.0, min_raters=1, popularity_penalty=0.0
+        similarity_exponent=2.0,
+        offset=1.0,
+        min_raters=1,
+        popularity_penalty=0.0,
+        regression_weight=0.0,  # the votes alone (the fit: tests below)
     )
     result = score_candidates(rows, np.array([1.0, 0.5, -0.3]), np.array([99]), encoding, options)
     # weights 1, 0.25, 0 (negative similarity): movie 10: 1*(1+1) + .25*(1+1) = 2.5
@@ -225,7 +230,7 @@ def test_score_candidates_limit_is_the_head_of_the_full_ranking_ties_included() 
     ]
     rows = _neighbours(*profiles)
     similarities = np.ones(len(profiles))  # whole-number scores: ties
-    options = ScoringOptions(min_raters=1, popularity_penalty=0.0)
+    options = ScoringOptions(min_raters=1, popularity_penalty=0.0, regression_weight=0.0)
     full = score_candidates(rows, similarities, np.array([3]), Encoding("liked"), options)
     for limit in (1, 5, 10, 39, 100):
         head = score_candidates(
@@ -238,7 +243,7 @@ def test_score_candidates_limit_is_the_head_of_the_full_ranking_ties_included() 
 
 def test_score_candidates_excludes_and_applies_min_raters() -> None:
     rows = _neighbours({10: 5.0, 20: 5.0}, {10: 5.0})
-    options = ScoringOptions(min_raters=2, popularity_penalty=0.0)
+    options = ScoringOptions(min_raters=2, popularity_penalty=0.0, regression_weight=0.0)
     result = score_candidates(rows, np.array([1.0, 1.0]), np.array([]), Encoding("liked"), options)
     assert result.movie_ids.tolist() == [10]
     excluded = score_candidates(
@@ -257,6 +262,7 @@ def test_seed_options_pin_every_field() -> None:
         liked_only=False,
         popularity_penalty=0.0,
         full_exponent_at=0,
+        regression_weight=0.0,
     )
     assert set(SEED_OPTIONS.__dataclass_fields__) == {
         "neighbours",
@@ -266,6 +272,9 @@ def test_seed_options_pin_every_field() -> None:
         "liked_only",
         "popularity_penalty",
         "full_exponent_at",
+        "regression_weight",
+        "regression_from",
+        "regression_ridge",
     }
 
 
@@ -287,7 +296,7 @@ def test_ties_break_by_movie_id() -> None:
         np.array([1.0]),
         np.array([]),
         Encoding("liked"),
-        ScoringOptions(min_raters=1, popularity_penalty=0.0),
+        ScoringOptions(min_raters=1, popularity_penalty=0.0, regression_weight=0.0),
     )
     assert result.movie_ids.tolist() == [10, 20, 30]
 
@@ -301,7 +310,13 @@ def test_popularity_penalty_and_liked_only_hand_computed() -> None:
     rows = _neighbours({10: 5.0, 20: 3.0}, {10: 4.0, 20: 5.0})
     counts = np.zeros(21)
     counts[10], counts[20] = 100.0, 4.0
-    base = ScoringOptions(similarity_exponent=1.0, offset=1.0, min_raters=1, popularity_penalty=0.0)
+    base = ScoringOptions(
+        similarity_exponent=1.0,
+        offset=1.0,
+        min_raters=1,
+        popularity_penalty=0.0,
+        regression_weight=0.0,
+    )
     plain = score_candidates(rows, np.array([1.0, 1.0]), np.array([]), Encoding("liked"), base)
     # liked: movie 10 -> (1+1) + (1+1) = 4; movie 20 -> (0+1) + (1+1) = 3
     assert dict(zip(plain.movie_ids.tolist(), plain.scores.tolist(), strict=True)) == {
@@ -430,3 +445,72 @@ def test_the_similarity_exponent_grows_with_the_profile_length() -> None:
     assert options.for_profile(30) is options
     with pytest.raises(ValueError, match="full_exponent_at"):
         ScoringOptions(full_exponent_at=-1)
+
+
+def test_neighbour_fit_is_the_ridge_regression_of_the_profile_on_the_neighbours() -> None:
+    # 3 neighbours x 4 movies; the person rated columns 0 and 1.
+    matrix = np.array([[2.0, 1.0, 0.0, 3.0], [2.0, 0.0, 1.0, 0.0], [0.0, 1.0, 2.0, 1.0]])
+    owner, position = np.nonzero(matrix)
+    ridge = 0.5
+    fit = neighbour_fit(owner, position, matrix[owner, position], np.array([0, 1]), ridge)
+    gram = matrix @ matrix.T
+    penalty = ridge * np.trace(gram) / 3  # in units of the mean squared row length
+    weights = np.linalg.solve(gram + penalty * np.eye(3), matrix @ np.array([1.0, 1, 0, 0]))
+    assert fit == pytest.approx(weights @ matrix, rel=1e-5)
+
+
+def test_neighbour_fit_shares_the_weight_of_neighbours_who_rated_alike() -> None:
+    # Votes count a duplicated neighbour twice; the regression splits one weight between them.
+    one = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]])  # neighbour 0 and another
+    twice = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 1.0, 1.0]])
+    rated = np.array([0, 1])
+
+    def fit(matrix: np.ndarray) -> np.ndarray:
+        owner, position = np.nonzero(matrix)
+        # a tiny ridge: the least-squares solution, where duplicates share exactly
+        return neighbour_fit(owner, position, matrix[owner, position], rated, 1e-6)
+
+    assert fit(twice) == pytest.approx(fit(one), abs=1e-4)
+
+
+def test_long_profiles_blend_the_fit_into_the_votes() -> None:
+    rows = _neighbours({10: 5.0, 20: 4.0, 30: 4.0}, {10: 5.0, 20: 4.0, 30: 4.0}, {20: 4.0, 40: 5.0})
+    encoding = Encoding("liked")
+    votes_only = ScoringOptions(
+        min_raters=1, popularity_penalty=0.0, offset=1.0, regression_weight=0.0
+    )
+    blended = replace(votes_only, regression_weight=1.0, regression_from=1, regression_ridge=0.1)
+    similarities = np.array([1.0, 1.0, 0.5])
+    rated = np.array([10, 20])
+    plain = score_candidates(rows, similarities, rated, encoding, votes_only, rated=rated)
+    mixed = score_candidates(rows, similarities, rated, encoding, blended, rated=rated)
+    assert plain.movie_ids.tolist() == mixed.movie_ids.tolist() == [30, 40]
+    # by hand: votes 30 -> 2 + 2 = 4, 40 -> 0.5**3 * 2 = 0.25; each scaled to a peak of 1
+    matrix = np.array([[2.0, 2.0, 2.0, 0.0], [2.0, 2.0, 2.0, 0.0], [0.0, 2.0, 0.0, 2.0]])
+    owner, position = np.nonzero(matrix)
+    fit = neighbour_fit(owner, position, matrix[owner, position], np.array([0, 1]), 0.1)[2:]
+    expected = np.array([4.0, 0.25]) / 4.0 + fit / np.abs(fit).max()
+    assert mixed.scores.tolist() == pytest.approx(expected.tolist(), rel=1e-5)
+    assert plain.scores.tolist() == pytest.approx([4.0, 0.25])
+    with pytest.raises(ValueError, match="rated movies"):
+        score_candidates(rows, similarities, rated, encoding, blended)
+
+
+def test_the_fit_is_blended_in_only_from_regression_from_ratings() -> None:
+    options = ScoringOptions()  # the fit from 21 ratings on
+    assert options.for_profile(20).regression_weight == 0.0
+    assert options.for_profile(21).regression_weight == options.regression_weight == 1.0
+    assert options.for_profile(21) is options
+    assert SEED_OPTIONS.for_profile(100).regression_weight == 0.0
+    for bad in ({"regression_weight": -1.0}, {"regression_from": 0}, {"regression_ridge": 0.0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            ScoringOptions(**bad)
+
+
+def test_the_fit_keeps_the_known_answers(two_taste: Dataset, store: UserStore) -> None:
+    # The fit switched on for every profile length: the two-taste answers must not change.
+    fitted = Recommender.build(two_taste, store, regression_from=1)
+    assert fitted.options.for_profile(len(FAN)).regression_weight == 1.0
+    assert fitted.recommend(FAN)[0].movie_id == 4
+    romance = [i.movie_id for i in fitted.recommend({5: 5.0, 6: 4.0, 1: 1.0})[:2]]
+    assert romance == [7, 8]
