@@ -12,6 +12,9 @@ import os
 import streamlit as st
 
 from reco import MovieSearch, Recommender, open_recommender
+from reco.recommend import one_blas_thread
+
+one_blas_thread()  # sessions query side by side: small products, each on one thread
 
 
 @st.cache_resource(show_spinner=False)

@@ -222,8 +222,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--tune-by-size",
         action="store_true",
-        help="instead: the default with each fixed similarity exponent at each query size "
-        "(split seed 0); writes tuning_by_size.md/csv",
+        help="instead: the default with each fixed similarity exponent, then each weight and "
+        "ridge of the regression fit, at each query size (split seed 0); writes "
+        "tuning_by_size.md/csv",
     )
     evaluate.add_argument(
         "--groups",
@@ -653,20 +654,36 @@ def _show(
 def _tune_by_size(
     dataset: Dataset, protocol: EvalProtocol, folder: Path, as_json: bool, out: TextIO
 ) -> None:
-    from reco.evaluate import by_size_markdown, tune_by_size
+    import pandas as pd
 
-    progress = TextProgress(f"Exponents by profile size on {dataset.name}", "sizes")
+    from reco.evaluate import by_size_markdown, exponent_settings, regression_settings, tune_by_size
+
+    grids = {
+        "exponent": ("exponent, popularity penalty", exponent_settings()),
+        "regression": ("regression weight, ridge", regression_settings()),
+    }
+    progress = TextProgress(f"Scoring by profile size on {dataset.name}", "sizes")
+    tables = []
     try:
-        table = tune_by_size(dataset, protocol=protocol, progress=progress)
+        for grid_name, (_, settings) in grids.items():
+            progress.label = f"{grid_name.capitalize()} by profile size on {dataset.name}"
+            table = tune_by_size(dataset, settings, protocol=protocol, progress=progress)
+            tables.append(table.assign(grid=grid_name))
     finally:
         progress.close()
     about = (
         f"{dataset.summary()}; {protocol.folds} folds over users (split seed {protocol.seed}); "
-        "the default encoding, 100 neighbours, each fixed similarity exponent and popularity "
-        "penalty; NDCG@10, fold means, best per size in bold"
+        "the default encoding, 100 neighbours; first each fixed similarity exponent and "
+        "popularity penalty on the neighbours' votes alone, then the regression fit's weight "
+        "and ridge beside the default's votes at every profile length; NDCG@10, fold means, "
+        "best per size in bold"
     )
     folder.mkdir(parents=True, exist_ok=True)
-    text = by_size_markdown(table)
+    text = "\n\n".join(
+        by_size_markdown(table, heading)
+        for table, (heading, _) in zip(tables, grids.values(), strict=True)
+    )
+    table = pd.concat(tables, ignore_index=True)
     written = [folder / "tuning_by_size.md", folder / "tuning_by_size.csv"]
     written[0].write_text(f"{about}\n\n{text}\n")
     table.to_csv(written[1], index=False)

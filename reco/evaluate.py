@@ -1043,52 +1043,87 @@ def tune_staged(
     return table.sort_values("ndcg", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def tune_by_size(
-    dataset: Dataset,
-    sizes: Sequence[str] = PROFILE_SIZES,
-    exponents: Sequence[float] = (1.0, 1.5, 2.0, 3.0),
-    penalties: Sequence[float] = (0.15, 0.3),
-    protocol: EvalProtocol | None = None,
-    progress: Progress | None = None,
-) -> pd.DataFrame:
-    """NDCG@10 of the default encoding with each fixed similarity exponent and popularity
-    penalty at each query size (the exploration behind `ScoringOptions.full_exponent_at`):
-    one row per size and setting, best first within a size."""
-    base = protocol or EvalProtocol(seed=0)
-    options = [
-        ScoringOptions(similarity_exponent=a, popularity_penalty=p, full_exponent_at=0)
+def exponent_settings(
+    exponents: Sequence[float] = (1.0, 1.5, 2.0, 3.0), penalties: Sequence[float] = (0.15, 0.3)
+) -> list[tuple[str, ScoringOptions]]:
+    """Each fixed similarity exponent and popularity penalty, on the votes alone (the
+    exploration behind `ScoringOptions.full_exponent_at`), labelled ``"exponent, penalty"``."""
+    return [
+        (
+            f"{a:g}, {p:g}",
+            ScoringOptions(
+                similarity_exponent=a, popularity_penalty=p, full_exponent_at=0, regression_weight=0
+            ),
+        )
         for a in exponents
         for p in penalties
     ]
+
+
+def regression_settings(
+    weights: Sequence[float] = (0.0, 0.5, 1.0, 1.5), ridges: Sequence[float] = (0.5, 1.0, 2.0)
+) -> list[tuple[str, ScoringOptions]]:
+    """The regression fit's weight and ridge with the default's other settings, the fit at
+    every profile length (the exploration behind ``regression_*``), labelled ``"weight,
+    ridge"`` (weight 0, the votes alone, once)."""
+    points = [(w, r) for w in weights for r in ((ridges[0],) if w == 0 else ridges)]
+    return [
+        (
+            "0 (votes alone)" if w == 0 else f"{w:g}, {r:g}",
+            ScoringOptions(regression_weight=w, regression_ridge=r, regression_from=1),
+        )
+        for w, r in points
+    ]
+
+
+def tune_by_size(
+    dataset: Dataset,
+    settings: Sequence[tuple[str, ScoringOptions]],
+    sizes: Sequence[str] = PROFILE_SIZES,
+    protocol: EvalProtocol | None = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """NDCG@10 and HR@10 of the default encoding with each of the named ``settings`` at each
+    query size: one row per size and setting (``setting``: its name), best first within a
+    size. Split seed 0 unless ``protocol`` says otherwise."""
+    base = protocol or EvalProtocol(seed=0)
+    names = {options: name for name, options in settings}
+    fields = list(ScoringOptions.__dataclass_fields__)
     default = (DEFAULT_ENCODING, DEFAULT_NORMALIZE, DEFAULT_IDF)
     tables = []
     for done, size in enumerate(sizes, 1):
-        table = tune(dataset, [default], options, size_protocol(size, base))
-        tables.append(table.assign(size=size))
+        table = tune(dataset, [default], list(names), size_protocol(size, base))
+        chosen = [ScoringOptions(**{f: row[f] for f in fields}) for _, row in table.iterrows()]
+        tables.append(table.assign(size=size, setting=[names[o] for o in chosen]))
         if progress is not None:
             progress(done, len(sizes))
-    columns = ["size", "similarity_exponent", "popularity_penalty", "ndcg", "hr"]
-    return pd.concat(tables, ignore_index=True)[columns]
+    return pd.concat(tables, ignore_index=True)[["size", "setting", "ndcg", "hr"]]
 
 
-def by_size_markdown(table: pd.DataFrame) -> str:
-    """NDCG@10 per fixed exponent and penalty (rows) and query size (columns)."""
+def by_size_markdown(table: pd.DataFrame, heading: str) -> str:
+    """NDCG@10 per setting (rows, in the table's first order; ``heading`` names them) and
+    query size (columns), the best per size in bold."""
     sizes = list(dict.fromkeys(table["size"]))
-    pivot = table.pivot_table(
-        index=["similarity_exponent", "popularity_penalty"], columns="size", values="ndcg"
-    )
+    settings = sorted(dict.fromkeys(table["setting"]), key=_setting_order)
+    pivot = table.pivot_table(index="setting", columns="size", values="ndcg")
     lines = [
-        "| exponent, popularity penalty | " + " | ".join(size_label(s) for s in sizes) + " |",
+        f"| {heading} | " + " | ".join(size_label(s) for s in sizes) + " |",
         "|---|" + "---|" * len(sizes),
     ]
     best = {size: pivot[size].max() for size in sizes}
-    for (exponent, penalty), row in pivot.iterrows():
+    for setting in settings:
+        row = pivot.loc[setting]
         cells = [
             f"**{row[size]:.3f}**" if row[size] == best[size] else f"{row[size]:.3f}"
             for size in sizes
         ]
-        lines.append(f"| {exponent:g}, {penalty:g} | " + " | ".join(cells) + " |")
+        lines.append(f"| {setting} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _setting_order(label: str) -> tuple[float, ...]:
+    """``"1.5, 0.3"`` -> (1.5, 0.3); ``"0 (votes alone)"`` -> (0,): rows in numeric order."""
+    return tuple(float(part.split()[0]) for part in label.split(","))
 
 
 ENCODING_GRID: tuple[tuple[EncodingName, bool, bool], ...] = tuple(

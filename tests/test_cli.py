@@ -269,7 +269,7 @@ def test_evaluate_profile_sizes_prints_and_saves_a_table(
     assert code == 2
 
 
-def test_evaluate_tune_by_size_prints_and_saves_the_exponent_table(
+def test_evaluate_tune_by_size_prints_and_saves_both_tables(
     planted_release: Path, tmp_path: Path
 ) -> None:
     folder = planted_release
@@ -280,6 +280,10 @@ def test_evaluate_tune_by_size_prints_and_saves_the_exponent_table(
     assert "(split seed 0)" in lines[0] and "each fixed similarity exponent" in lines[0]
     assert lines[1].startswith("| exponent, popularity penalty | 5 ratings | 10 ratings |")
     assert len([line for line in lines if line.startswith("| 1, 0.15 |")]) == 1
+    fits = lines.index("| regression weight, ridge | 5 ratings | 10 ratings | 20 ratings "
+                       "| 50% of the profile | 80% of the profile |")  # fmt: skip
+    assert lines[fits + 2].startswith("| 0 (votes alone) |")
+    assert len([line for line in lines if line.startswith("| 1, 1 |")]) == 1
     assert lines[-1].endswith("tuning_by_size.md, " + str(out / "tuning_by_size.csv"))
     assert (out / "tuning_by_size.md").exists()
     assert len((out / "tuning_by_size.csv").read_text().splitlines()) > 1

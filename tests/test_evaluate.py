@@ -304,17 +304,36 @@ def test_every_method_at_every_size_on_the_same_training_users() -> None:
         assert len(a.train.ratings) == len(b.train.ratings)
 
 
-def test_tune_by_size_fixes_the_exponent_at_each_size_and_marks_the_best() -> None:
-    from reco.evaluate import by_size_markdown, tune_by_size
+def test_tune_by_size_tries_each_setting_at_each_size_and_marks_the_best() -> None:
+    from reco.evaluate import (
+        by_size_markdown,
+        exponent_settings,
+        regression_settings,
+        tune_by_size,
+    )
 
-    table = tune_by_size(
-        planted(), ["3", "50%"], exponents=(1.0, 3.0), penalties=(0.15,),
-        protocol=EvalProtocol(folds=2, seed=0),
-    )  # fmt: skip
+    protocol = EvalProtocol(folds=2, seed=0)
+    exponents = exponent_settings(exponents=(1.0, 3.0), penalties=(0.15,))
+    assert [name for name, _ in exponents] == ["1, 0.15", "3, 0.15"]
+    assert all(o.regression_weight == 0 and o.full_exponent_at == 0 for _, o in exponents)
+    table = tune_by_size(planted(), exponents, ["3", "50%"], protocol=protocol)
     assert len(table) == 2 * 2 and set(table["size"]) == {"3", "50%"}
-    assert set(table["similarity_exponent"]) == {1.0, 3.0}
+    assert set(table["setting"]) == {"1, 0.15", "3, 0.15"}
     assert (table["ndcg"] > 0).all()
-    text = by_size_markdown(table)
+    text = by_size_markdown(table, "exponent, popularity penalty")
     lines = text.splitlines()
     assert lines[0] == "| exponent, popularity penalty | 3 ratings | 50% of the profile |"
+    assert [line.split(" |")[0] for line in lines[2:]] == ["| 1, 0.15", "| 3, 0.15"]
     assert len(lines) == 4 and text.count("**") == 2 * 2  # one best per size, in bold
+
+    fits = regression_settings(weights=(0.0, 1.0), ridges=(0.5, 2.0))
+    assert [name for name, _ in fits] == ["0 (votes alone)", "1, 0.5", "1, 2"]
+    assert all(o.regression_from == 1 for _, o in fits)  # the fit at every length
+    table = tune_by_size(planted(), fits, ["50%"], protocol=protocol)
+    assert sorted(table["setting"]) == ["0 (votes alone)", "1, 0.5", "1, 2"]
+    lines = by_size_markdown(table, "regression weight, ridge").splitlines()
+    assert [line.split(" |")[0] for line in lines[2:]] == [
+        "| 0 (votes alone)",
+        "| 1, 0.5",
+        "| 1, 2",
+    ]

@@ -448,14 +448,16 @@ def test_the_similarity_exponent_grows_with_the_profile_length() -> None:
 
 
 def test_neighbour_fit_is_the_ridge_regression_of_the_profile_on_the_neighbours() -> None:
-    # 3 neighbours x 4 movies; the person rated columns 0 and 1.
-    matrix = np.array([[2.0, 1.0, 0.0, 3.0], [2.0, 0.0, 1.0, 0.0], [0.0, 1.0, 2.0, 1.0]])
+    # 3 neighbours x 5 movies; the person rated columns 0 and 4 (which one neighbour rated).
+    matrix = np.array(
+        [[2.0, 1.0, 0.0, 3.0, 0.0], [2.0, 0.0, 1.0, 0.0, 0.0], [0.0, 1.0, 2.0, 1.0, 1.5]]
+    )
     owner, position = np.nonzero(matrix)
     ridge = 0.5
-    fit = neighbour_fit(owner, position, matrix[owner, position], np.array([0, 1]), ridge)
+    fit = neighbour_fit(owner, position, matrix[owner, position], np.array([0, 4]), ridge)
     gram = matrix @ matrix.T
     penalty = ridge * np.trace(gram) / 3  # in units of the mean squared row length
-    weights = np.linalg.solve(gram + penalty * np.eye(3), matrix @ np.array([1.0, 1, 0, 0]))
+    weights = np.linalg.solve(gram + penalty * np.eye(3), matrix @ np.array([1.0, 0, 0, 0, 1]))
     assert fit == pytest.approx(weights @ matrix, rel=1e-5)
 
 
