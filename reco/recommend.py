@@ -348,9 +348,8 @@ def score_candidates(
     scores, raters, star_sums, deviation_sums, weight_sums = sums
     fit = None
     if position is not None and len(movies):
-        fit = neighbour_fit(
-            owner, position, entries, _positions(movies, rated), options.regression_ridge
-        )
+        at = _positions(movies, rated)
+        fit = neighbour_fit(owner, position, entries, at, options.regression_ridge, raters)
     if options.popularity_penalty > 0:
         if popularity is None:
             raise ValueError("popularity_penalty needs the movies' rating counts")
@@ -380,6 +379,7 @@ def neighbour_fit(
     entries: np.ndarray,
     rated: np.ndarray,
     ridge: float,
+    raters: np.ndarray | None = None,
 ) -> np.ndarray:
     """The neighbours' ridge-regression fit of the person's profile, one value per movie.
 
@@ -392,16 +392,41 @@ def neighbour_fit(
     each in full). The fit ``X'b`` says how strongly the profile, as the neighbours explain
     it, calls for each movie: the linear model of EASE (Steck 2019), over the few users the
     engine found rather than over all films.
+
+    ``X X'`` is a dense product; when most movies were rated by one neighbour alone (a large,
+    long-tailed catalogue), only the shared ones take part in it, the others adding to the
+    diagonal alone. ``raters``: how many entries each column has, when the caller knows.
     """
     rows = int(owner.max()) + 1 if len(owner) else 0
     width = int(position.max()) + 1 if len(position) else 0
-    matrix = np.zeros((rows, width), dtype=np.float32)  # float32: twice as fast, and enough
-    matrix[owner, position] = entries
-    gram = matrix @ matrix.T
+    on_profile = np.zeros(width, dtype=bool)
+    on_profile[rated] = True
+    target = np.bincount(owner, weights=entries * on_profile[position], minlength=rows)  # X q
+    if raters is None:
+        raters = np.bincount(position, minlength=width)
+    shared_columns = raters > 1
+    if shared_columns.sum() > _DENSE_SHARE * width:  # few single ratings: all columns
+        shared_columns[:] = True
+    shared = shared_columns[position]
+    column = np.cumsum(shared_columns) - 1
+    matrix = np.zeros((rows, int(column[-1]) + 1 if width else 0), dtype=np.float32)
+    matrix[owner[shared], column[position[shared]]] = entries[shared]  # float32: enough
+    gram = (matrix @ matrix.T).astype(np.float64)
+    alone = ~shared
+    if alone.any():
+        gram.flat[:: rows + 1] += np.bincount(owner[alone], entries[alone] ** 2, minlength=rows)
     gram.flat[:: rows + 1] += ridge * max(float(np.trace(gram)) / max(rows, 1), 1e-12)
-    target = matrix[:, rated].sum(axis=1)  # X q
     weights = np.linalg.solve(gram, target)  # well conditioned: the ridge is the mean diagonal
-    return (weights @ matrix).astype(np.float64)
+    fit = np.empty(width)
+    fit[shared_columns] = weights.astype(np.float32) @ matrix
+    fit[position[alone]] = weights[owner[alone]] * entries[alone]
+    return fit
+
+
+_DENSE_SHARE = 0.7
+"""`neighbour_fit` leaves out of its dense product the movies one neighbour alone rated when
+they are more than 30% of the neighbours' movies (ml-100k: about 17%, not worth the sorting
+out)."""
 
 
 def _unit_peak(values: np.ndarray, over: np.ndarray) -> np.ndarray:

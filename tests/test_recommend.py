@@ -461,6 +461,28 @@ def test_neighbour_fit_is_the_ridge_regression_of_the_profile_on_the_neighbours(
     assert fit == pytest.approx(weights @ matrix, rel=1e-5)
 
 
+@pytest.mark.parametrize("dense_share", [0.0, 1.0])  # every column in the product, or shared
+def test_neighbour_fit_sets_aside_movies_one_neighbour_rated(
+    dense_share: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reco.recommend
+
+    monkeypatch.setattr(reco.recommend, "_DENSE_SHARE", dense_share)
+    rng = np.random.default_rng(7)
+    matrix = np.zeros((6, 40))
+    matrix[:, :8] = rng.integers(0, 2, (6, 8)) * rng.uniform(0.5, 3, (6, 8))  # shared
+    matrix[rng.integers(0, 6, 32), np.arange(8, 40)] = rng.uniform(0.5, 3, 32)  # one rater each
+    matrix = matrix[:, matrix.any(axis=0)]
+    owner, position = np.nonzero(matrix)
+    rated = np.array([0, 3, 20])
+    fit = neighbour_fit(owner, position, matrix[owner, position], rated, 1.0)
+    gram = matrix @ matrix.T
+    q = np.zeros(matrix.shape[1])
+    q[rated] = 1.0
+    weights = np.linalg.solve(gram + np.trace(gram) / 6 * np.eye(6), matrix @ q)
+    assert fit == pytest.approx(weights @ matrix, rel=1e-5, abs=1e-9)
+
+
 def test_neighbour_fit_shares_the_weight_of_neighbours_who_rated_alike() -> None:
     # Votes count a duplicated neighbour twice; the regression splits one weight between them.
     one = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]])  # neighbour 0 and another
