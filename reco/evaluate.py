@@ -1008,10 +1008,16 @@ def grid(
     liked_only: Sequence[bool] = (False, True),
     penalties: Sequence[float] = (0.0, 0.15, 0.3),
 ) -> list[ScoringOptions]:
-    """Every combination of the scoring options to explore."""
+    """Every combination of the scoring options to explore, on the neighbours' votes alone
+    (the fit has its own exploration: `regression_settings`)."""
     return [
         ScoringOptions(
-            neighbours=k, similarity_exponent=a, offset=o, liked_only=liked, popularity_penalty=p
+            neighbours=k,
+            similarity_exponent=a,
+            offset=o,
+            liked_only=liked,
+            popularity_penalty=p,
+            regression_weight=0.0,
         )
         for k in neighbours
         for a in exponents
@@ -1030,8 +1036,14 @@ def tune_staged(
     """Two stages: every encoding setting with a few scoring options, then the full scoring
     grid on the ``finalists`` best encodings. Rows of both stages, best first."""
     probes = [
-        ScoringOptions(),
-        ScoringOptions(neighbours=50, similarity_exponent=2.0, offset=1.0, popularity_penalty=0.0),
+        ScoringOptions(regression_weight=0.0),
+        ScoringOptions(
+            neighbours=50,
+            similarity_exponent=2.0,
+            offset=1.0,
+            popularity_penalty=0.0,
+            regression_weight=0.0,
+        ),
         SEED_OPTIONS,
     ]
     first = tune(dataset, ENCODING_GRID, probes, protocol, progress)
@@ -1084,27 +1096,30 @@ def tune_by_size(
     progress: Progress | None = None,
 ) -> pd.DataFrame:
     """NDCG@10 and HR@10 of the default encoding with each of the named ``settings`` at each
-    query size: one row per size and setting (``setting``: its name), best first within a
-    size. Split seed 0 unless ``protocol`` says otherwise."""
+    query size: one row per size and setting (``setting``: its name, ``order``: its place in
+    ``settings``), best first within a size. Split seed 0 unless ``protocol`` says otherwise."""
     base = protocol or EvalProtocol(seed=0)
     names = {options: name for name, options in settings}
+    order = {name: at for at, (name, _) in enumerate(settings)}
     fields = list(ScoringOptions.__dataclass_fields__)
     default = (DEFAULT_ENCODING, DEFAULT_NORMALIZE, DEFAULT_IDF)
     tables = []
     for done, size in enumerate(sizes, 1):
         table = tune(dataset, [default], list(names), size_protocol(size, base))
-        chosen = [ScoringOptions(**{f: row[f] for f in fields}) for _, row in table.iterrows()]
-        tables.append(table.assign(size=size, setting=[names[o] for o in chosen]))
+        chosen = [
+            names[ScoringOptions(**{f: row[f] for f in fields})] for _, row in table.iterrows()
+        ]
+        tables.append(table.assign(size=size, setting=chosen, order=[order[c] for c in chosen]))
         if progress is not None:
             progress(done, len(sizes))
-    return pd.concat(tables, ignore_index=True)[["size", "setting", "ndcg", "hr"]]
+    return pd.concat(tables, ignore_index=True)[["size", "setting", "order", "ndcg", "hr"]]
 
 
 def by_size_markdown(table: pd.DataFrame, heading: str) -> str:
-    """NDCG@10 per setting (rows, in the table's first order; ``heading`` names them) and
+    """NDCG@10 per setting (rows, in the order they were given; ``heading`` names them) and
     query size (columns), the best per size in bold."""
     sizes = list(dict.fromkeys(table["size"]))
-    settings = sorted(dict.fromkeys(table["setting"]), key=_setting_order)
+    settings = table.sort_values("order", kind="stable")["setting"].drop_duplicates()
     pivot = table.pivot_table(index="setting", columns="size", values="ndcg")
     lines = [
         f"| {heading} | " + " | ".join(size_label(s) for s in sizes) + " |",
@@ -1119,11 +1134,6 @@ def by_size_markdown(table: pd.DataFrame, heading: str) -> str:
         ]
         lines.append(f"| {setting} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def _setting_order(label: str) -> tuple[float, ...]:
-    """``"1.5, 0.3"`` -> (1.5, 0.3); ``"0 (votes alone)"`` -> (0,): rows in numeric order."""
-    return tuple(float(part.split()[0]) for part in label.split(","))
 
 
 ENCODING_GRID: tuple[tuple[EncodingName, bool, bool], ...] = tuple(

@@ -538,3 +538,5 @@ def test_the_fit_keeps_the_known_answers(two_taste: Dataset, store: UserStore) -
     assert fitted.recommend(FAN)[0].movie_id == 4
     romance = [i.movie_id for i in fitted.recommend({5: 5.0, 6: 4.0, 1: 1.0})[:2]]
     assert romance == [7, 8]
+    night = fitted.recommend_group([FAN, {1: 5.0, 2: 4.5}])  # each member's fit, as alone
+    assert night.items[0].movie_id == 4 and not night.popular
