@@ -215,6 +215,7 @@ def test_grid_covers_every_combination() -> None:
         penalties=(0.0, 0.1),
     )
     assert len(options) == 16 and len(set(options)) == 16
+    assert all(o.regression_weight == 0 for o in options)  # the votes alone
     assert (
         ScoringOptions(
             neighbours=20,
@@ -222,6 +223,7 @@ def test_grid_covers_every_combination() -> None:
             offset=0.0,
             liked_only=True,
             popularity_penalty=0.1,
+            regression_weight=0.0,
         )
         in options
     )
