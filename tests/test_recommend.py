@@ -540,3 +540,14 @@ def test_the_fit_keeps_the_known_answers(two_taste: Dataset, store: UserStore) -
     assert romance == [7, 8]
     night = fitted.recommend_group([FAN, {1: 5.0, 2: 4.5}])  # each member's fit, as alone
     assert night.items[0].movie_id == 4 and not night.popular
+
+
+def test_one_blas_thread_limits_the_process_blas_pool() -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from reco.recommend import one_blas_thread
+
+    with threadpool_limits(limits=2, user_api="blas"):  # restored when the test ends
+        one_blas_thread()
+        pools = [i for i in threadpool_info() if i["user_api"] == "blas"]
+        assert pools and all(i["num_threads"] == 1 for i in pools)
