@@ -83,6 +83,17 @@ def md(text: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
+# A widget's label is one line of inline markdown, and its raw text is also the widget's
+# accessible name (read out by screen readers): escape only what can format a line there.
+_LABEL_SPECIAL = re.compile(r"([\\`*_\[\]~<>$]|:(?=\w))")
+
+
+def label_md(text: object) -> str:
+    """Text from data files shown literally as a widget's label ("Star Trek: First Contact
+    (1996)" stays as it is: its accessible name has no stray backslashes)."""
+    return _LABEL_SPECIAL.sub(r"\\\1", str(text))
+
+
 def stars_label(value: object) -> str:
     return value if value == NOT_RATED else f"{value:g} ★"
 
@@ -121,11 +132,6 @@ def set_rating(name: str, movie_id: int, key: str) -> None:
     rerun_rated_parts(movie_id, key.split("-")[0])
 
 
-def remove_rating(name: str, movie_id: int) -> None:
-    my_ratings(name).pop(movie_id, None)
-    rerun_rated_parts(movie_id)
-
-
 def my_hidden(name: str) -> set[int]:
     """Films this session marked "not interested" (never recommended again until restored)."""
     return st.session_state.setdefault("hidden", {}).setdefault(name, set())
@@ -154,8 +160,19 @@ def clear_ratings(name: str) -> None:
     my_ratings(name).clear()
 
 
-def star_slider(name: str, movie_id: int, key: str, label: str = "Your rating") -> None:
-    """A 'Not rated', 0.5 … 5 star slider showing, and changing, the session's rating."""
+def star_slider(
+    name: str,
+    movie_id: int,
+    key: str,
+    label: str = "Your rating",
+    *,
+    titled: bool = False,
+    width: int | str = "stretch",
+) -> None:
+    """A 'Not rated', 0.5 … 5 star slider showing, and changing, the session's rating. With
+    ``titled`` its label (markdown: escape data with `label_md`) is shown above it: a film's row is
+    then this one element, not a text, columns and a slider (each element the browser redraws
+    at every rerun costs it time)."""
     st.session_state[key] = my_ratings(name).get(movie_id, NOT_RATED)
     st.select_slider(
         label,
@@ -164,7 +181,8 @@ def star_slider(name: str, movie_id: int, key: str, label: str = "Your rating") 
         format_func=stars_label,
         on_change=set_rating,
         args=(name, movie_id, key),
-        label_visibility="collapsed",
+        label_visibility="visible" if titled else "collapsed",
+        width=width,
     )
 
 
@@ -293,26 +311,34 @@ def settings_ui(recommender: Recommender, name: str) -> Settings:
             "The ml-100k and ml-1m datasets have them."
         )
     limit = sidebar.slider("Recommendations", 5, 50, 10, 1, key="limit")
-    with sidebar.expander("Advanced"):
-        neighbours = st.slider(
-            "Neighbours",
-            5,
-            200,
-            recommender.options.neighbours,
-            5,
-            key="neighbours",
-            help="How many users of most similar taste to ask for your recommendations "
-            f"(Movie night asks {GROUP_NEIGHBOURS} per person).",
-        )
-        min_raters = st.slider(
-            "Minimum raters",
-            1,
-            10,
-            recommender.options.min_raters,
-            1,
-            key="min_raters",
-            help="A movie must be rated by at least this many neighbours to be recommended.",
-        )
+    # Drawn only when opened (each slider is four texts for the browser to lay out); the
+    # values stay while it is closed (``persist_state``).
+    advanced = sidebar.expander("Advanced", key="advanced-open", on_change="rerun")
+    neighbours = st.session_state.get("neighbours", recommender.options.neighbours)
+    min_raters = st.session_state.get("min_raters", recommender.options.min_raters)
+    if advanced.open:
+        with advanced:
+            neighbours = st.slider(
+                "Neighbours",
+                5,
+                200,
+                recommender.options.neighbours,
+                5,
+                key="neighbours",
+                help="How many users of most similar taste to ask for your recommendations "
+                f"(Movie night asks {GROUP_NEIGHBOURS} per person).",
+                persist_state="page",
+            )
+            min_raters = st.slider(
+                "Minimum raters",
+                1,
+                10,
+                recommender.options.min_raters,
+                1,
+                key="min_raters",
+                help="A movie must be rated by at least this many neighbours to be recommended.",
+                persist_state="page",
+            )
     return Settings(filters, neighbours, limit, min_raters)
 
 
@@ -335,11 +361,24 @@ def search_ui(name: str, recommender: Recommender) -> None:
     st.subheader("🔎 Find movies to rate")
     search = movie_search(name)
     text = st.text_input("Title", key="search", placeholder=f"e.g. {search_examples(recommender)}")
-    with st.expander("Filter by genre and year"):
-        genres = st.multiselect("Genres", search.genres(), key=f"genres-{name}")
-        years = search.movies["year"].dropna()
-        low, high = (int(years.min()), int(years.max())) if len(years) else (1900, 2030)
-        chosen = st.slider("Years", low, high, (low, high), key=f"years-{name}")
+    years = search.movies["year"].dropna()
+    low, high = (int(years.min()), int(years.max())) if len(years) else (1900, 2030)
+    genres = st.session_state.get(f"genres-{name}", [])
+    chosen = tuple(st.session_state.get(f"years-{name}", (low, high)))
+    active = bool(genres) + (chosen != (low, high))
+    filtering = st.expander(
+        "Filter by genre and year" + (f" ({plural(active, 'filter')} on)" if active else ""),
+        key="search-filters-open",
+        on_change="rerun",
+    )
+    if filtering.open:  # drawn when opened; the filters stay on while it is closed
+        with filtering:
+            genres = st.multiselect(
+                "Genres", search.genres(), key=f"genres-{name}", persist_state="page"
+            )
+            chosen = st.slider(
+                "Years", low, high, (low, high), key=f"years-{name}", persist_state="page"
+            )
     year_filter = chosen if chosen != (low, high) else None
     if not text.strip() and not genres and year_filter is None:
         st.caption("Type part of a title; case, accents, “The” and small typos do not matter.")
@@ -411,20 +450,10 @@ def my_ratings_ui(name: str, recommender: Recommender) -> None:
 
 
 def rating_rows(name: str, movie_ids: Sequence[int], names: Mapping[int, str], where: str) -> None:
-    """One's ratings as rows: title, star slider, a button that removes the rating."""
+    """One's ratings: a star slider under each title ("Not rated" removes the rating)."""
     for movie_id in movie_ids:
         title = names.get(movie_id, str(movie_id))
-        left, middle, right = st.columns([3, 2, 1], vertical_alignment="center")
-        left.markdown(md(title))
-        with middle:
-            star_slider(name, movie_id, f"{where}-{movie_id}", title)
-        right.button(
-            "✕",
-            key=f"remove-{where}-{movie_id}",
-            help="Remove this rating",
-            on_click=remove_rating,
-            args=(name, movie_id),
-        )
+        star_slider(name, movie_id, f"{where}-{movie_id}", label_md(title), titled=True)
 
 
 def hidden_ui(name: str, names: Mapping[int, str]) -> None:
@@ -435,12 +464,10 @@ def hidden_ui(name: str, names: Mapping[int, str]) -> None:
     with st.expander(f"Not interested ({len(hidden)})"):
         st.caption("Never recommended while hidden; bring one back to see it again.")
         for movie_id in sorted(hidden, key=lambda m: names.get(m, "")):
-            left, right = st.columns([3, 1], vertical_alignment="center")
-            left.markdown(md(names.get(movie_id, movie_id)))
-            right.button(
-                "Restore",
+            st.button(
+                f"Restore {label_md(names.get(movie_id, movie_id))}",
                 key=f"unhide-{movie_id}",
-                help="Show this film in recommendations again",
+                icon=":material/undo:",
                 on_click=unhide,
                 args=(name, movie_id),
             )
@@ -494,9 +521,14 @@ def onboarding_ui(name: str, picks: Sequence[Recommendation]) -> None:
     )
     columns = st.columns(2)
     for i, item in enumerate(picks):
-        with columns[i % 2].container(key=f"quick-card-{item.movie_id}"):
-            st.markdown(f"**{md(item.display_title)}**")
-            star_slider(name, item.movie_id, f"quick-{item.movie_id}", label=item.display_title)
+        with columns[i % 2]:
+            star_slider(
+                name,
+                item.movie_id,
+                f"quick-{item.movie_id}",
+                label_md(item.display_title),
+                titled=True,
+            )
     st.button(
         "Show me other films",
         key="other-films",
@@ -524,7 +556,8 @@ def fetch_shown(name: str, recommender: Recommender, settings: Settings) -> Show
         settings.limit,
         neighbours=settings.neighbours,
         min_raters=settings.min_raters,
-        hidden=hidden | {s.movie_id for s in starters},
+        # unpersonalised, the popular list leaves out what is rated or offered to rate
+        hidden=hidden | {s.movie_id for s in starters} | (set() if personalised else set(ratings)),
         **settings.filters,
     )
     items = tuple(i for i in result.items if i.movie_id not in ratings)
@@ -578,7 +611,14 @@ def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> Non
             f"Not personalised yet: rate {plural(missing, 'more movie')} "
             "for recommendations from people of similar taste."
         )
-        film_list(name, shown, "pop")
+        # Drawn when opened: the quick-rate set is what a first visit is for, and ten more
+        # cards (a slider, a button and a text each) would double what the browser draws first.
+        popular = st.expander(
+            "The most liked films meanwhile", key="popular-open", on_change="rerun"
+        )
+        if popular.open:
+            with popular:
+                film_list(name, shown, "pop")
         return
     st.subheader("🎯 Recommended for you")
     if shown.warning:
@@ -627,6 +667,7 @@ def link_line(links: Mapping[str, str]) -> str:
     return " · ".join(f"[{site} ↗]({links[site]})" for site in LINK_SITES if site in links)
 
 
+CARD_SLIDER_PX = 280  # beside the card's button on a wide screen, above it on a phone
 AGREEMENTS_SHOWN = 2  # of your ratings named in a recommendation's "why"
 
 
@@ -685,10 +726,15 @@ def film_list(name: str, shown: Shown, where: str) -> None:
     names = shown.titles
     for rank, item in enumerate(shown.items, start=1):
         with st.container(border=True, key=f"{where}-card-{item.movie_id}"):
-            about, act = st.columns([3, 2], vertical_alignment="center")
-            about.markdown(card_text(item, rank, shown, names))
-            with act:
-                star_slider(name, item.movie_id, f"{where}-{item.movie_id}", item.display_title)
+            st.markdown(card_text(item, rank, shown, names))
+            with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
+                star_slider(
+                    name,
+                    item.movie_id,
+                    f"{where}-{item.movie_id}",
+                    item.display_title,
+                    width=CARD_SLIDER_PX,
+                )
                 st.button(
                     "Not interested",
                     key=f"hide-{where}-{item.movie_id}",

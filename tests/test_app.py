@@ -125,6 +125,9 @@ def test_first_visit_shows_onboarding_and_popular_movies(app: AppTest) -> None:
     assert any("Not personalised yet" in c.value for c in app.caption)
     assert len([s for s in app.select_slider if s.key.startswith("quick-")]) >= 6
     # the sidebar starts from the recommender's own (tuned) settings
+    assert not any(s.key == "neighbours" for s in app.slider)  # drawn when opened
+    app.session_state["advanced-open"] = True
+    app.run()
     assert app.slider(key="neighbours").value == 100
     assert app.slider(key="min_raters").value == 2
 
@@ -152,6 +155,36 @@ def test_search_examples_come_from_the_release_and_close_spellings_are_labelled(
     assert any(m.value.startswith("**Alien**") for m in app.markdown)
 
 
+def test_genre_and_year_filters_stay_on_while_their_section_is_closed(
+    app: AppTest, scenario: Scenario
+) -> None:
+    """The filters are drawn when their section is opened; closed, they still apply and its
+    label says so."""
+    if scenario.search != "star wars":
+        pytest.skip("needs a release with films of many genres and years (ml-100k)")
+    app.run()
+    drawn = lambda: [w.key for w in app.main.multiselect]  # noqa: E731
+    assert not drawn()  # closed: not drawn
+    app.text_input(key="search").input("the").run()
+    everything = [m.value for m in app.markdown if m.value.startswith("**")]
+    app.session_state["search-filters-open"] = True
+    app.run()
+    genre = app.multiselect(key="genres-ml-100k").options[0]
+    app.multiselect(key="genres-ml-100k").set_value([genre]).run()
+    app.session_state["search-filters-open"] = True  # AppTest does not keep it open
+    app.run()
+    app.slider(key="years-ml-100k").set_value((1990, 1998)).run()
+    narrowed = [m.value for m in app.markdown if m.value.startswith("**")]
+    assert narrowed and narrowed != everything
+    assert all(genre in text for text in narrowed), narrowed
+    assert all(re.search(r"\\\(199\d\\\)", text) for text in narrowed), narrowed  # "\(1996\)"
+    app.session_state["search-filters-open"] = False
+    app.run()
+    assert not drawn()  # closed again: not drawn, still on
+    assert [m.value for m in app.markdown if m.value.startswith("**")] == narrowed
+    assert "Filter by genre and year (2 filters on)" in [e.label for e in app.expander]
+
+
 def test_the_link_to_copy_holds_the_ratings_and_settings_sit_under_advanced(
     app: AppTest, scenario: Scenario
 ) -> None:
@@ -161,6 +194,36 @@ def test_the_link_to_copy_holds_the_ratings_and_settings_sit_under_advanced(
     rate_by_search(app, scenario)
     expected = "r=" + ",".join(f"{m}:5" for m in sorted(scenario.liked))
     assert any(code.value.endswith(f"?{expected}") for code in app.code)
+
+
+def test_titles_show_literally_in_labels_and_keep_a_clean_accessible_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A title is data: in a widget's label (also its accessible name) markdown in it stays
+    text, and the usual punctuation of titles is left alone."""
+    dataset = two_taste_dataset()
+    odd = "*Batteries* not_included: [x](javascript:y) $5 $6 :tada:"
+    movies = dataset.movies
+    movies.loc[movies["movie_id"] == 10, "title"] = odd
+    movies.loc[movies["movie_id"] == 9, "title"] = "Star Trek: First Contact"
+    write_release(tmp_path / "ml-100k", "ml-100k", dataset)
+    monkeypatch.setenv("RECO_DATA_DIR", str(tmp_path))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    app = page_test()
+    app.query_params["r"] = "10:4,9:3"
+    app.run()
+    assert not app.exception
+    labels = {s.key: s.label for s in app.select_slider}
+    assert labels["mine-9"].startswith("Star Trek: First Contact (")  # nothing escaped
+    odd_label = labels["mine-10"]
+    assert odd_label.startswith(
+        r"\*Batteries\* not\_included: \[x\](javascript\:y) \$5 \$6 \:tada:"
+    ), odd_label
+    # every markdown-special character in it is escaped
+    assert not re.search(r"(?<!\\)[*_\[\]$]", odd_label), odd_label
+    st.cache_resource.clear()
+    st.cache_data.clear()
 
 
 def test_films_link_out_to_their_pages(app: AppTest, scenario: Scenario) -> None:
@@ -186,13 +249,16 @@ def test_sliders_give_recommendations_that_exclude_rated_movies(
     assert app.query_params["r"] == ",".join(f"{m}:5" for m in sorted(scenario.liked))
 
 
-def test_slider_back_to_not_rated_and_remove_button(app: AppTest, scenario: Scenario) -> None:
+def test_slider_back_to_not_rated_removes_the_rating(app: AppTest, scenario: Scenario) -> None:
     app.run()
     rate_by_search(app, scenario)
     first, second = scenario.liked[:2]
+    labels = {s.key: s.label for s in app.select_slider}
+    assert labels[f"mine-{first}"] != labels[f"mine-{second}"]  # each row is titled
     changed(app, app.select_slider(key=f"mine-{first}").set_value("Not rated"))
     assert first not in ratings(app)
-    changed(app, app.button(key=f"remove-mine-{second}").click())
+    assert f"mine-{first}" not in {s.key for s in app.select_slider}
+    changed(app, app.select_slider(key=f"mine-{second}").set_value("Not rated"))
     assert second not in ratings(app)
     assert "🍿 Popular movies" in subheaders(app)  # back under three ratings
 
@@ -275,6 +341,8 @@ def test_empty_state_offers_to_widen_the_filter(app: AppTest, scenario: Scenario
 def test_too_strict_minimum_raters_says_what_to_change(app: AppTest, scenario: Scenario) -> None:
     app.run()
     rate_by_search(app, scenario)
+    app.session_state["advanced-open"] = True  # the sliders are drawn when it is opened
+    app.run()
     app.slider(key="neighbours").set_value(5).run()
     app.slider(key="min_raters").set_value(10).run()
     assert not app.exception
@@ -413,6 +481,9 @@ def test_quick_rate_offers_other_films_and_popular_films_are_rated_in_place(
     first_set = slider_ids(app, "quick-")
     if len(first_set) < 12:
         pytest.skip("this release has fewer films than one quick-rate set")
+    assert not slider_ids(app, "pop-")  # the popular list is drawn when opened
+    app.session_state["popular-open"] = True
+    app.run()
     popular = slider_ids(app, "pop-")
     assert popular and not set(popular) & set(first_set)  # the list does not repeat the set
     app.button(key="other-films").click().run()
@@ -422,7 +493,11 @@ def test_quick_rate_offers_other_films_and_popular_films_are_rated_in_place(
     assert not set(popular) & set(second_set)
     changed(app, app.select_slider(key=f"pop-{popular[0]}").set_value(4.5))
     assert ratings(app) == {popular[0]: 4.5}
+    app.session_state["popular-open"] = True  # AppTest does not keep an expander open
+    app.run()
     changed(app, app.button(key=f"hide-pop-{popular[1]}").click())
+    app.session_state["popular-open"] = True
+    app.run()
     assert popular[1] not in slider_ids(app, "pop-")
 
 
@@ -674,7 +749,7 @@ def test_my_ratings_shows_the_latest_and_lists_them_all(app: AppTest, scenario: 
     assert slider_ids(app, "all-") == sorted(films, key=lambda m: titles[m])
     changed(app, app.select_slider(key=f"all-{films[0]}").set_value(2.5))
     assert ratings(app)[films[0]] == 2.5
-    changed(app, app.button(key=f"remove-all-{films[1]}").click())
+    changed(app, app.select_slider(key=f"all-{films[1]}").set_value("Not rated"))
     assert films[1] not in ratings(app)
     assert "⭐ My ratings (9)" in subheaders(app)
     app.session_state["all-ratings-open"] = False
