@@ -76,6 +76,16 @@ def table(app: AppTest, column: str) -> pd.DataFrame:
     raise AssertionError(f"no table with a {column!r} column")
 
 
+def neighbour_table(app: AppTest) -> pd.DataFrame:
+    """The neighbours' table, on its tab (only the shown tab is drawn); back to the first."""
+    app.session_state["neighbour-tab"] = "Table"
+    app.run()
+    shown = table(app, "Movies in common")
+    app.session_state["neighbour-tab"] = "Age group"
+    app.run()
+    return shown
+
+
 def recommended(app: AppTest) -> list[int]:
     """The recommended films, in the order listed (each card has its own star slider)."""
     return [int(s.key.removeprefix("rec-")) for s in app.select_slider if s.key.startswith("rec-")]
@@ -266,10 +276,10 @@ def test_slider_back_to_not_rated_removes_the_rating(app: AppTest, scenario: Sce
 def test_age_group_filter_changes_the_neighbours(app: AppTest, scenario: Scenario) -> None:
     app.run()
     rate_by_search(app, scenario)
-    before = table(app, "Movies in common")
+    before = neighbour_table(app)
     app.multiselect(key="age_groups-ml-100k").set_value([scenario.age_group]).run()
     assert not app.exception
-    after = table(app, "Movies in common")
+    after = neighbour_table(app)
     assert set(after["Age group"]) == {scenario.age_group}
     captions = [c.value.replace("\\", "") for c in app.caption]  # markdown source, unescaped
     shares = [c for c in captions if c.startswith("Your neighbours vs everyone")]

@@ -485,6 +485,8 @@ def test_explanations_and_links_out(app_url: str, page: Page) -> None:
 def test_age_group_changes_the_neighbour_chart(app_url: str, page: Page, timings) -> None:
     page.goto(f"{app_url}/?r=50:5,172:5,181:5")
     wait_for_count(page, 3)
+    expect(page.locator(".st-key-neighbour-charts")).to_have_count(0)  # drawn when opened
+    page.get_by_text("Your neighbours: who they are, against everyone").click()
     labels = wait_for_chart(page, "neighbour-charts")
     bars = wait_for_chart(page, "recommendation-chart")
     before = neighbours_by_age(page)
@@ -516,6 +518,8 @@ def test_age_group_changes_the_neighbour_chart(app_url: str, page: Page, timings
         assert any(f"{tab}: " in label for label in labels), labels[:2]
     assert recommended_titles(page) == shown
     assert neighbours_by_age(page) == after
+    page.get_by_role("tab", name="Table").click()
+    expect(page.locator(".st-key-neighbour-charts [data-testid='stDataFrame']")).to_be_visible()
 
 
 def test_link_restores_ratings_in_a_fresh_browser_and_survives_reload(
@@ -747,6 +751,15 @@ def test_no_serious_accessibility_violation_in_the_apps_content(
                 expect(page.locator(f"[class*='st-key-quick-'] {SLIDERS}")).to_have_count(12)
                 wait_idle(page)
             report[state] = axe_violations(page)
+            # the sections drawn when opened: the popular films, the neighbours' charts
+            if path:
+                page.get_by_text("Your neighbours: who they are, against everyone").click()
+                wait_for_chart(page, "neighbour-charts")
+            else:
+                page.get_by_text("The most liked films meanwhile").click()
+                expect(page.locator("[class*='st-key-pop-card-']")).to_have_count(10)
+                wait_idle(page)
+            report[f"{state}, sections opened"] = axe_violations(page)
     finally:
         context.close()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
