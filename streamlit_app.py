@@ -727,7 +727,7 @@ def film_list(name: str, shown: Shown, where: str) -> None:
     for rank, item in enumerate(shown.items, start=1):
         with st.container(border=True, key=f"{where}-card-{item.movie_id}"):
             st.markdown(card_text(item, rank, shown, names))
-            with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
+            with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
                 star_slider(
                     name,
                     item.movie_id,
