@@ -357,6 +357,10 @@ def test_too_strict_minimum_raters_says_what_to_change(app: AppTest, scenario: S
     app.slider(key="min_raters").set_value(10).run()
     assert not app.exception
     assert any("Lower “Minimum raters”" in w.value for w in app.warning)
+    app.session_state["advanced-open"] = False  # closed: the settings are not drawn, still on
+    app.run()
+    assert not any(s.key in ("neighbours", "min_raters") for s in app.slider)
+    assert any("Lower “Minimum raters”" in w.value for w in app.warning)
 
 
 def test_csv_download_then_upload_restores(app: AppTest, scenario: Scenario) -> None:
