@@ -37,8 +37,11 @@ DESKTOP = {"width": 1400, "height": 900}
 PHONE = {"width": 390, "height": 844}
 VIEWPORT = DESKTOP
 SLIDERS = "input[type='range']"  # a star slider's thumb (keyboard-focusable)
+# The run is over and everything is drawn: no running indicator, no stale element, and no
+# skeleton (a widget whose script chunk is still loading is a grey placeholder until then).
 IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')
-    && !document.querySelector('[data-stale="true"]')"""
+    && !document.querySelector('[data-stale="true"]')
+    && !document.querySelector('[data-testid="stSkeleton"]')"""
 AGE_GROUP = "25-34"
 CHART_CHANGED = """([chart, before]) => {
     const bars = [...document.querySelectorAll(`.st-key-${chart} svg .mark-rect path[aria-label]`)];
