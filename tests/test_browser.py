@@ -151,8 +151,8 @@ def headings(page: Page) -> list[str]:
     return [text.strip() for text in page.locator("h3").all_inner_texts()]
 
 
-RATED = """n => [...document.querySelectorAll('h3')].some(
-    h => h.textContent.includes(`My ratings (${n})`))"""
+HEADING_SAYS = """text => [...document.querySelectorAll('h3')].some(
+    h => h.textContent.includes(text))"""
 READY = """([selector, idle]) => {
     const found = document.querySelector(selector);
     return !!found && found.getBoundingClientRect().height > 0 && eval(idle)();
@@ -163,7 +163,7 @@ def wait_for_count(page: Page, rated: int) -> None:
     """Wait until *My ratings* counts ``rated`` and the run is over. Checked at every animation
     frame (`wait_for_function`), not by `expect`, whose retries back off to one check every
     half second and would add up to that much to a timing."""
-    page.wait_for_function(RATED, arg=rated)
+    page.wait_for_function(HEADING_SAYS, arg=f"My ratings ({rated})")
     wait_idle(page)
 
 
@@ -801,11 +801,7 @@ def test_streamlit_alone_for_comparison(
             started = time.perf_counter()
             page.locator(SLIDERS).focus()
             page.keyboard.press("ArrowRight")
-            page.wait_for_function(
-                "text => [...document.querySelectorAll('h3')].some("
-                "h => h.textContent.includes(text))",
-                arg=f"Chosen: {step / 2:.1f}",
-            )
+            page.wait_for_function(HEADING_SAYS, arg=f"Chosen: {step / 2:.1f}")
             wait_idle(page)
             timings.setdefault("Streamlit alone: slider change -> page updated", []).append(
                 time.perf_counter() - started
