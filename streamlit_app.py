@@ -156,10 +156,6 @@ def starters_seen(name: str) -> list[int]:
     return st.session_state.get("starters_seen", {}).get(name, [])
 
 
-def clear_ratings(name: str) -> None:
-    my_ratings(name).clear()
-
-
 def star_slider(
     name: str,
     movie_id: int,
