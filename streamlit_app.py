@@ -630,7 +630,8 @@ def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> Non
     st.caption(
         f"From the {len(result.neighbours)} users whose ratings are most like yours"
         + (f" ({chosen})" if chosen else "")
-        + ". Rate a film you have seen, or hide one you do not want: the list updates."
+        + ". Rate a film you have seen, or hide one you do not want (restore it under *My "
+        "ratings*): the list updates."
     )
     film_list(name, shown, "rec")
     draw_chart(
@@ -735,7 +736,6 @@ def film_list(name: str, shown: Shown, where: str) -> None:
                     "Not interested",
                     key=f"hide-{where}-{item.movie_id}",
                     icon=":material/visibility_off:",
-                    help="Hide this film from your recommendations (restore it under My ratings)",
                     on_click=hide,
                     args=(name, item.movie_id),
                 )
