@@ -68,7 +68,7 @@ from reco.profile import (
 from reco.search import CLOSE_SPELLING, PARTIAL_MATCH
 
 ONBOARDING_MIN = 3  # fewer ratings than this: quick-rate set and popular movies
-QUICK_RATE = 12  # films in the quick-rate set
+QUICK_RATE = 8  # films in the quick-rate set
 FEW_NEIGHBOURS = 5
 MY_RATINGS_SHOWN = 8  # the latest ratings, as sliders under "My ratings"; all in a list below
 MY_RATINGS_LISTED = 200  # sliders in that list (drawn when opened); the rest: search, CSV
@@ -287,19 +287,41 @@ def widen_filters(name: str) -> None:
     st.rerun()  # the whole page: the sidebar shows the filters
 
 
+def filters_on(where: DeltaGenerator, chosen: Sequence[str]) -> None:
+    """Under a closed section of filters: the ones on. (Its label stays the same: an expander
+    whose label changes is a new one to the browser, and would close as a person chooses.)"""
+    if chosen:
+        where.caption("Filters on: " + " · ".join(md(values) for values in chosen))
+
+
 def settings_ui(recommender: Recommender, name: str) -> Settings:
     sidebar = st.sidebar
     sidebar.header("Whose taste?")
     filters: dict[str, list[str]] = {}
     if recommender.catalog.has_demographics:
-        sidebar.caption("Only take neighbours from these groups (empty: everyone).")
-        for field in FILTERS:
-            filters[field.keyword] = sidebar.multiselect(
-                field.label,
-                recommender.choices(field.name),
-                key=filter_key(field, name),
-                format_func=field.show,
+        filters = {f.keyword: st.session_state.get(filter_key(f, name), []) for f in FILTERS}
+        # Drawn when opened, like the search's filters (three select boxes were a twentieth
+        # of a first visit's time in the browser); chosen groups stay on while it is closed,
+        # and are named under it and in the recommendations' caption.
+        groups = sidebar.expander(
+            "Age group, gender, occupation", key="neighbour-filters-open", on_change="rerun"
+        )
+        if not groups.open:
+            filters_on(
+                sidebar,
+                [", ".join(map(f.show, filters[f.keyword])) for f in FILTERS if filters[f.keyword]],
             )
+        else:
+            with groups:
+                st.caption("Only take neighbours from these groups (empty: everyone).")
+                for field in FILTERS:
+                    filters[field.keyword] = st.multiselect(
+                        field.label,
+                        recommender.choices(field.name),
+                        key=filter_key(field, name),
+                        format_func=field.show,
+                        persist_state="page",
+                    )
     else:
         kinds = ", ".join(f.title.lower() for f in FILTERS)
         sidebar.info(
@@ -361,13 +383,13 @@ def search_ui(name: str, recommender: Recommender) -> None:
     low, high = (int(years.min()), int(years.max())) if len(years) else (1900, 2030)
     genres = st.session_state.get(f"genres-{name}", [])
     chosen = tuple(st.session_state.get(f"years-{name}", (low, high)))
-    active = bool(genres) + (chosen != (low, high))
     filtering = st.expander(
-        "Filter by genre and year" + (f" ({plural(active, 'filter')} on)" if active else ""),
-        key="search-filters-open",
-        on_change="rerun",
+        "Filter by genre and year", key="search-filters-open", on_change="rerun"
     )
-    if filtering.open:  # drawn when opened; the filters stay on while it is closed
+    if not filtering.open:  # drawn when opened; the filters stay on while it is closed
+        years_on = [f"{chosen[0]}–{chosen[1]}"] if chosen != (low, high) else []
+        filters_on(st, ([", ".join(genres)] if genres else []) + years_on)
+    else:
         with filtering:
             genres = st.multiselect(
                 "Genres", search.genres(), key=f"genres-{name}", persist_state="page"

@@ -36,6 +36,7 @@ TIMEOUT_MS = 60_000
 DESKTOP = {"width": 1400, "height": 900}
 PHONE = {"width": 390, "height": 844}
 VIEWPORT = DESKTOP
+QUICK = 8  # films in the quick-rate set (the app's QUICK_RATE)
 VISITORS = 5  # new visitors timed on a warm server (the app's and Streamlit alone's)
 SLIDERS = "input[type='range']"  # a star slider's thumb (keyboard-focusable)
 # The run is over and everything is drawn: no running indicator, no stale element, and no
@@ -308,7 +309,7 @@ def test_first_visit_shows_onboarding(app_url: str, browser: Browser, page: Page
     started = time.perf_counter()
     page.goto(app_url)
     quick = page.locator(f"[class*='st-key-quick-'] {SLIDERS}")
-    expect(quick).to_have_count(12)
+    expect(quick).to_have_count(QUICK)
     wait_idle(page)
     timings.setdefault("first render (cold server: its first visitor)", []).append(
         time.perf_counter() - started
@@ -325,7 +326,7 @@ def test_first_visit_shows_onboarding(app_url: str, browser: Browser, page: Page
     assert not any("Recommended for you" in h for h in found), found
     assert page.get_by_text("Not personalised yet: rate 3 more movies").is_visible()
     values = quick.evaluate_all("sliders => sliders.map(s => s.getAttribute('aria-valuetext'))")
-    assert values == ["Not rated"] * 12
+    assert values == ["Not rated"] * QUICK
     # not cramped: two films a row, titles on at most two lines, room for each half star
     track = page.locator("[class*='st-key-quick-'] [data-testid='stSlider']").first
     assert track.bounding_box()["width"] / 10 >= 20  # px per half star
@@ -339,7 +340,7 @@ def test_first_visit_shows_onboarding(app_url: str, browser: Browser, page: Page
     expect(page.locator(QUICK_TITLES).first).not_to_have_text(first_set[0])
     wait_idle(page)
     second_set = page.locator(QUICK_TITLES).all_inner_texts()
-    assert len(second_set) == 12 and not set(second_set) & set(first_set), second_set
+    assert len(second_set) == QUICK and not set(second_set) & set(first_set), second_set
 
     # the popular films, drawn when opened, are rated in place like any other
     page.get_by_text("The most liked films meanwhile").click()
@@ -497,12 +498,22 @@ def test_age_group_changes_the_neighbour_chart(app_url: str, page: Page, timings
     recommended = recommended_titles(page)
     assert sum(before.values()) == 100 and len(before) > 1, before
 
-    page.locator(".st-key-age_groups-ml-100k").click()
-    page.get_by_role("option", name=AGE_GROUP, exact=True).click()
+    filters = page.locator("[data-testid='stSidebar'] [data-testid='stExpander']").first
+    expect(filters).to_contain_text("Age group, gender, occupation")
+    expect(page.locator(".st-key-age_groups-ml-100k")).to_have_count(0)  # drawn when opened
+    filters.get_by_text("Age group, gender, occupation").click()
+    expect(page.locator(".st-key-age_groups-ml-100k")).to_be_visible()
+    wait_idle(page)
+    choose(page, "age_groups-ml-100k", AGE_GROUP)
     page.keyboard.press("Escape")
     expect(page.get_by_text(f"most like yours ({AGE_GROUP})")).to_be_visible()
     wait_for_chart(page, "neighbour-charts", labels)
     wait_for_chart(page, "recommendation-chart", bars)
+    expect(page.locator(".st-key-age_groups-ml-100k")).to_be_visible()  # open as one chooses
+    filters.get_by_text("Age group, gender, occupation").click()  # closed: still on, named
+    expect(page.locator(".st-key-age_groups-ml-100k")).to_have_count(0)
+    expect(page.get_by_test_id("stSidebar").get_by_text(f"Filters on: {AGE_GROUP}")).to_be_visible()
+    wait_idle(page)
     shot(page, "06-age-group")
     assert recommended_titles(page) != recommended  # in rank order, not the old chart's order
 
@@ -561,7 +572,7 @@ def test_the_page_on_a_phone(app_url: str, phone: Page) -> None:
     """390 x 844: the quick-rate set first; once three films are rated, the recommendations
     come before search and one's ratings; nothing wider than the screen; the chart readable."""
     phone.goto(app_url)
-    expect(phone.locator(f"[class*='st-key-quick-'] {SLIDERS}")).to_have_count(12)
+    expect(phone.locator(f"[class*='st-key-quick-'] {SLIDERS}")).to_have_count(QUICK)
     wait_idle(phone)
     shot(phone, "phone-01-onboarding")
     assert scroll_top(phone, QUICK_TITLES) < PHONE["height"]
@@ -752,7 +763,7 @@ def test_no_serious_accessibility_violation_in_the_apps_content(
                 wait_for_count(page, 3)
                 wait_for_chart(page, "recommendation-chart")
             else:
-                expect(page.locator(f"[class*='st-key-quick-'] {SLIDERS}")).to_have_count(12)
+                expect(page.locator(f"[class*='st-key-quick-'] {SLIDERS}")).to_have_count(QUICK)
                 wait_idle(page)
             report[state] = axe_violations(page)
             # the sections drawn when opened: the popular films, the neighbours' charts
