@@ -248,6 +248,10 @@ def on_this_machine(name: str) -> bool:
     return name in available_datasets() or EdgeStore(default_data_dir() / "index", name).has_index()
 
 
+def release_label(name: str) -> str:
+    return f"{name} (films to {KNOWN_DATASETS[name].last_year})"
+
+
 def dataset_ui(server: bool) -> str:
     """The release, picked in the sidebar with what each offers; in the link as ``dataset``."""
     choices = offered_releases()
@@ -257,13 +261,24 @@ def dataset_ui(server: bool) -> str:
             st.session_state["dataset"] = from_link
         elif from_link:
             st.session_state["link_dataset_problem"] = True
-    name = st.sidebar.selectbox(
-        "MovieLens release",
-        choices,
-        key="dataset",
-        format_func=lambda n: f"{n} (films to {KNOWN_DATASETS[n].last_year})",
-        help="Each release is downloaded once when chosen, then opens in seconds.",
+    name = st.session_state.get("dataset", choices[0])
+    if name not in choices:  # no longer offered (an operator changed RECO_RELEASES)
+        name = st.session_state["dataset"] = choices[0]
+    # Chosen in a section drawn when opened: its select box was the only one on a first
+    # visit, and its script (a twelfth of the page's) held up the first render.
+    choosing = st.sidebar.expander(
+        f"MovieLens release: {release_label(name)}", key="release-open", on_change="rerun"
     )
+    if choosing.open:
+        with choosing:
+            name = st.selectbox(
+                "MovieLens release",
+                choices,
+                key="dataset",
+                format_func=release_label,
+                help="Each release is downloaded once when chosen, then opens in seconds.",
+                persist_state="page",
+            )
     about = KNOWN_DATASETS[name]
     where = ""
     if not server:

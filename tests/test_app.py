@@ -225,7 +225,7 @@ def test_neighbour_filters_stay_on_while_their_section_is_closed(
     app.session_state["neighbour-filters-open"] = False
     app.run()
     assert not app.sidebar.multiselect  # closed again: not drawn, still on
-    assert [e.label for e in app.sidebar.expander][0] == "Age group, gender, occupation"
+    assert "Age group, gender, occupation" in [e.label for e in app.sidebar.expander]
     captions = [c.value.replace("\\", "") for c in app.sidebar.caption]
     assert "Filters on: " + " · ".join(v[0] for v in scenario.nobody.values()) in captions
     assert "Nobody in the chosen groups" in " ".join(w.value for w in app.warning)
@@ -237,6 +237,7 @@ def test_the_link_to_copy_holds_the_ratings_and_settings_sit_under_advanced(
     app.run()
     assert not app.code  # nothing rated: no link to copy yet
     assert [e.label for e in app.sidebar.expander] == [
+        "MovieLens release: ml-100k (films to 1998)",
         "Age group, gender, occupation",
         "Advanced",
     ]
@@ -384,7 +385,7 @@ def test_empty_state_offers_to_widen_the_filter(app: AppTest, scenario: Scenario
     assert "Nobody in the chosen groups shares your ratings" in warning
     app.button(key="widen").click().run()
     assert not app.exception
-    assert [e.label for e in app.sidebar.expander][0] == "Age group, gender, occupation"
+    assert "Age group, gender, occupation" in [e.label for e in app.sidebar.expander]
     open_neighbour_filters(app)
     assert all(app.multiselect(key=key).value == [] for key in scenario.nobody)
     assert "Nobody" not in " ".join(w.value for w in app.warning)
@@ -561,9 +562,18 @@ def test_quick_rate_offers_other_films_and_popular_films_are_rated_in_place(
 # --------------------------------------------------------------------------- choosing a release
 
 
+def release_box(app: AppTest):
+    """The release's select box, in a sidebar section drawn when opened."""
+    app.session_state["release-open"] = True
+    app.run()
+    return app.sidebar.selectbox(key="dataset")
+
+
 def test_every_release_is_offered_with_what_it_offers(app: AppTest, scenario: Scenario) -> None:
     app.run()
-    release = app.sidebar.selectbox(key="dataset")
+    assert not app.sidebar.selectbox  # drawn when opened; the section names the release
+    assert app.sidebar.expander[0].label == "MovieLens release: ml-100k (films to 1998)"
+    release = release_box(app)
     assert release.options == [
         "ml-100k (films to 1998)",
         "ml-1m (films to 2000)",
@@ -577,6 +587,7 @@ def test_every_release_is_offered_with_what_it_offers(app: AppTest, scenario: Sc
     release.set_value("ml-32m").run()
     captions = " ".join(c.value for c in app.sidebar.caption).replace("\\", "")
     assert "200,948 users" in captions and "no demographics" in captions
+    assert app.sidebar.expander[0].label == "MovieLens release: ml-32m (films to 2023)"
 
 
 def test_an_operator_can_restrict_the_releases_offered(
@@ -585,7 +596,7 @@ def test_an_operator_can_restrict_the_releases_offered(
     monkeypatch.setenv("RECO_RELEASES", "ml-100k, nonsense,ml-latest-small")
     app.run()
     assert not app.exception
-    assert app.sidebar.selectbox(key="dataset").options == [
+    assert release_box(app).options == [
         "ml-100k (films to 1998)",
         "ml-latest-small (films to 2018)",
     ]
@@ -606,11 +617,11 @@ def test_a_missing_release_offline_names_the_file_and_keeps_the_ratings(
     liked = ",".join(f"{m}:5" for m in scenario.liked)
     app.query_params["r"] = liked
     app.run()
-    app.sidebar.selectbox(key="dataset").set_value("ml-1m").run()
+    release_box(app).set_value("ml-1m").run()
     assert not app.exception
     errors = " ".join(e.value for e in app.error).replace("\\", "")
     assert "Could not download ml-1m" in errors and "ml-1m.zip" in errors
-    app.sidebar.selectbox(key="dataset").set_value("ml-100k").run()
+    release_box(app).set_value("ml-100k").run()
     assert f"My ratings ({len(scenario.liked)})" in " ".join(h.value for h in app.subheader)
 
 
@@ -621,7 +632,7 @@ def test_a_release_chosen_by_link_opens_and_explains_missing_demographics(
     app.query_params["dataset"] = "ml-latest-small"
     app.run()
     assert not app.exception
-    assert app.sidebar.selectbox(key="dataset").value == "ml-latest-small"
+    assert release_box(app).value == "ml-latest-small"
     assert any("has no demographics" in i.value for i in app.sidebar.info)
     app.text_input(key="search").input("matrix").run()
     assert "The Matrix" in " ".join(m.value for m in app.markdown)

@@ -498,8 +498,9 @@ def test_age_group_changes_the_neighbour_chart(app_url: str, page: Page, timings
     recommended = recommended_titles(page)
     assert sum(before.values()) == 100 and len(before) > 1, before
 
-    filters = page.locator("[data-testid='stSidebar'] [data-testid='stExpander']").first
-    expect(filters).to_contain_text("Age group, gender, occupation")
+    sections = page.locator("[data-testid='stSidebar'] [data-testid='stExpander']")
+    expect(sections.first).to_have_text(re.compile("MovieLens release: ml-100k"))
+    filters = sections.filter(has_text="Age group, gender, occupation")
     expect(page.locator(".st-key-age_groups-ml-100k")).to_have_count(0)  # drawn when opened
     filters.get_by_text("Age group, gender, occupation").click()
     expect(page.locator(".st-key-age_groups-ml-100k")).to_be_visible()
