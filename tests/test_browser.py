@@ -771,6 +771,15 @@ def test_no_serious_accessibility_violation_in_the_apps_content(
             if path:
                 page.get_by_text("Your neighbours: who they are, against everyone").click()
                 wait_for_chart(page, "neighbour-charts")
+                if width == "desktop":  # the sidebar's (on a phone it starts collapsed)
+                    sidebar = page.get_by_test_id("stSidebar")
+                    for section, key in (
+                        ("MovieLens release: ml-100k", "dataset"),
+                        ("Age group, gender, occupation", "age_groups-ml-100k"),
+                    ):
+                        sidebar.get_by_text(section).click()
+                        expect(page.locator(f".st-key-{key}")).to_be_visible()
+                        wait_idle(page)
             else:
                 page.get_by_text("The most liked films meanwhile").click()
                 expect(page.locator("[class*='st-key-pop-card-']")).to_have_count(10)
