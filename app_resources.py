@@ -8,6 +8,7 @@ reads its source to key the cache, and doing that on every rerun cost about 5% o
 from __future__ import annotations
 
 import os
+import threading
 
 import streamlit as st
 
@@ -18,8 +19,25 @@ one_blas_thread()  # sessions query side by side: small products, each on one th
 
 
 @st.cache_resource(show_spinner=False)
+def _slot(name: str) -> dict:
+    """Where a release's recommender is kept, once per process (cleared with Streamlit's
+    caches). Its own cached function holds no element: Streamlit replays on every later call
+    whatever a cached function drew, so a progress bar drawn inside one came back, and went
+    again, on every run of the page."""
+    return {"lock": threading.Lock(), "recommender": None}
+
+
 def load_recommender(name: str) -> Recommender:
-    """Once per process: load the dataset (downloading it if needed) and open or build its index."""
+    """Once per process: load the dataset (downloading it if needed) and open or build its
+    index, with a progress bar; later calls return the same recommender and draw nothing."""
+    slot = _slot(name)
+    with slot["lock"]:  # another session opening the same release waits for this one
+        if slot["recommender"] is None:
+            slot["recommender"] = _open(name)
+    return slot["recommender"]
+
+
+def _open(name: str) -> Recommender:
     bar = st.progress(0.0, text=f"Preparing {name}…")
 
     def downloading(done: int, total: int | None) -> None:
@@ -58,7 +76,7 @@ def server_settings() -> tuple[str | None, str | None]:
 
 def reconnect() -> None:
     """Retry: drop the cached engine so the next run connects again (ratings stay)."""
-    load_recommender.clear()
+    _slot.clear()
 
 
 @st.cache_resource(show_spinner=False)

@@ -142,6 +142,16 @@ def test_first_visit_shows_onboarding_and_popular_movies(app: AppTest) -> None:
     assert app.slider(key="min_raters").value == 2
 
 
+def test_later_runs_draw_nothing_left_from_opening_the_release(app: AppTest) -> None:
+    """The progress bar of opening a release is drawn while it opens, not replayed (with its
+    removal) on every later run, as Streamlit does with what a cached function drew."""
+    app.run()
+    app.run()
+    assert not app.exception
+    assert not app.get("progress") and not app.get("empty")
+    assert [node.type for node in app.main][1:3] == ["title", "caption"]
+
+
 def test_search_finds_a_known_title(app: AppTest, scenario: Scenario) -> None:
     app.run()
     app.text_input(key="search").input(scenario.search.upper()).run()
