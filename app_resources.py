@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass, field
 
 import streamlit as st
 
@@ -18,23 +19,30 @@ from reco.recommend import one_blas_thread
 one_blas_thread()  # sessions query side by side: small products, each on one thread
 
 
+@dataclass
+class Slot:
+    """Where a release's recommender is kept once opened."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    recommender: Recommender | None = None
+
+
 @st.cache_resource(show_spinner=False)
-def _slot(name: str) -> dict:
-    """Where a release's recommender is kept, once per process (cleared with Streamlit's
-    caches). Its own cached function holds no element: Streamlit replays on every later call
-    whatever a cached function drew, so a progress bar drawn inside one came back, and went
-    again, on every run of the page."""
-    return {"lock": threading.Lock(), "recommender": None}
+def _slot(name: str) -> Slot:
+    """A release's slot, once per process (cleared with Streamlit's caches). The cached
+    function draws nothing: Streamlit replays on every later call whatever a cached function
+    drew, so a progress bar drawn inside one came back, and went again, on every run."""
+    return Slot()
 
 
 def load_recommender(name: str) -> Recommender:
     """Once per process: load the dataset (downloading it if needed) and open or build its
     index, with a progress bar; later calls return the same recommender and draw nothing."""
     slot = _slot(name)
-    with slot["lock"]:  # another session opening the same release waits for this one
-        if slot["recommender"] is None:
-            slot["recommender"] = _open(name)
-    return slot["recommender"]
+    with slot.lock:  # another session opening the same release waits for this one
+        if slot.recommender is None:
+            slot.recommender = _open(name)
+        return slot.recommender
 
 
 def _open(name: str) -> Recommender:
