@@ -35,6 +35,7 @@ from reco import (
     Recommendations,
     Recommender,
     StoreUnavailable,
+    UserFilter,
 )
 from reco.charts import (
     Spec,
@@ -322,10 +323,7 @@ def settings_ui(recommender: Recommender, name: str) -> Settings:
             "Age group, gender, occupation", key="neighbour-filters-open", on_change="rerun"
         )
         if not groups.open:
-            filters_on(
-                sidebar,
-                [", ".join(map(f.show, filters[f.keyword])) for f in FILTERS if filters[f.keyword]],
-            )
+            filters_on(sidebar, UserFilter(**filters).shown())
         else:
             with groups:
                 st.caption("Only take neighbours from these groups (empty: everyone).")
@@ -663,7 +661,7 @@ def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> Non
     if result.popular:
         film_list(name, shown, "pop")
         return
-    chosen = "; ".join(", ".join(map(md, v)) for _, v in result.where.conditions())
+    chosen = "; ".join(map(md, result.where.shown()))
     st.caption(
         f"From the {len(result.neighbours)} users whose ratings are most like yours"
         + (f" ({chosen})" if chosen else "")

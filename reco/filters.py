@@ -66,5 +66,9 @@ class UserFilter:
         """``[(field name, values), ...]`` for the fields that are chosen."""
         return [(name, list(values)) for name, values in self.chosen]
 
+    def shown(self) -> list[str]:
+        """Each chosen field's values as a person reads them: ``["25-34", "Female, Male"]``."""
+        return [", ".join(map(BY_NAME[name].show, values)) for name, values in self.chosen]
+
     def __bool__(self) -> bool:
         return bool(self.chosen)

@@ -16,6 +16,7 @@ def test_a_user_filter_is_built_from_the_filters_keywords() -> None:
     assert where.conditions() == [("age_group", ["25-34"]), ("gender", ["F"])]
     assert where == UserFilter(genders=["F"], age_groups=["25-34"])  # a cache key
     assert not UserFilter() and bool(where)
+    assert where.shown() == ["25-34", "Female"]  # as the sidebar shows them
     with pytest.raises(TypeError, match="unknown filter 'ages'"):
         UserFilter(ages=["25-34"])
 
