@@ -514,6 +514,7 @@ def test_age_group_changes_the_neighbour_chart(app_url: str, page: Page, timings
     filters.get_by_text("Age group, gender, occupation").click()  # closed: still on, named
     expect(page.locator(".st-key-age_groups-ml-100k")).to_have_count(0)
     expect(page.get_by_test_id("stSidebar").get_by_text(f"Filters on: {AGE_GROUP}")).to_be_visible()
+    expect(filters.get_by_test_id("stExpanderDetails")).to_be_hidden()  # done folding up
     wait_idle(page)
     shot(page, "06-age-group")
     assert recommended_titles(page) != recommended  # in rank order, not the old chart's order
