@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from reco.catalog import Catalog
 from reco.datasets import Dataset, Progress
-from reco.encode import Encoding, SparseRows, rows_from_ratings
-from reco.store import INDEX_VERSION, OpenIndex, UserPoint, UserStore
+from reco.encode import Encoding, EncodingName, SparseRows, rows_from_ratings
+from reco.store import INDEX_VERSION, Manifest, OpenIndex, UserPoint, UserStore
 
 _EDGE_BYTES = 1 << 16  # bytes hashed at each end of every release file
 
@@ -65,14 +65,14 @@ def same_release(recorded: Mapping[str, Any] | None, current: Mapping[str, Any])
     return all(recorded.get(key) == current[key] for key in ("size", "mtime_ns", "hash"))
 
 
-def encoding_of(manifest: Mapping[str, Any]) -> Encoding:
+def encoding_of(manifest: Manifest) -> Encoding:
     """The encoding an index was built with (its fitted statistics included)."""
-    given = manifest.get("encoding") or {}
+    given = manifest.encoding
     known = {f.name for f in fields(Encoding)}
     return Encoding(**{key: value for key, value in given.items() if key in known})
 
 
-def same_encoding(manifest: Mapping[str, Any], wanted: Encoding) -> bool:
+def same_encoding(manifest: Manifest, wanted: Encoding) -> bool:
     """Whether an index was built with ``wanted``'s choices (its fitted statistics aside)."""
     built = encoding_of(manifest)
     return built.spec == wanted.spec
@@ -142,13 +142,13 @@ def build_index(
     if opened is not None:
         return opened
     users = int(dataset.ratings["user_id"].nunique())
-    manifest = {
-        "dataset": dataset.name,
-        "ratings": len(dataset.ratings),
-        "encoding": asdict(encoding),
-        "release": dict(release) if release else None,
-        "warnings": list(dataset.warnings),
-    }
+    manifest = Manifest(
+        dataset=dataset.name,
+        ratings=len(dataset.ratings),
+        encoding=asdict(encoding),
+        release=dict(release) if release else None,
+        warnings=tuple(dataset.warnings),
+    )
     return store.rebuild(
         fingerprint,
         user_batches(dataset, encoding, batch_size),
@@ -158,3 +158,60 @@ def build_index(
         progress=progress,
         idf=encoding.idf,
     )
+
+
+def fit_encoding(
+    dataset: Dataset,
+    name: EncodingName,
+    *,
+    normalize: bool,
+    idf: bool,
+) -> Encoding:
+    """The encoding ``name`` with its global statistics learnt from ``dataset``'s ratings."""
+    return Encoding.fit(dataset.ratings["rating"].to_numpy(), name, normalize=normalize, idf=idf)
+
+
+# --------------------------------------------------------------------------- the plan
+
+Action = Literal["open", "refuse", "read"]
+
+
+@dataclass(frozen=True)
+class IndexPlan:
+    """What to do with a release's index, decided from its manifest alone: ``open`` it,
+    ``refuse`` it (on a server an app never rebuilds: ``reason`` says why), or ``read`` the
+    release (then `after_reading` says whether to re-stamp the index or build it)."""
+
+    action: Action
+    reason: str = ""
+
+
+def plan_index(
+    current: Manifest | None,
+    problem: str | None,
+    *,
+    server: bool,
+    repair: bool,
+    wanted: Encoding | None,
+    signature: Mapping[str, Any] | None,
+) -> IndexPlan:
+    """The plan for an index whose store opened ``current`` (None: no usable index, and
+    ``problem`` says why when one exists but is damaged). ``wanted``: the encoding asked
+    for (None: whatever the index has); ``signature``: the release file's
+    (`release_signature`; None when its files are not on this machine). On a server, an
+    index that exists is never rebuilt unless ``repair`` is set."""
+    fits = current is not None and (wanted is None or same_encoding(current, wanted))
+    if server and not repair:
+        if fits:
+            return IndexPlan("open")
+        if problem or current is not None:
+            return IndexPlan("refuse", problem or "it was built with another encoding")
+    if fits and (signature is None or same_release(current.release, signature)):  # type: ignore[union-attr]
+        return IndexPlan("open")
+    return IndexPlan("read")
+
+
+def after_reading(current: Manifest | None, fingerprint: str) -> Literal["restamp", "build"]:
+    """Once the release is read: the same data and encoding in a file of another date only
+    re-stamps the index (``restamp``), anything else builds it."""
+    return "restamp" if current is not None and current.fingerprint == fingerprint else "build"

@@ -12,13 +12,14 @@ import pytest
 
 from reco.catalog import Catalog
 from reco.encode import SparseVector
+from reco.filters import UserFilter
 from reco.store import (
     INDEX_VERSION,
     EdgeStore,
     IndexDamaged,
+    Manifest,
     QdrantServerStore,
     StoreUnavailable,
-    UserFilter,
     UserPoint,
     UserStore,
 )
@@ -77,7 +78,7 @@ def build(
         [list(users[:2]), list(users[2:])],
         total=len(users),
         catalog=catalog,
-        manifest={"dataset": "t", "encoding": {"name": "binary"}},
+        manifest=Manifest(dataset="t", encoding={"name": "binary"}),
     )
 
 
@@ -89,7 +90,7 @@ def test_rebuild_makes_the_fingerprint_ready(store: UserStore) -> None:
         [USERS[:2], USERS[2:]],
         total=4,
         catalog=CATALOG,
-        manifest={"dataset": "t"},
+        manifest=Manifest(dataset="t"),
         progress=lambda d, t: calls.append((d, t)),
     )
     assert store.ready("fp1") is not None
@@ -97,8 +98,8 @@ def test_rebuild_makes_the_fingerprint_ready(store: UserStore) -> None:
     assert calls == [(2, 4), (4, 4)]
     assert store.count() == 4
     manifest = opened.manifest
-    assert manifest["fingerprint"] == "fp1" and manifest["version"] == INDEX_VERSION
-    assert (manifest["users"], manifest["movies"], manifest["dataset"]) == (4, 4, "t")
+    assert manifest.fingerprint == "fp1" and manifest.version == INDEX_VERSION
+    assert (manifest.users, manifest.movies, manifest.dataset) == (4, 4, "t")
 
 
 def test_the_catalog_comes_back_whole_from_the_store(store: UserStore) -> None:
@@ -194,7 +195,7 @@ def test_rebuild_with_a_new_fingerprint_replaces_the_index(store: UserStore) -> 
     assert store.ready("fp2") is not None
     assert store.count() == 1
     assert store.ready("fp1") is None
-    assert store.open_current().manifest["fingerprint"] == "fp2"
+    assert store.open_current().manifest.fingerprint == "fp2"
 
 
 # --------------------------------------------------------------------------- Edge on disk
@@ -210,7 +211,7 @@ def test_edge_index_persists_and_reopens_without_rebuilding(tmp_path: Path) -> N
     build(first)
     first.close()
     reopened = EdgeStore(tmp_path, "ml")
-    assert reopened.open_current().manifest["fingerprint"] == "fp1"
+    assert reopened.open_current().manifest.fingerprint == "fp1"
     assert reopened.count() == 4
     assert reopened.similar_users(vec({2: 1.0}), 2).user_ids.tolist() == [3, 2]
     manifest = json.loads((tmp_path / "ml-fp1" / "manifest.json").read_text())
@@ -238,7 +239,7 @@ def test_failed_build_leaves_the_previous_index_usable(tmp_path: Path) -> None:
         raise RuntimeError("interrupted")
 
     with pytest.raises(RuntimeError, match="interrupted"):
-        store.rebuild("next", batches(), total=4, catalog=CATALOG, manifest={})
+        store.rebuild("next", batches(), total=4, catalog=CATALOG, manifest=Manifest())
     assert index_folders(tmp_path) == ["ml-good"]
     assert store.count() == 4
     assert EdgeStore(tmp_path, "ml").ready("good") is not None
@@ -276,7 +277,7 @@ def test_idf_weighs_rare_movies_more(store: UserStore) -> None:
         user(2, {1: 1.0}, "18-24"),
         user(3, {1: 1.0, 3: 1.0}, "18-24"),
     ]
-    store.rebuild("idf", [users], total=3, catalog=CATALOG, manifest={}, idf=True)
+    store.rebuild("idf", [users], total=3, catalog=CATALOG, manifest=Manifest(), idf=True)
     found = store.similar_users(vec({1: 1.0, 2: 1.0}), 3)
     # movie 1 is in every vector (idf ~0.13), movie 2 in one (idf ~0.98): user 1 leads clearly
     assert found.user_ids[0] == 1 and found.similarities[0] == pytest.approx(1.1144, abs=1e-3)
@@ -406,8 +407,8 @@ def test_a_server_catalog_missing_films_or_damaged_is_reported() -> None:
 def test_update_manifest_is_kept_by_both_stores(store: UserStore) -> None:
     build(store)
     store.update_manifest({"release": {"size": 7}})
-    assert store.open_current().manifest["release"] == {"size": 7}
-    assert store.open_current().manifest["fingerprint"] == "fp1"
+    assert store.open_current().manifest.release == {"size": 7}
+    assert store.open_current().manifest.fingerprint == "fp1"
 
 
 def test_a_user_with_damaged_stars_makes_a_clear_error_naming_the_rebuild() -> None:
