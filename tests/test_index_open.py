@@ -34,7 +34,7 @@ def no_reading(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> Dataset:
         raise AssertionError("the release was read")
 
-    monkeypatch.setattr(reco.recommend, "load_movielens", refuse)
+    monkeypatch.setattr(reco.recommend.opening, "load_movielens", refuse)
 
 
 def open_counting(release: Path, data: Path, **options: object) -> tuple[Recommender, list[int]]:
@@ -91,14 +91,14 @@ def test_a_touched_release_is_read_once_but_not_rebuilt(
     release: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first, _ = open_counting(release, tmp_path)
-    stamp = first.manifest["release"]
+    stamp = first.manifest.release
     first.store.close()
     later = stamp["mtime_ns"] + 5_000_000_000
     os.utime(release / "ratings.csv", ns=(later, later))
     again, built = open_counting(release, tmp_path)
     assert built == []  # same content: the index is kept, its manifest notes the new date
-    assert again.manifest["release"]["mtime_ns"] == later
-    assert again.manifest["fingerprint"] == first.manifest["fingerprint"]
+    assert again.manifest.release["mtime_ns"] == later
+    assert again.manifest.fingerprint == first.manifest.fingerprint
     again.store.close()
     no_reading(monkeypatch)
     third, built = open_counting(release, tmp_path)
@@ -114,9 +114,9 @@ def test_a_release_replaced_by_another_is_rebuilt(release: Path, tmp_path: Path)
     again, built = open_counting(release, tmp_path)
     assert built and built[-1] == 40
     assert len(again.catalog) == 60
-    assert again.manifest["fingerprint"] != first.manifest["fingerprint"]
+    assert again.manifest.fingerprint != first.manifest.fingerprint
     assert sorted(p.name for p in (tmp_path / "index").iterdir() if p.is_dir()) == [
-        f"two-{again.manifest['fingerprint']}"
+        f"two-{again.manifest.fingerprint}"
     ]
 
 
@@ -124,7 +124,7 @@ def test_a_release_replaced_by_another_is_rebuilt(release: Path, tmp_path: Path)
 def test_an_older_or_damaged_index_is_rebuilt(release: Path, tmp_path: Path, damage: str) -> None:
     first, _ = open_counting(release, tmp_path)
     answer = first.recommend(FAN)
-    folder = first.store.index_path(first.manifest["fingerprint"])
+    folder = first.store.index_path(first.manifest.fingerprint)
     first.store.close()
     if damage == "no catalog":
         shutil.rmtree(folder / "catalog")
@@ -194,7 +194,7 @@ def test_a_damaged_server_index_names_the_command_and_the_build_repairs_it(
     url = f"file://{tmp_path / 'qdrant'}"
     first = open_recommender(release, data_dir=tmp_path, qdrant_url=url)
     answer = first.recommend(FAN)
-    target = f"two-{first.manifest['fingerprint']}"
+    target = f"two-{first.manifest.fingerprint}"
     first.store.close()
     client = QdrantClient(path=str(tmp_path / "qdrant"))
     client.delete_collection(f"{target}-movies")
@@ -218,10 +218,10 @@ def test_a_server_index_is_used_as_it_is_whatever_the_local_files(
     ratings.iloc[:-1].to_csv(release / "ratings.csv", index=False)  # another release here
     again, built = open_counting(release, tmp_path, qdrant_url=url)
     assert built == []  # an app server never rebuilds a shared index on its own
-    assert again.manifest["fingerprint"] == first.manifest["fingerprint"]
+    assert again.manifest.fingerprint == first.manifest.fingerprint
     again.store.close()
     rebuilt, built = open_counting(release, tmp_path, qdrant_url=url, repair=True)
-    assert built == [20] and rebuilt.manifest["ratings"] == 180
+    assert built == [20] and rebuilt.manifest.ratings == 180
 
 
 def test_an_empty_server_gets_its_index_built_from_the_release(

@@ -12,11 +12,11 @@ from conftest import NEUTRAL, ROMANCE, SCIFI
 
 from reco.datasets import Dataset
 from reco.encode import Encoding, SparseRows
+from reco.index import index_fingerprint
 from reco.recommend import (
     SEED_OPTIONS,
     Recommender,
     ScoringOptions,
-    index_fingerprint,
     neighbour_fit,
     score_candidates,
 )
@@ -467,7 +467,7 @@ def test_neighbour_fit_sets_aside_movies_one_neighbour_rated(
 ) -> None:
     import reco.recommend
 
-    monkeypatch.setattr(reco.recommend, "_DENSE_SHARE", dense_share)
+    monkeypatch.setattr(reco.recommend.scoring, "_DENSE_SHARE", dense_share)
     rng = np.random.default_rng(7)
     matrix = np.zeros((6, 40))
     matrix[:, :8] = rng.integers(0, 2, (6, 8)) * rng.uniform(0.5, 3, (6, 8))  # shared
@@ -551,3 +551,20 @@ def test_one_blas_thread_limits_the_process_blas_pool() -> None:
         one_blas_thread()
         pools = [i for i in threadpool_info() if i["user_api"] == "blas"]
         assert pools and all(i["num_threads"] == 1 for i in pools)
+
+
+def test_every_entry_point_takes_the_same_scoring_overrides(recommender: Recommender) -> None:
+    strict = recommender.recommend(FAN, min_raters=11)  # more raters than neighbours hold
+    assert strict == []
+    loose = recommender.recommend(FAN, scoring={"min_raters": 1, "offset": 0.0})
+    assert loose[0].movie_id == 4
+    group = recommender.recommend_group([FAN, {5: 5.0}], scoring={"min_raters": 1})
+    assert group.items
+    for call in (
+        lambda: recommender.recommend(FAN, scoring={"neighbors": 5}),
+        lambda: recommender.recommend_explained(FAN, scoring={"neighbors": 5}),
+        lambda: recommender.predict(FAN, [4], scoring={"neighbors": 5}),
+        lambda: recommender.recommend_group([FAN], scoring={"neighbors": 5}),
+    ):
+        with pytest.raises(ValueError, match="unknown scoring option 'neighbors'"):
+            call()
