@@ -25,7 +25,6 @@ from lenskit.data import ItemList  # noqa: E402
 from lenskit.metrics import NDCG, Hit, Recall  # noqa: E402
 from lenskit.metrics.ranking import LogRankWeight  # noqa: E402
 
-from reco.baselines import EASE  # noqa: E402
 from reco.datasets import load_movielens  # noqa: E402
 from reco.evaluate import (  # noqa: E402
     EvalProtocol,
@@ -35,6 +34,7 @@ from reco.evaluate import (  # noqa: E402
     project_method,
     recall_at,
 )
+from reco.evaluate.baselines import EASE  # noqa: E402
 
 K = 10
 

@@ -7,16 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from reco.baselines import (
-    EASE,
-    IALS,
-    TUNED_BASELINES,
-    Baseline,
-    ItemKNN,
-    Popular,
-    RP3beta,
-    UserKNN,
-)
 from reco.evaluate import (
     Case,
     EvalProtocol,
@@ -27,6 +17,16 @@ from reco.evaluate import (
     tuned_project,
     tuning_markdown,
     validation_split,
+)
+from reco.evaluate.baselines import (
+    EASE,
+    IALS,
+    TUNED_BASELINES,
+    Baseline,
+    ItemKNN,
+    Popular,
+    RP3beta,
+    UserKNN,
 )
 from tests.test_evaluate import planted
 
@@ -145,7 +145,7 @@ def test_the_project_tuned_like_the_baselines_shares_one_index_per_training_set(
 
 
 def test_ease_inverse_by_cholesky_equals_the_general_inverse() -> None:
-    from reco.baselines import _spd_inverse
+    from reco.evaluate.baselines import _spd_inverse
 
     rng = np.random.default_rng(0)
     x = (rng.random((30, 12)) < 0.3).astype(np.float32)

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reco.baselines import EASE, ItemKNN, Popular
 from reco.datasets import Dataset
 from reco.evaluate import (
     BASELINES,
@@ -33,6 +32,7 @@ from reco.evaluate import (
     size_protocol,
     tune,
 )
+from reco.evaluate.baselines import EASE, ItemKNN, Popular
 from reco.recommend import SEED_OPTIONS, Recommender, ScoringOptions
 
 # --------------------------------------------------------------------------- metrics by hand
@@ -243,16 +243,15 @@ def test_staged_tuning_explores_every_encoding_then_refines_the_best() -> None:
 
 @pytest.mark.parametrize("options", [SEED_OPTIONS, ScoringOptions()], ids=["seed", "default"])
 def test_tuning_ranks_exactly_as_the_recommender(options: ScoringOptions) -> None:
-    from reco.evaluate import _score_found
+    from reco.evaluate import score_found
 
     dataset = planted()
     recommender = Recommender.build(dataset, encoding="zscore", normalize=False, **options.__dict__)
     for case in make_folds(dataset, EvalProtocol(folds=3))[0].cases[:8]:
         query = recommender.encoding.encode_query(case.query)
         found = recommender.store.similar_users(query, 200)
-        exclude = np.fromiter(case.query, dtype=np.int64)
         expected = [item.movie_id for item in recommender.recommend(case.query, limit=10)]
-        assert _score_found(recommender, found, exclude, options, 10) == expected
+        assert score_found(recommender, found, case.query, options, 10) == expected
 
 
 def test_groups_take_sizes_in_turn_and_each_user_once() -> None:

@@ -14,7 +14,7 @@ not), as is usual for top-N recommendation:
 - `IALS`: implicit alternating least squares (Hu, Koren and Volinsky, ICDM 2008) as the
   `implicit` package implements it, a query folded in by one least-squares step.
 
-`TUNED_BASELINES` pairs each with the grid a reviewer would search; `reco.evaluate` chooses a
+`TUNED_BASELINES` pairs each with the grid a reviewer would search; `reco.evaluate.sizes` chooses a
 point per fold (and per profile size) on validation users carved from the training users.
 """
 
@@ -22,14 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from reco.datasets import Dataset
-
-if TYPE_CHECKING:
-    from reco.evaluate import Case
+from reco.evaluate.protocol import Case
 
 
 class Ranker(Protocol):
