@@ -21,10 +21,11 @@ import qdrant_edge as qe
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reco import store as stores  # noqa: E402
 from reco.bench import sample_profiles  # noqa: E402
 from reco.datasets import default_data_dir, load_movielens  # noqa: E402
 from reco.recommend import open_recommender  # noqa: E402
+from reco.store import edge as stores  # noqa: E402
+from reco.store.hits import neighbours_from_hits  # noqa: E402
 
 ROUNDS = 6
 
@@ -46,7 +47,7 @@ def main() -> None:
             with_payload=True if with_payload else qe.PayloadSelector.Include([stores.STARS]),
         )
         hits = store._require().query(request)
-        return stores._neighbours(hits, [hit.payload for hit in hits], with_payload)
+        return neighbours_from_hits(hits, [hit.payload for hit in hits], with_payload)
 
     ways = {"with the query": with_the_query, "by id": by_id}
     medians: dict[str, list[float]] = {name: [] for name in ways}

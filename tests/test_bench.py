@@ -92,7 +92,7 @@ def test_run_in_subprocesses_then_table_chart_and_files(tmp_path: Path) -> None:
     assert "| synthetic-150 | 150 |" in markdown and "×" in markdown.splitlines()[2]
     assert chart(results).to_dict()["facet"]["column"]["field"] == "panel"
     written = save(results, tmp_path)
-    assert [p.name for p in written] == ["bench.md", "bench.json", "bench.png", "bench.html"]
+    assert [p.name for p in written] == ["bench.md", "bench.json", "bench.html", "bench.png"]
     assert all(p.stat().st_size > 0 for p in written)
 
 
