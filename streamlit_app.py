@@ -26,7 +26,6 @@ from app_resources import (
 from reco import (
     FILTERS,
     DatasetError,
-    EdgeStore,
     FilterField,
     GroupRecommendation,
     IndexUnavailable,
@@ -50,7 +49,6 @@ from reco.datasets import (
     DEFAULT_DATASET,
     KNOWN_DATASETS,
     available_datasets,
-    default_data_dir,
     plural,
 )
 from reco.explain import Explanation, verdict
@@ -67,6 +65,7 @@ from reco.profile import (
     profile_to_csv,
 )
 from reco.search import CLOSE_SPELLING, PARTIAL_MATCH
+from reco.store import has_local_index
 
 ONBOARDING_MIN = 3  # fewer ratings than this: quick-rate set and popular movies
 QUICK_RATE = 8  # films in the quick-rate set
@@ -246,7 +245,7 @@ def offered_releases() -> list[str]:
 
 def on_this_machine(name: str) -> bool:
     """Whether a release opens without a download: its files or its index are here."""
-    return name in available_datasets() or EdgeStore(default_data_dir() / "index", name).has_index()
+    return name in available_datasets() or has_local_index(name)
 
 
 def release_label(name: str) -> str:

@@ -1,6 +1,7 @@
 """Movie recommendations by user-based collaborative filtering on Qdrant sparse vectors.
 
-data (`datasets`) -> encode (`encode`) -> store (`store`) -> recommend (`recommend`).
+data (`datasets`) -> encode (`encode`) -> store (`store`) -> recommend (`recommend`) ->
+evaluate (`evaluate`); the command line in `cli`, speed and scale in `bench`.
 """
 
 from reco.catalog import Catalog, CatalogError, display_title
@@ -20,13 +21,7 @@ from reco.recommend import (
     open_recommender,
 )
 from reco.search import MovieSearch
-from reco.store import (
-    EdgeStore,
-    IndexDamaged,
-    QdrantServerStore,
-    StoreUnavailable,
-    open_store,
-)
+from reco.store import IndexDamaged, StoreUnavailable, open_store
 
 __all__ = [
     "AGE_GROUPS",
@@ -35,7 +30,6 @@ __all__ = [
     "Dataset",
     "DatasetError",
     "DatasetUnavailable",
-    "EdgeStore",
     "FILTERS",
     "FilterField",
     "GroupRecommendation",
@@ -46,7 +40,6 @@ __all__ = [
     "MovieSearch",
     "Neighbour",
     "NeighbourRating",
-    "QdrantServerStore",
     "Recommendation",
     "Recommendations",
     "Recommender",

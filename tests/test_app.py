@@ -658,7 +658,7 @@ def test_a_damaged_server_index_names_the_command_and_keeps_the_ratings(
 
     url = f"file://{tmp_path / 'qdrant'}"
     built = open_recommender("ml-100k", data_dir=scenario.data_dir, qdrant_url=url)
-    movies = f"ml-100k-{built.manifest['fingerprint']}-movies"
+    movies = f"ml-100k-{built.manifest.fingerprint}-movies"
     built.store.close()
     client = QdrantClient(path=str(tmp_path / "qdrant"))
     client.delete_collection(movies)
@@ -680,7 +680,7 @@ def test_a_damaged_embedded_index_is_rebuilt_and_the_ratings_kept(
     from reco import open_recommender
 
     built = open_recommender("ml-100k", data_dir=scenario.data_dir)
-    folder = built.store.index_path(built.manifest["fingerprint"])
+    folder = built.store.index_path(built.manifest.fingerprint)
     built.store.close()
     shutil.rmtree(folder / "catalog")
     liked = ",".join(f"{m}:5" for m in scenario.liked)

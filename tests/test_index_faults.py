@@ -92,7 +92,7 @@ def test_build_killed_midway_leaves_no_index_and_the_next_start_builds_cleanly(
     )
     assert built and built[-1] == 3000
     assert index_folders(tmp_path) == [
-        f"{NAME}-{recommender.manifest['fingerprint']}"
+        f"{NAME}-{recommender.manifest.fingerprint}"
     ]  # orphan removed
     assert recommender.store.count() == 3000
     assert recommender.recommend({1: 5.0, 2: 4.0, 3: 5.0})
@@ -148,7 +148,7 @@ def test_corrupted_index_is_detected_and_rebuilt(
 ) -> None:
     first = open_recommender(release, data_dir=tmp_path)
     answer = first.recommend({1: 5.0, 2: 4.0, 3: 5.0})
-    folder = first.store.index_path(first.manifest["fingerprint"])
+    folder = first.store.index_path(first.manifest.fingerprint)
     first.store.close()
     files = sorted(p for p in (folder / "shard").rglob("*") if p.is_file())
     if damage == "truncate":
