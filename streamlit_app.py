@@ -51,7 +51,7 @@ from reco.datasets import (
     available_datasets,
     plural,
 )
-from reco.explain import Explanation, verdict
+from reco.explain import Explanation
 from reco.group import DEFAULT_RULE, GROUP_NEIGHBOURS, MAX_MEMBERS, RULE_LABELS, RULES
 from reco.page import ME, GroupShown, Member, Settings, Shown
 from reco.profile import (
@@ -64,6 +64,7 @@ from reco.profile import (
     profile_from_csv,
     profile_to_csv,
 )
+from reco.scale import verdict
 from reco.search import CLOSE_SPELLING, PARTIAL_MATCH
 from reco.store import has_local_index
 

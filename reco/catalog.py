@@ -29,8 +29,8 @@ import pandas as pd
 
 from reco.datasets import Dataset
 from reco.filters import BY_NAME, FILTER_FIELDS
+from reco.scale import LIKED_AT
 
-LIKED_STARS = 4.0  # a rating this high or higher counts as "liked"
 CELL_FIELDS: tuple[str, ...] = FILTER_FIELDS  # a cell per combination of the filters' values
 LINK_COLUMNS: tuple[str, ...] = ("imdb_id", "tmdb_id", "imdb_url")
 FIGURE_COLUMNS: tuple[str, ...] = ("raters", "liked", "mean_rating")
@@ -191,7 +191,7 @@ class Catalog:
         ratings = dataset.ratings
         movie_ids = ratings["movie_id"].to_numpy(np.int64)
         stars = ratings["rating"].to_numpy(np.float64)
-        liked = stars >= LIKED_STARS
+        liked = stars >= LIKED_AT
         movies = dataset.movies
         size = int(max(movies["movie_id"].max(), movie_ids.max(initial=0))) + 1
         raters = np.bincount(movie_ids, minlength=size)

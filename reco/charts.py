@@ -17,14 +17,15 @@ import pyarrow as pa
 
 from reco.explain import Explanation
 from reco.recommend import Neighbour, Recommendation
+from reco.scale import VERDICT_WORDS
 
 NEIGHBOURS, EVERYONE = "Your neighbours", "Everyone"
 
 
 VERDICTS = (
-    ("good", "Liked it (4-5 ★)", "#2e9e5b"),
-    ("neutral", "So-so (3-3.5 ★)", "#c9b458"),
-    ("bad", "Disliked it (below 3 ★)", "#c0504d"),
+    ("good", VERDICT_WORDS["good"], "#2e9e5b"),
+    ("neutral", VERDICT_WORDS["neutral"], "#c9b458"),
+    ("bad", VERDICT_WORDS["bad"], "#c0504d"),
 )
 SHORT_TITLE = 28  # characters of a title on a chart axis (the full title is in the tooltip)
 ROWS = "rows"  # the name of every chart's dataset

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 import urllib.error
 import urllib.request
@@ -24,6 +23,8 @@ from typing import IO, Literal
 
 import numpy as np
 import pandas as pd
+
+from reco.settings import read_settings
 
 Progress = Callable[[int, int | None], None]
 """Progress callback: ``progress(done, total)``; ``total`` is None when unknown."""
@@ -226,10 +227,7 @@ class Dataset:
 
 def default_data_dir() -> Path:
     """The folder holding datasets and indexes: ``$RECO_DATA_DIR`` or ``data/`` in the repo."""
-    configured = os.environ.get("RECO_DATA_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    return Path(__file__).resolve().parent.parent / "data"
+    return read_settings().data_dir
 
 
 def load_movielens(

@@ -27,12 +27,11 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from reco.datasets import MAX_STARS, MIN_STARS, pairs_ascending
+from reco.datasets import pairs_ascending
+from reco.scale import CLEARLY_DISLIKED_AT, LIKED_AT, MAX_STARS, MIN_STARS
 
 EncodingName = Literal["zscore", "centered", "liked", "binary", "centered_offset"]
 ENCODINGS: tuple[str, ...] = get_args(EncodingName)
-
-LIKED_AT, DISLIKED_AT = 4.0, 2.0
 
 
 @dataclass(frozen=True)
@@ -221,7 +220,9 @@ class Encoding:
         if self.name == "zscore":
             return (stars - self.global_mean) / self.global_std
         if self.name == "liked":
-            return np.where(stars >= LIKED_AT, 1.0, np.where(stars <= DISLIKED_AT, -1.0, 0.0))
+            return np.where(
+                stars >= LIKED_AT, 1.0, np.where(stars <= CLEARLY_DISLIKED_AT, -1.0, 0.0)
+            )
         if self.name == "binary":
             return np.ones_like(stars)
         centered = stars - self.user_means(stars, indptr)[owner]

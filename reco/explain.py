@@ -13,15 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
-from reco.datasets import MAX_STARS, MIN_STARS
-from reco.encode import LIKED_AT, SparseRows, row_sums
+from reco.encode import SparseRows, row_sums
+from reco.scale import LIKED_AT, MAX_STARS, MIN_STARS, SO_SO_FROM
 
-NEUTRAL_FROM = 3.0
-"""Stars from here below `LIKED_AT` are neutral; below it, bad; from `LIKED_AT` up, good."""
 AGREE_WITHIN = 0.5
 """A neighbour agrees with you on a film when their stars are at most this far from yours."""
 PREDICTION_SHRINKAGE = 1.0
@@ -30,15 +27,6 @@ MEAN_PRIOR = 10.0
 """Your mean counts this many ratings at everyone's mean besides your own: three 5 ★ ratings
 do not make every prediction 5 ★. Chosen with `PREDICTION_SHRINKAGE` on validation folds
 (split seed 0) of ml-100k for the lowest RMSE; reported in the README on other folds."""
-
-Verdict = Literal["good", "neutral", "bad"]
-
-
-def verdict(stars: float) -> Verdict:
-    """good (4 ★ and up), neutral (3 to 3.5 ★) or bad (below 3 ★)."""
-    if stars >= LIKED_AT:
-        return "good"
-    return "neutral" if stars >= NEUTRAL_FROM else "bad"
 
 
 def row_means(rows: SparseRows) -> np.ndarray:
@@ -190,7 +178,7 @@ def explain_all(
         stars = rows.values[positions].astype(np.float64)
         liked = stars >= LIKED_AT
         good = int(liked.sum())
-        neutral = int(((stars >= NEUTRAL_FROM) & ~liked).sum())
+        neutral = int(((stars >= SO_SO_FROM) & ~liked).sum())
         likers = np.zeros(len(rows), dtype=bool)
         likers[owner[positions[liked]]] = True
         shared = np.bincount(agreed[likers[agreeing]], minlength=len(own))

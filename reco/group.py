@@ -21,7 +21,7 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from reco.explain import NEUTRAL_FROM
+from reco.scale import DISLIKED_BELOW
 
 GroupRule = Literal["average-without-misery", "average", "least-misery"]
 RULES: tuple[GroupRule, ...] = get_args(GroupRule)
@@ -33,8 +33,6 @@ RULE_LABELS: dict[GroupRule, str] = {
     "average": "Average of everyone",
     "least-misery": "Best for the least happy member",
 }
-DISLIKED_BELOW = NEUTRAL_FROM
-"""A member is flagged as likely to dislike a film predicted below this many stars."""
 MAX_MEMBERS = 6
 GROUP_NEIGHBOURS = 50
 """Neighbours asked per member: half of one person's default, at half the cost, for the same

@@ -16,7 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
-from reco.datasets import DEFAULT_DATASET, KNOWN_DATASETS, MAX_STARS, MIN_STARS, plural
+from reco.datasets import DEFAULT_DATASET, KNOWN_DATASETS, plural
+from reco.scale import MAX_STARS, MIN_STARS, snap
 
 MAX_LINK_CHARS = 40_000
 MAX_FILE_BYTES = 2_000_000
@@ -36,11 +37,6 @@ class Parsed:
     ratings: dict[int, float] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
     hidden: frozenset[int] = frozenset()  # films marked "not interested"
-
-
-def snap(stars: float) -> float:
-    """Round to the nearest half star, as the sliders show them."""
-    return min(MAX_STARS, max(MIN_STARS, round(stars * 2) / 2))
 
 
 def format_profile(ratings: Mapping[int, float]) -> str:

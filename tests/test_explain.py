@@ -13,8 +13,8 @@ from reco.explain import (
     predict_stars,
     predict_stars_each,
     row_means,
-    verdict,
 )
+from reco.scale import verdict
 
 
 def rows(*users: dict[int, float]) -> SparseRows:

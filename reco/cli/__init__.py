@@ -7,7 +7,6 @@ declares its parser, ``run`` does the work.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -38,8 +37,6 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout
     args = _parser().parse_args(argv)
-    if getattr(args, "qdrant_api_key", None) is None and hasattr(args, "qdrant_api_key"):
-        args.qdrant_api_key = os.environ.get("QDRANT_API_KEY")
     try:
         args.run(args, out)
     except (ValueError, DatasetError, StoreUnavailable) as error:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from typing import TextIO
@@ -79,7 +78,7 @@ def engine_options(common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     engine = argparse.ArgumentParser(add_help=False, parents=[common])
     engine.add_argument(
         "--qdrant-url",
-        default=os.environ.get("QDRANT_URL"),
+        default=None,
         help="a Qdrant server instead of the embedded engine ($QDRANT_URL)",
     )
     engine.add_argument(

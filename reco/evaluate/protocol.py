@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from reco.datasets import Dataset
+from reco.scale import LIKED_AT
 
 TUNING_SEED = 0
 """The split the defaults were tuned on; every figure is reported on another (the default seed)."""
@@ -20,7 +21,7 @@ class EvalProtocol:
 
     folds: int = 5
     query_fraction: float = 0.5
-    liked_at: float = 4.0
+    liked_at: float = LIKED_AT
     k: int = 10
     seed: int = 1
     """The split: 1, the test split the figures are reported on (`TUNING_SEED` is the one

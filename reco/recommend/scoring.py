@@ -24,9 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reco.encode import LIKED_AT, Encoding, SparseRows
+from reco.encode import Encoding, SparseRows
 from reco.explain import predicted_from_sums, row_means
 from reco.recommend.options import ScoringOptions
+from reco.scale import LIKED_AT
 from reco.store import Neighbours
 
 

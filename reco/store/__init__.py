@@ -11,10 +11,9 @@ is on this machine.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from reco.datasets import default_data_dir
+from reco.settings import SettingError, check_key, check_timeout, check_url, read_settings
 from reco.store.base import (
     INDEX_VERSION,
     IndexDamaged,
@@ -65,16 +64,14 @@ def open_store(
     On a cluster, ``shard_number`` and ``replication_factor`` apply when the collection is
     built (the server's defaults otherwise). ``timeout`` (default ``$QDRANT_TIMEOUT`` or 10)
     bounds each request and the wait for a server that refuses connections."""
-    url = url or os.environ.get("QDRANT_URL") or None
+    try:
+        settings = read_settings()
+        url = check_url(url) or settings.qdrant_url
+        key = check_key(api_key) or settings.qdrant_api_key
+        timeout = settings.qdrant_timeout if timeout is None else check_timeout(timeout)
+    except SettingError as error:
+        raise StoreUnavailable(str(error)) from None
     if url:
-        key = api_key or os.environ.get("QDRANT_API_KEY") or None
-        if timeout is None:
-            try:
-                timeout = float(os.environ.get("QDRANT_TIMEOUT") or 10)
-            except ValueError:
-                raise StoreUnavailable("QDRANT_TIMEOUT must be a number of seconds") from None
-        if not 0 < timeout < 3600:
-            raise StoreUnavailable("the Qdrant timeout must be between 0 and 3600 seconds")
         return QdrantServerStore.from_url(
             url,
             name,
@@ -83,7 +80,7 @@ def open_store(
             shard_number=shard_number,
             replication_factor=replication_factor,
         )
-    folder = Path(data_dir) if data_dir is not None else default_data_dir()
+    folder = Path(data_dir) if data_dir is not None else settings.data_dir
     return EdgeStore(folder / "index", name)
 
 
@@ -95,7 +92,7 @@ def temporary_store(name: str = "reco") -> UserStore:
 
 def has_local_index(name: str, data_dir: str | Path | None = None) -> bool:
     """Whether an embedded index of release ``name`` is on this machine (without opening it)."""
-    folder = Path(data_dir) if data_dir is not None else default_data_dir()
+    folder = Path(data_dir) if data_dir is not None else read_settings().data_dir
     return EdgeStore(folder / "index", name).has_index()
 
 
