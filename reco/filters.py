@@ -12,7 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from reco.datasets import AGE_GROUPS
+import numpy as np
+
+AGE_GROUPS: tuple[str, ...] = ("Under 18", "18-24", "25-34", "35-44", "45-49", "50-55", "56+")
+"""Age-group labels shared by every dataset (ml-1m's buckets; exact ages are bucketed alike)."""
+_AGE_BOUNDS = (18, 25, 35, 45, 50, 56)  # lower bounds of the groups after "Under 18"
+
+
+def age_group(age: float) -> str:
+    """The shared age-group label of an exact age (ml-1m codes map to their own group)."""
+    return AGE_GROUPS[int(np.searchsorted(_AGE_BOUNDS, age, side="right"))]
 
 
 @dataclass(frozen=True)

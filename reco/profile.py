@@ -16,8 +16,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
-from reco.datasets import DEFAULT_DATASET, KNOWN_DATASETS, plural
+from reco.datasets import DEFAULT_DATASET, KNOWN_DATASETS
 from reco.scale import MAX_STARS, MIN_STARS, snap
+from reco.words import plural
 
 MAX_LINK_CHARS = 40_000
 MAX_FILE_BYTES = 2_000_000

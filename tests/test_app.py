@@ -615,7 +615,7 @@ def test_an_operator_can_restrict_the_releases_offered(
 def test_a_missing_release_offline_names_the_file_and_keeps_the_ratings(
     app: AppTest, scenario: Scenario, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import reco.datasets
+    import reco.datasets.releases
 
     real = reco.datasets.download_dataset
 
@@ -623,7 +623,7 @@ def test_a_missing_release_offline_names_the_file_and_keeps_the_ratings(
         remote = reco.datasets.RemoteDataset(f"http://127.0.0.1:9/{name}.zip", "0" * 32)
         return real(name, folder, progress=options.get("progress"), remote=remote, timeout=2)
 
-    monkeypatch.setattr(reco.datasets, "download_dataset", offline)
+    monkeypatch.setattr(reco.datasets.releases, "download_dataset", offline)
     liked = ",".join(f"{m}:5" for m in scenario.liked)
     app.query_params["r"] = liked
     app.run()

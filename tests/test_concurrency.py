@@ -11,7 +11,7 @@ import pytest
 from qdrant_client import QdrantClient
 
 from reco.bench import sample_profiles, synthetic_movielens
-from reco.datasets import AGE_GROUPS
+from reco.filters import AGE_GROUPS
 from reco.recommend import Recommender
 from reco.store import EdgeStore, QdrantServerStore
 

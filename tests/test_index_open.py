@@ -83,7 +83,7 @@ def test_a_named_release_removed_from_the_data_folder_is_not_downloaded_again(
     def no_download(*args: object, **kwargs: object) -> Path:
         raise AssertionError("downloaded")
 
-    monkeypatch.setattr("reco.datasets.download_dataset", no_download)
+    monkeypatch.setattr("reco.datasets.releases.download_dataset", no_download)
     assert open_recommender("ml-100k", data_dir=data).recommend(FAN) == answer
 
 

@@ -11,10 +11,11 @@ from conftest import two_taste_dataset
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reco.datasets import AGE_GROUPS, MAX_STARS, MIN_STARS
 from reco.encode import ENCODINGS, Encoding, SparseRows, rows_from_ratings
+from reco.filters import AGE_GROUPS
 from reco.profile import format_profile, parse_profile, profile_from_csv, profile_to_csv
 from reco.recommend import Recommender, ScoringOptions, score_candidates
+from reco.scale import MAX_STARS, MIN_STARS
 from reco.store import EdgeStore
 
 HALF_STARS = st.sampled_from([s / 2 for s in range(1, 11)])
