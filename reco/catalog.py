@@ -28,10 +28,9 @@ import numpy as np
 import pandas as pd
 
 from reco.datasets import Dataset
-from reco.filters import BY_NAME, FILTER_FIELDS
+from reco.filters import by_name, field_names
 from reco.scale import LIKED_AT
 
-CELL_FIELDS: tuple[str, ...] = FILTER_FIELDS  # a cell per combination of the filters' values
 LINK_COLUMNS: tuple[str, ...] = ("imdb_id", "tmdb_id", "imdb_url")
 FIGURE_COLUMNS: tuple[str, ...] = ("raters", "liked", "mean_rating")
 _MOVIE_COLUMNS = ("movie_id", "title", "year", "genres", "original_title", *LINK_COLUMNS)
@@ -162,12 +161,14 @@ class Catalog:
         object.__setattr__(self, "rating_counts", counts)
         choices: dict[str, list[str]] = {}
         if self.cells is not None:
-            missing = [c for c in CELL_FIELDS if c not in self.cells.columns]
+            missing = [c for c in field_names() if c not in self.cells.columns]
             if missing:
                 raise CatalogError(f"the catalog's cells lack {', '.join(missing)}")
-            for name in CELL_FIELDS:  # a filter's fixed values (age groups) whether present or not
+            for (
+                name
+            ) in field_names():  # a filter's fixed values (age groups) whether present or not
                 present = sorted(set(self.cells[name].astype(str)))
-                choices[name] = list(BY_NAME[name].order) or present
+                choices[name] = list(by_name(name).order) or present
         object.__setattr__(self, "_choices", choices)
         if (self.cells is None) != (self.cell_figures is None):
             raise CatalogError("a catalog has both cells and their figures, or neither")
@@ -206,7 +207,7 @@ class Catalog:
         if dataset.users is None:
             return cls(dataset.name, frame)
         users = dataset.users
-        keys = users[list(CELL_FIELDS)].astype(str)
+        keys = users[list(field_names())].astype(str)
         cell_of_user, cells = _cells(keys)
         user_ids = users["user_id"].to_numpy(np.int64)
         lookup = np.full(int(user_ids.max()) + 1, -1, dtype=np.int64)
@@ -432,7 +433,7 @@ def _cells(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """Each user's cell number and the cells (one row per combination present)."""
     codes, uniques = pd.MultiIndex.from_frame(keys).factorize()
     cells = uniques.to_frame(index=False)
-    cells.columns = list(CELL_FIELDS)
+    cells.columns = list(field_names())
     return codes.astype(np.int64), cells
 
 

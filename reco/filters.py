@@ -3,8 +3,10 @@
 A filter restricts the neighbours to users whose demographic payload field holds one of the
 chosen values. The stores turn a `UserFilter` into the engine's payload filter, the catalog sums
 its demographic cells over the same fields for the popular fallback, the app draws one
-multiselect per filter and the CLI one repeatable option: adding a filter is one line here (and
-the field in the users' payload).
+multiselect per filter, the CLI one repeatable option, the index one payload field per user, and
+`reco.recommend.Neighbour` carries each: adding a filter is one line here, plus the reader of
+the release format that has the field (`reco.datasets.readers`). Every layer reads `FILTERS`
+when it runs (as ``filters.FILTERS``), never a copy made at import.
 """
 
 from __future__ import annotations
@@ -48,8 +50,19 @@ FILTERS: tuple[FilterField, ...] = (
     ),
     FilterField("occupation", "occupations", "Occupation", "Occupation", "--occupation"),
 )
-FILTER_FIELDS: tuple[str, ...] = tuple(f.name for f in FILTERS)
-BY_NAME: dict[str, FilterField] = {f.name: f for f in FILTERS}
+
+
+def field_names() -> tuple[str, ...]:
+    """The payload fields the filters read, in their order (the catalog's cell columns)."""
+    return tuple(f.name for f in FILTERS)
+
+
+def by_name(name: str) -> FilterField:
+    """The filter of a payload field (``KeyError`` for another name)."""
+    for filter_field in FILTERS:
+        if filter_field.name == name:
+            return filter_field
+    raise KeyError(name)
 
 
 @dataclass(frozen=True)
@@ -77,7 +90,7 @@ class UserFilter:
 
     def shown(self) -> list[str]:
         """Each chosen field's values as a person reads them: ``["25-34", "Female, Male"]``."""
-        return [", ".join(map(BY_NAME[name].show, values)) for name, values in self.chosen]
+        return [", ".join(map(by_name(name).show, values)) for name, values in self.chosen]
 
     def __bool__(self) -> bool:
         return bool(self.chosen)

@@ -21,6 +21,7 @@ import pandas as pd
 from reco.catalog import Catalog
 from reco.datasets import Dataset, Progress
 from reco.encode import Encoding, EncodingName, SparseRows, rows_from_ratings
+from reco.filters import field_names
 from reco.store import INDEX_VERSION, Manifest, OpenIndex, UserPoint, UserStore
 
 _EDGE_BYTES = 1 << 16  # bytes hashed at each end of every release file
@@ -89,17 +90,16 @@ def user_rows(dataset: Dataset) -> tuple[np.ndarray, SparseRows]:
 
 
 def user_demographics(dataset: Dataset) -> dict[int, dict[str, Any]]:
-    """User id -> age, age group, gender and occupation (empty without demographics)."""
+    """User id -> age and each filter field (`reco.filters`; empty without demographics)."""
     if dataset.users is None:
         return {}
+    names = field_names()
     return {
-        int(row.user_id): {
-            "age": None if pd.isna(row.age) else int(row.age),
-            "age_group": str(row.age_group),
-            "gender": str(row.gender),
-            "occupation": str(row.occupation),
+        int(row["user_id"]): {
+            "age": None if pd.isna(row["age"]) else int(row["age"]),
+            **{name: str(row[name]) for name in names},
         }
-        for row in dataset.users.itertuples(index=False)
+        for row in dataset.users.to_dict("records")
     }
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import two_taste_dataset
 
-from reco.catalog import CELL_FIELDS
 from reco.cli import _parser
-from reco.filters import FILTER_FIELDS, FILTERS, UserFilter
+from reco.filters import FILTERS, UserFilter, field_names
 from reco.recommend import Recommender
 
 
@@ -22,7 +21,7 @@ def test_a_user_filter_is_built_from_the_filters_keywords() -> None:
 
 
 def test_every_layer_reads_the_one_list() -> None:
-    assert CELL_FIELDS == FILTER_FIELDS == tuple(f.name for f in FILTERS)
+    assert field_names() == tuple(f.name for f in FILTERS)
     parser = _parser()
     argv = ["recommend"]
     for field in FILTERS:
@@ -32,6 +31,8 @@ def test_every_layer_reads_the_one_list() -> None:
         f.keyword: ["x"] for f in FILTERS
     }
     recommender = Recommender.build(two_taste_dataset())
+    assert recommender.catalog.cells is not None
+    assert tuple(recommender.catalog.cells.columns[:-1]) == field_names()  # then "users"
     for field in FILTERS:
         value = recommender.choices(field.name)[0]
         where = recommender.user_filter(**{field.keyword: [value]})

@@ -112,5 +112,5 @@ def _as_json(
         "popular": result.popular,
         "seconds": round(seconds, 4),
         "recommendations": [asdict(item) for item in result.items],
-        "neighbours": [asdict(n) for n in result.neighbours],
+        "neighbours": [n.as_json() for n in result.neighbours],
     }

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from reco import filters
 from reco.catalog import Catalog, display_title
 from reco.encode import SparseRows
 from reco.explain import Explanation, explain_all
@@ -46,9 +47,25 @@ class Neighbour:
     ratings: int
     common: int
     age: int | None = None
-    age_group: str | None = None
-    gender: str | None = None
-    occupation: str | None = None
+    demographics: Mapping[str, str | None] = field(default_factory=dict)
+    """The neighbour's value of each filter field (`reco.filters.FILTERS`), by its name; also
+    read as an attribute: ``neighbour.age_group``."""
+
+    def __getattr__(self, name: str) -> str | None:
+        if name in filters.field_names():
+            return self.demographics.get(name)
+        raise AttributeError(name)
+
+    def as_json(self) -> dict[str, object]:
+        """The neighbour as one flat record (its demographics beside its figures)."""
+        return {
+            "user_id": self.user_id,
+            "similarity": self.similarity,
+            "ratings": self.ratings,
+            "common": self.common,
+            "age": self.age,
+            **dict(self.demographics),
+        }
 
 
 @dataclass(frozen=True)
@@ -140,9 +157,7 @@ def neighbour_list(found: Neighbours, exclude: np.ndarray) -> tuple[Neighbour, .
             ratings=rated,
             common=shared,
             age=about.get("age"),
-            age_group=about.get("age_group"),
-            gender=about.get("gender"),
-            occupation=about.get("occupation"),
+            demographics={name: about.get(name) for name in filters.field_names()},
         )
         for user, similarity, rated, shared, about in zip(
             found.user_ids.tolist(),

@@ -21,7 +21,7 @@ import qdrant_edge as qe
 from reco.catalog import Catalog, CatalogError
 from reco.datasets import Progress
 from reco.encode import SparseVector
-from reco.filters import FILTER_FIELDS, UserFilter
+from reco.filters import UserFilter, field_names
 from reco.packed import pack_many
 from reco.store.base import (
     STARS,
@@ -236,7 +236,7 @@ class EdgeStore:
         started = time.perf_counter()
         try:
             shard = qe.EdgeShard.create(str(building / "shard"), _edge_config(idf))
-            for field in FILTER_FIELDS:
+            for field in field_names():
                 shard.update(
                     qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword)
                 )

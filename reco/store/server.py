@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 from reco.catalog import Catalog, CatalogError
 from reco.datasets import Progress
 from reco.encode import SparseVector
-from reco.filters import FILTER_FIELDS, UserFilter
+from reco.filters import UserFilter, field_names
 from reco.packed import pack_many
 from reco.store.base import (
     STARS,
@@ -268,7 +268,7 @@ class QdrantServerStore:
             shard_number=self.shard_number,
             replication_factor=self.replication_factor,
         )
-        for field in FILTER_FIELDS:
+        for field in field_names():
             self.client.create_payload_index(target, field, models.PayloadSchemaType.KEYWORD)
         done = 0
         for users in batches:
