@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from qdrant_client import QdrantClient
 
+from app.state import LAZY_SECTIONS  # drawn when opened
 from reco.datasets import Dataset
 from reco.store import EdgeStore, QdrantServerStore, UserStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "datasets"
-LAZY_SECTIONS = ("why-open", "neighbours-open", "keep-open", "all-ratings-open")  # drawn when open
 
 
 def page_test(timeout: float = 120):

@@ -15,7 +15,10 @@ import streamlit as st
 from conftest import LAZY_SECTIONS, ROOT, SHARED, page_test, two_taste_dataset, write_release
 from streamlit.testing.v1 import AppTest
 
+from app.state import RATINGS, per_release
 from reco import open_recommender
+
+ML100K_RATINGS = per_release(RATINGS, "ml-100k")  # the session key of those ratings
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ def app(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest
 
 
 def ratings(app: AppTest) -> dict[int, float]:
-    return dict(app.session_state["ratings"]["ml-100k"])
+    return dict(app.session_state[ML100K_RATINGS])
 
 
 def table(app: AppTest, column: str) -> pd.DataFrame:
@@ -801,7 +804,7 @@ def test_movie_night_follows_my_ratings_and_the_rule(app: AppTest, scenario: Sce
     first = expected.items[0]
     assert cards[0].startswith(f"**1. {md_escape(first.display_title)}**")
     # rating the group's first film as "me" takes it off the group's list
-    app.session_state["ratings"]["ml-100k"][first.movie_id] = 4.0
+    app.session_state[ML100K_RATINGS][first.movie_id] = 4.0
     app.run()
     assert not any(md_escape(first.display_title) in card for card in group_cards(app))
 

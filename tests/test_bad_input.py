@@ -14,10 +14,13 @@ import streamlit as st
 from conftest import ROOT, page_test, write_release
 from streamlit.testing.v1 import AppTest
 
+from app.state import RATINGS, per_release
 from reco.bench import synthetic_movielens
 from reco.datasets import Dataset
 from reco.profile import MAX_RATINGS
 from reco.recommend import Recommender
+
+ML100K_RATINGS = per_release(RATINGS, "ml-100k")  # the session key of those ratings
 
 HOSTILE_TITLES = [
     "<script>alert('x')</script>",
@@ -89,7 +92,7 @@ def test_5000_ratings_from_a_link_are_kept_listed_in_part_and_still_recommend(
     app.query_params["r"] = link
     app.run()
     assert not app.exception
-    assert len(app.session_state["ratings"]["ml-100k"]) == 3_500
+    assert len(app.session_state[ML100K_RATINGS]) == 3_500
     assert "⭐ My ratings (3500)" in [s.value for s in app.subheader]
     assert len([s for s in app.select_slider if s.key.startswith("mine-")]) == 8  # latest
     assert len([s for s in app.select_slider if s.key.startswith("all-")]) == 200  # by title
@@ -104,7 +107,7 @@ def test_5000_ratings_from_a_csv_are_kept_and_the_link_says_why_it_cannot(
     profile = big_profile(dataset, MAX_RATINGS + 1)
     app.file_uploader(key="upload").set_value(("all.csv", csv_of(profile), "text/csv")).run()
     assert not app.exception
-    kept = app.session_state["ratings"]["ml-100k"]
+    kept = app.session_state[ML100K_RATINGS]
     assert len(kept) == MAX_RATINGS and set(kept) < set(profile)
     warnings = " ".join(w.value for w in app.warning)
     assert f"Only the first {MAX_RATINGS} ratings in the file were kept" in warnings
@@ -129,7 +132,7 @@ def test_garbage_parameters_give_a_page_not_a_crash(app: AppTest, params: dict) 
         app.query_params[key] = value
     app.run()
     assert not app.exception
-    assert "👋 Quick start" in [s.value for s in app.subheader] or app.session_state["ratings"]
+    assert "👋 Quick start" in [s.value for s in app.subheader] or app.session_state[ML100K_RATINGS]
     shown = " ".join(e.value for e in [*app.warning, *app.error, *app.info])
     assert "<script>" not in shown and "\x00" not in shown
 
@@ -158,7 +161,7 @@ def test_markup_in_titles_is_shown_as_text(app: AppTest, dataset: Dataset) -> No
 
 
 def test_no_html_is_ever_rendered_from_data() -> None:
-    pages = [ROOT / "streamlit_app.py", ROOT / "app_resources.py", *ROOT.glob("reco/*.py")]
+    pages = [ROOT / "streamlit_app.py", *ROOT.glob("app/**/*.py"), *ROOT.glob("reco/**/*.py")]
     source = "\n".join(p.read_text() for p in pages)
     assert "unsafe_allow_html" not in source
     assert not re.search(r"\bst\.html\(|components\.html\(", source)

@@ -12,6 +12,7 @@ import pytest
 import streamlit as st
 from conftest import page_test, two_taste_dataset
 
+from app.state import RATINGS, per_release
 from reco import filters
 from reco.cli import _parser
 from reco.datasets import Dataset
@@ -64,7 +65,7 @@ def test_a_made_up_field_gets_its_own_multiselect_in_the_sidebar(
     assert not page.exception
     regions = page.multiselect(key="regions-ml-100k")
     assert regions.label == "Regions" and list(regions.options) == ["north", "south"]
-    page.session_state["ratings"] = {"ml-100k": dict(FAN)}
+    page.session_state[per_release(RATINGS, "ml-100k")] = dict(FAN)
     regions.set_value(["north"]).run()
     assert not page.exception
     shown = [frame.value for frame in page.dataframe if "Region" in frame.value.columns]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from reco.charts import (
+from app.charts import (
     EVERYONE,
     NEIGHBOURS,
     ROWS,

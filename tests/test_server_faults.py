@@ -24,8 +24,11 @@ from conftest import ROOT, two_taste_dataset, write_release
 from qdrant_client import QdrantClient
 from streamlit.testing.v1 import AppTest
 
+from app.state import RATINGS, per_release
 from reco.recommend import Recommender
 from reco.store import QdrantServerStore, StoreUnavailable, open_store, safe_url
+
+ML100K_RATINGS = per_release(RATINGS, "ml-100k")  # the session key of those ratings
 
 KEY = "sk-very-secret-key-123"
 pytestmark = pytest.mark.filterwarnings("ignore:Api key is used with an insecure connection")
@@ -251,7 +254,7 @@ def test_app_says_the_server_is_unreachable_and_retry_recovers(
     app.secrets["QDRANT_URL"] = ":memory:"
     app.button(key="retry").click().run()
     assert not app.exception and not app.error
-    assert dict(app.session_state["ratings"]["ml-100k"]) == {1: 5.0, 2: 5.0, 3: 4.0}
+    assert dict(app.session_state[ML100K_RATINGS]) == {1: 5.0, 2: 5.0, 3: 4.0}
     assert "🎯 Recommended for you" in [s.value for s in app.subheader]
 
 
@@ -272,7 +275,7 @@ def test_app_keeps_ratings_when_the_server_stops_mid_session(
     app.select_slider(key="search-5").set_value(1.0).run()
     assert not app.exception
     assert "stopped answering (timed out)" in app.error[0].value.replace("\\", "")  # md-escaped
-    assert dict(app.session_state["ratings"]["ml-100k"]) == {1: 5.0, 2: 5.0, 3: 4.0, 5: 1.0}
+    assert dict(app.session_state[ML100K_RATINGS]) == {1: 5.0, 2: 5.0, 3: 4.0, 5: 1.0}
     assert app.button(key="retry")
     assert app.query_params["r"] == "1:5,2:5,3:4,5:1"  # the link holds the new rating too
 

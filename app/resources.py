@@ -7,7 +7,6 @@ reads its source to key the cache, and doing that on every rerun cost about 5% o
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass, field
 
@@ -15,6 +14,7 @@ import streamlit as st
 
 from reco import MovieSearch, Recommender, open_recommender
 from reco.recommend import one_blas_thread
+from reco.settings import Settings, read_settings
 
 one_blas_thread()  # sessions query side by side: small products, each on one thread
 
@@ -56,12 +56,12 @@ def _open(name: str) -> Recommender:
         text = f"Indexing {name}: {done:,} of {total:,} users (once; reused next time)"
         bar.progress(min(done / total, 1.0) if total else 0.0, text=text)
 
-    url, key = server_settings()
+    configured = settings()
     try:
         return open_recommender(
             name,
-            qdrant_url=url,
-            qdrant_api_key=key,
+            qdrant_url=configured.qdrant_url,
+            qdrant_api_key=configured.qdrant_api_key,
             download_progress=downloading,
             build_progress=indexing,
         )
@@ -69,17 +69,14 @@ def _open(name: str) -> Recommender:
         bar.empty()
 
 
-def server_settings() -> tuple[str | None, str | None]:
-    """QDRANT_URL and QDRANT_API_KEY from Streamlit secrets, else the environment (None: the
-    embedded engine). The key goes to the client only: never shown, never logged."""
-    found: dict[str, str | None] = {}
-    for name in ("QDRANT_URL", "QDRANT_API_KEY"):
-        try:
-            value = st.secrets.get(name)
-        except FileNotFoundError:  # no secrets.toml at all (Streamlit's error subclasses it)
-            value = None
-        found[name] = str(value) if value else os.environ.get(name) or None
-    return found["QDRANT_URL"], found["QDRANT_API_KEY"]
+def settings() -> Settings:
+    """The operator's settings (`reco.settings`), the server's address and key from
+    Streamlit's secrets first. The key goes to the client only: never shown, never logged."""
+    try:
+        secrets = {name: st.secrets.get(name) for name in ("QDRANT_URL", "QDRANT_API_KEY")}
+    except FileNotFoundError:  # no secrets.toml at all (Streamlit's error subclasses it)
+        secrets = {}
+    return read_settings(secrets=secrets)
 
 
 def reconnect() -> None:
