@@ -43,3 +43,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def run() -> None:
+    """The ``reco`` command an installed package puts on the PATH."""
+    sys.exit(main())
