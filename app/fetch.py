@@ -5,8 +5,8 @@ tested without the page. Warnings are values (`Notice`); the views word them."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 from reco import filters
 from reco.explain import Explanation
@@ -28,9 +28,10 @@ class Choices:
     """What the person chose in the sidebar for their queries."""
 
     filters: dict[str, list[str]]  # by the filters' keywords
-    neighbours: int
     limit: int
-    min_raters: int
+    scoring: dict[str, Any] = field(default_factory=dict)
+    """Overrides of the scoring options for one's own list (`ScoringOptions` fields, such as
+    ``neighbours`` and ``min_raters``); a movie night keeps its own neighbour count."""
 
 
 NoticeKind = Literal["popular-instead", "nothing-rated-enough", "few-neighbours"]
@@ -116,8 +117,7 @@ def fetch_shown(
     result = recommender.recommend_explained(
         ratings if personalised else {},
         choices.limit,
-        neighbours=choices.neighbours,
-        min_raters=choices.min_raters,
+        scoring=choices.scoring,
         # unpersonalised, the popular list leaves out what is rated or offered to rate
         hidden=hidden | {s.movie_id for s in starters} | (set() if personalised else set(ratings)),
         **choices.filters,
@@ -150,7 +150,8 @@ def fetch_shown(
         kind = "few-neighbours"
     if kind is None:
         return shown
-    return replace(shown, notice=Notice(kind, found, choices.min_raters, filtered))
+    min_raters = recommender.options.override(choices.scoring).min_raters
+    return replace(shown, notice=Notice(kind, found, min_raters, filtered))
 
 
 def fetch_group(

@@ -120,6 +120,12 @@ def hidden(name: str) -> set[int]:
     return st.session_state.setdefault(per_release(HIDDEN, name), set())
 
 
+def excluded(name: str) -> set[int]:
+    """The films kept out of every list: those the person marked with a card action that
+    persists (*Not interested*)."""
+    return set(hidden(name))
+
+
 def starters_seen(name: str) -> list[int]:
     """The quick-rate films shown so far ("Show me other films" leaves them out)."""
     return st.session_state.setdefault(per_release(STARTERS_SEEN, name), [])

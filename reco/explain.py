@@ -26,7 +26,7 @@ PREDICTION_SHRINKAGE = 1.0
 MEAN_PRIOR = 10.0
 """Your mean counts this many ratings at everyone's mean besides your own: three 5 ★ ratings
 do not make every prediction 5 ★. Chosen with `PREDICTION_SHRINKAGE` on validation folds
-(split seed 0) of ml-100k for the lowest RMSE; reported in the README on other folds."""
+(split seed 0) of ml-100k for the lowest RMSE; reported in docs/evaluation.md on other folds."""
 
 
 def row_means(rows: SparseRows) -> np.ndarray:

@@ -72,7 +72,7 @@ def main_ui(name: str, recommender: Recommender, choices: Choices) -> None:
     shown: Shown | None = None
     group: GroupShown | None = None
     problem: Exception | None = None
-    ratings, hidden = state.ratings(name), state.hidden(name)
+    ratings, hidden = state.ratings(name), state.excluded(name)
     try:  # fetch what the column shows, then draw it
         if night:
             rule = st.session_state.get(state.GROUP_RULE, DEFAULT_RULE)

@@ -120,7 +120,7 @@ def choices_ui(recommender: Recommender, name: str) -> Choices:
                 help="A movie must be rated by at least this many neighbours to be recommended.",
                 persist_state="page",
             )
-    return Choices(chosen, neighbours, limit, min_raters)
+    return Choices(chosen, limit, {"neighbours": neighbours, "min_raters": min_raters})
 
 
 def neighbour_filters_ui(recommender: Recommender, name: str) -> dict[str, list[str]]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from reco.encode import EncodingName
 
-# Chosen by `python -m reco evaluate --tune` on ml-100k (README, "Recommendation quality").
+# Chosen by `python -m reco evaluate --tune` on ml-100k (docs/evaluation.md).
 DEFAULT_ENCODING: EncodingName = "centered_offset"
 DEFAULT_NORMALIZE = True  # unit-length vectors: dot product = cosine similarity
 DEFAULT_IDF = True  # Qdrant's IDF modifier: agreeing on a rare movie counts more
