@@ -26,8 +26,8 @@ from reco.scale import DISLIKED_BELOW
 GroupRule = Literal["average-without-misery", "average", "least-misery"]
 RULES: tuple[GroupRule, ...] = get_args(GroupRule)
 DEFAULT_RULE: GroupRule = "average-without-misery"
-"""Chosen with `python -m reco evaluate --groups` (docs/evaluation.md, "Movie night"): the members' mean
-NDCG@10 of the plain average, with a worst-off member at least as well served."""
+"""Chosen with `python -m reco evaluate --groups` (docs/evaluation.md, "Movie night"): about
+the members' mean NDCG@10 of the plain average, with far fewer films someone would dislike."""
 RULE_LABELS: dict[GroupRule, str] = {
     "average-without-misery": "Average, nobody likely to dislike it",
     "average": "Average of everyone",
