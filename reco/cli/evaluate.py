@@ -15,6 +15,7 @@ from reco.cli.common import (
 )
 from reco.datasets import Dataset, load_movielens
 from reco.reports import write_report
+from reco.scale import LIKED_AT
 
 if TYPE_CHECKING:
     from reco.evaluate import EvalProtocol
@@ -128,7 +129,7 @@ def run(args: argparse.Namespace, out: TextIO) -> None:
     print(
         f"{dataset.summary()}; {args.folds} folds over users (split seed {protocol.seed}), "
         f"{args.query_fraction:.0%} of each held-out profile as the query, "
-        f"hidden 4+ star movies as targets; {report.seconds:.0f} s",
+        f"hidden {LIKED_AT:g}+ star movies as targets; {report.seconds:.0f} s",
         file=out,
     )
     print(report.markdown(), file=out)
@@ -166,7 +167,7 @@ def _evaluate_sizes(
         f"{dataset.summary()}; {protocol.folds} folds over users (split seed {protocol.seed}); "
         f"queries of {', '.join(size_label(size) for size in chosen)} of each held-out user "
         "(users with too few ratings for a size skipped alike for every method), their "
-        f"hidden 4+ star films as targets; fold means; "
+        f"hidden {LIKED_AT:g}+ star films as targets; fold means; "
         f"{time.perf_counter() - started:.0f} s"
     )
     table = "\n\n".join(
@@ -261,7 +262,8 @@ def _evaluate_groups(
     about = (
         f"{dataset.summary()}; {protocol.folds} folds over users (split seed {protocol.seed}), "
         f"groups of 2, 3 and 4 held-out users of a fold, {protocol.query_fraction:.0%} of "
-        f"each member's ratings as their query, their hidden 4+ star films as targets; "
+        f"each member's ratings as their query, their hidden {LIKED_AT:g}+ star films as "
+        "targets; "
         f"{seconds:.0f} s"
     )
     _report(folder, "groups", about, table, folds.to_dict("records"), as_json, out)
