@@ -15,6 +15,7 @@ import streamlit as st
 from conftest import LAZY_SECTIONS, ROOT, SHARED, page_test, two_taste_dataset, write_release
 from streamlit.testing.v1 import AppTest
 
+from app import state as keys
 from app.state import RATINGS, per_release
 from reco import open_recommender
 
@@ -44,14 +45,18 @@ def scenario(request: pytest.FixtureRequest, tmp_path: Path) -> Scenario:
         if not (SHARED / "ml-100k.zip").exists():
             pytest.skip("../shared/datasets/ml-100k.zip is not present")
         shutil.copy(SHARED / "ml-100k.zip", data / "ml-100k.zip")
-        nobody = {"age_groups-ml-100k": ["Under 18"], "occupations-ml-100k": ["retired"]}
+        nobody = {
+            keys.per_release("age_groups", "ml-100k"): ["Under 18"],
+            keys.per_release("occupations", "ml-100k"): ["retired"],
+        }
         trilogy = ("Star Wars", "The Empire Strikes Back", "Return of the Jedi")
         family = (1, 71, 588)  # Toy Story, The Lion King, Beauty and the Beast
         return Scenario(
             data, "star wars", 50, "Star Wars", (50, 172, 181), trilogy, "25-34", nobody, family
         )
     write_release(data / "ml-100k", "ml-100k", two_taste_dataset())
-    nobody = {"age_groups-ml-100k": ["35-44"]}  # the romance fans: none likes science fiction
+    # the romance fans: none likes science fiction
+    nobody = {keys.per_release("age_groups", "ml-100k"): ["35-44"]}
     scifi = ("Alien", "The Matrix", "Dune")
     return Scenario(data, "matrix", 2, "The Matrix", (1, 2, 3), scifi, "18-24", nobody, (5, 6, 7))
 
@@ -81,10 +86,10 @@ def table(app: AppTest, column: str) -> pd.DataFrame:
 
 def neighbour_table(app: AppTest) -> pd.DataFrame:
     """The neighbours' table, on its tab (only the shown tab is drawn); back to the first."""
-    app.session_state["neighbour-tab"] = "Table"
+    app.session_state[keys.NEIGHBOUR_TAB] = "Table"
     app.run()
     shown = table(app, "Movies in common")
-    app.session_state["neighbour-tab"] = "Age group"
+    app.session_state[keys.NEIGHBOUR_TAB] = "Age group"
     app.run()
     return shown
 
@@ -125,8 +130,8 @@ def rate_by_search(app: AppTest, scenario: Scenario) -> None:
         3: "dune",
     }
     for movie_id in scenario.liked:
-        app.text_input(key="search").input(titles[movie_id]).run()
-        changed(app, app.select_slider(key=f"search-{movie_id}").set_value(5.0))
+        app.text_input(key=keys.SEARCH).input(titles[movie_id]).run()
+        changed(app, app.select_slider(key=keys.slider_key("search", movie_id)).set_value(5.0))
         assert not app.exception
 
 
@@ -139,10 +144,10 @@ def test_first_visit_shows_onboarding_and_popular_movies(app: AppTest) -> None:
     assert len([s for s in app.select_slider if s.key.startswith("quick-")]) >= 6
     # the sidebar starts from the recommender's own (tuned) settings
     assert not any(s.key == "neighbours" for s in app.slider)  # drawn when opened
-    app.session_state["advanced-open"] = True
+    app.session_state[keys.ADVANCED_OPEN] = True
     app.run()
-    assert app.slider(key="neighbours").value == 100
-    assert app.slider(key="min_raters").value == 2
+    assert app.slider(key=keys.NEIGHBOURS).value == 100
+    assert app.slider(key=keys.MIN_RATERS).value == 2
 
 
 def test_later_runs_draw_nothing_left_from_opening_the_release(app: AppTest) -> None:
@@ -157,7 +162,7 @@ def test_later_runs_draw_nothing_left_from_opening_the_release(app: AppTest) -> 
 
 def test_search_finds_a_known_title(app: AppTest, scenario: Scenario) -> None:
     app.run()
-    app.text_input(key="search").input(scenario.search.upper()).run()
+    app.text_input(key=keys.SEARCH).input(scenario.search.upper()).run()
     assert not app.exception
     assert any(scenario.found_title in m.value for m in app.markdown)
     assert any(s.key == f"search-{scenario.found_id}" for s in app.select_slider)
@@ -171,8 +176,8 @@ def test_search_examples_come_from_the_release_and_close_spellings_are_labelled(
     catalog = open_recommender("ml-100k", data_dir=scenario.data_dir).catalog
     first, second = (catalog.movie(m)["title"].lower() for m in catalog.popular().movie_ids[:2])
     app.run()
-    assert app.text_input(key="search").placeholder == f"e.g. {first}, {second}"
-    app.text_input(key="search").input("alein").run()  # a typo of Alien, in both releases
+    assert app.text_input(key=keys.SEARCH).placeholder == f"e.g. {first}, {second}"
+    app.text_input(key=keys.SEARCH).input("alein").run()  # a typo of Alien, in both releases
     captions = [c.value for c in app.caption]
     assert "Similar spellings:" in captions
     assert any(m.value.startswith("**Alien**") for m in app.markdown)
@@ -188,20 +193,20 @@ def test_genre_and_year_filters_stay_on_while_their_section_is_closed(
     app.run()
     drawn = lambda: [w.key for w in app.main.multiselect]  # noqa: E731
     assert not drawn()  # closed: not drawn
-    app.text_input(key="search").input("the").run()
+    app.text_input(key=keys.SEARCH).input("the").run()
     everything = [m.value for m in app.markdown if m.value.startswith("**")]
-    app.session_state["search-filters-open"] = True
+    app.session_state[keys.SEARCH_FILTERS_OPEN] = True
     app.run()
-    genre = app.multiselect(key="genres-ml-100k").options[0]
-    app.multiselect(key="genres-ml-100k").set_value([genre]).run()
-    app.session_state["search-filters-open"] = True  # AppTest does not keep it open
+    genre = app.multiselect(key=keys.per_release(keys.GENRES, "ml-100k")).options[0]
+    app.multiselect(key=keys.per_release(keys.GENRES, "ml-100k")).set_value([genre]).run()
+    app.session_state[keys.SEARCH_FILTERS_OPEN] = True  # AppTest does not keep it open
     app.run()
-    app.slider(key="years-ml-100k").set_value((1990, 1998)).run()
+    app.slider(key=keys.per_release(keys.YEARS, "ml-100k")).set_value((1990, 1998)).run()
     narrowed = [m.value for m in app.markdown if m.value.startswith("**")]
     assert narrowed and narrowed != everything
     assert all(genre in text for text in narrowed), narrowed
     assert all(re.search(r"\\\(199\d\\\)", text) for text in narrowed), narrowed  # "\(1996\)"
-    app.session_state["search-filters-open"] = False
+    app.session_state[keys.SEARCH_FILTERS_OPEN] = False
     app.run()
     assert not drawn()  # closed again: not drawn, still on
     assert [m.value for m in app.markdown if m.value.startswith("**")] == narrowed
@@ -213,7 +218,7 @@ def test_genre_and_year_filters_stay_on_while_their_section_is_closed(
 def open_neighbour_filters(app: AppTest) -> None:
     """Open the sidebar's section of neighbour filters (drawn when opened; AppTest closes
     expanders again after a widget's run)."""
-    app.session_state["neighbour-filters-open"] = True
+    app.session_state[keys.NEIGHBOUR_FILTERS_OPEN] = True
     app.run()
 
 
@@ -228,14 +233,14 @@ def test_neighbour_filters_stay_on_while_their_section_is_closed(
     assert recommended(app) and not app.warning
     open_neighbour_filters(app)
     assert [m.key for m in app.sidebar.multiselect] == [
-        "age_groups-ml-100k",
-        "genders-ml-100k",
-        "occupations-ml-100k",
+        keys.per_release("age_groups", "ml-100k"),
+        keys.per_release("genders", "ml-100k"),
+        keys.per_release("occupations", "ml-100k"),
     ]
     for key, values in scenario.nobody.items():  # groups without anyone of this taste
         open_neighbour_filters(app)
         app.multiselect(key=key).set_value(values).run()
-    app.session_state["neighbour-filters-open"] = False
+    app.session_state[keys.NEIGHBOUR_FILTERS_OPEN] = False
     app.run()
     assert not app.sidebar.multiselect  # closed again: not drawn, still on
     assert "Age group, gender, occupation" in [e.label for e in app.sidebar.expander]
@@ -294,7 +299,7 @@ def test_films_link_out_to_their_pages(app: AppTest, scenario: Scenario) -> None
     rate_by_search(app, scenario)
     cards = [m.value for m in app.markdown if m.value.startswith("**1. ")]
     assert cards and "[IMDb ↗](http" in cards[0]
-    app.text_input(key="search").input(scenario.search).run()
+    app.text_input(key=keys.SEARCH).input(scenario.search).run()
     found = [m.value for m in app.markdown if m.value.startswith(f"**{scenario.found_title}**")]
     assert found and "[IMDb ↗](http" in found[0]
 
@@ -318,10 +323,10 @@ def test_slider_back_to_not_rated_removes_the_rating(app: AppTest, scenario: Sce
     first, second = scenario.liked[:2]
     labels = {s.key: s.label for s in app.select_slider}
     assert labels[f"mine-{first}"] != labels[f"mine-{second}"]  # each row is titled
-    changed(app, app.select_slider(key=f"mine-{first}").set_value("Not rated"))
+    changed(app, app.select_slider(key=keys.slider_key("mine", first)).set_value("Not rated"))
     assert first not in ratings(app)
     assert f"mine-{first}" not in {s.key for s in app.select_slider}
-    changed(app, app.select_slider(key=f"mine-{second}").set_value("Not rated"))
+    changed(app, app.select_slider(key=keys.slider_key("mine", second)).set_value("Not rated"))
     assert second not in ratings(app)
     assert "🍿 Popular movies" in subheaders(app)  # back under three ratings
 
@@ -331,7 +336,9 @@ def test_age_group_filter_changes_the_neighbours(app: AppTest, scenario: Scenari
     rate_by_search(app, scenario)
     before = neighbour_table(app)
     open_neighbour_filters(app)
-    app.multiselect(key="age_groups-ml-100k").set_value([scenario.age_group]).run()
+    app.multiselect(key=keys.per_release("age_groups", "ml-100k")).set_value(
+        [scenario.age_group]
+    ).run()
     assert not app.exception
     after = neighbour_table(app)
     assert set(after["Age group"]) == {scenario.age_group}
@@ -396,7 +403,7 @@ def test_empty_state_offers_to_widen_the_filter(app: AppTest, scenario: Scenario
     assert not app.exception
     warning = " ".join(w.value for w in app.warning)
     assert "Nobody in the chosen groups shares your ratings" in warning
-    app.button(key="widen").click().run()
+    app.button(key=keys.WIDEN).click().run()
     assert not app.exception
     assert "Age group, gender, occupation" in [e.label for e in app.sidebar.expander]
     open_neighbour_filters(app)
@@ -408,13 +415,13 @@ def test_empty_state_offers_to_widen_the_filter(app: AppTest, scenario: Scenario
 def test_too_strict_minimum_raters_says_what_to_change(app: AppTest, scenario: Scenario) -> None:
     app.run()
     rate_by_search(app, scenario)
-    app.session_state["advanced-open"] = True  # the sliders are drawn when it is opened
+    app.session_state[keys.ADVANCED_OPEN] = True  # the sliders are drawn when it is opened
     app.run()
-    app.slider(key="neighbours").set_value(5).run()
-    app.slider(key="min_raters").set_value(10).run()
+    app.slider(key=keys.NEIGHBOURS).set_value(5).run()
+    app.slider(key=keys.MIN_RATERS).set_value(10).run()
     assert not app.exception
     assert any("Lower “Minimum raters”" in w.value for w in app.warning)
-    app.session_state["advanced-open"] = False  # closed: the settings are not drawn, still on
+    app.session_state[keys.ADVANCED_OPEN] = False  # closed: the settings are not drawn, still on
     app.run()
     assert not any(s.key in ("neighbours", "min_raters") for s in app.slider)
     assert any("Lower “Minimum raters”" in w.value for w in app.warning)
@@ -424,7 +431,7 @@ def test_csv_download_then_upload_restores(app: AppTest, scenario: Scenario) -> 
     app.run()
     rate_by_search(app, scenario)
     csv = b"movie_id,title,rating\n" + b"".join(f"{m},x,{3.5}\n".encode() for m in scenario.liked)
-    app.file_uploader(key="upload").set_value(("mine.csv", csv, "text/csv")).run()
+    app.file_uploader(key=keys.UPLOAD).set_value(("mine.csv", csv, "text/csv")).run()
     assert not app.exception
     assert ratings(app) == {m: 3.5 for m in scenario.liked}
     assert any("Restored 3 ratings" in s.value for s in app.success)
@@ -433,9 +440,9 @@ def test_csv_download_then_upload_restores(app: AppTest, scenario: Scenario) -> 
 def test_only_the_latest_uploads_messages_are_shown(app: AppTest, scenario: Scenario) -> None:
     app.run()
     csv = b"movie_id,rating\n" + b"".join(f"{m},4\n".encode() for m in scenario.liked)
-    app.file_uploader(key="upload").set_value(("good.csv", csv, "text/csv")).run()
+    app.file_uploader(key=keys.UPLOAD).set_value(("good.csv", csv, "text/csv")).run()
     assert any("Restored 3 ratings" in s.value for s in app.success)
-    app.file_uploader(key="upload").set_value(("bad.csv", b"no,columns\n1,2\n", "text/csv"))
+    app.file_uploader(key=keys.UPLOAD).set_value(("bad.csv", b"no,columns\n1,2\n", "text/csv"))
     app.run()
     assert not app.success  # the earlier file's "Restored" is gone
     assert any("movie_id column" in w.value for w in app.warning)
@@ -445,7 +452,7 @@ def test_only_the_latest_uploads_messages_are_shown(app: AppTest, scenario: Scen
 def test_bad_csv_keeps_current_ratings(app: AppTest, scenario: Scenario) -> None:
     app.run()
     rate_by_search(app, scenario)
-    app.file_uploader(key="upload").set_value(("bad.csv", b"\x00\xff garbage", "text/csv")).run()
+    app.file_uploader(key=keys.UPLOAD).set_value(("bad.csv", b"\x00\xff garbage", "text/csv")).run()
     assert not app.exception
     assert ratings(app) == {m: 5.0 for m in scenario.liked}
     assert any("current ratings are kept" in w.value for w in app.warning)
@@ -463,7 +470,9 @@ def test_why_explains_a_recommendation(app: AppTest, scenario: Scenario) -> None
     assert app.metric[0].label == "Neighbours who rated it"
     assert app.metric[2].value.startswith("≈ ")
     first = recommended(app)[0]
-    changed(app, app.select_slider(key=f"why-{first}").set_value(4.0))  # rated from the why panel
+    changed(
+        app, app.select_slider(key=keys.slider_key("why", first)).set_value(4.0)
+    )  # rated from the why panel
     assert ratings(app)[first] == 4.0
     assert first not in recommended(app)
 
@@ -497,11 +506,11 @@ def test_rate_a_recommended_film_in_place_and_it_moves_to_my_ratings(
     app.run()
     rate_by_search(app, scenario)
     first = recommended(app)[0]
-    changed(app, app.select_slider(key=f"rec-{first}").set_value(3.5))
+    changed(app, app.select_slider(key=keys.slider_key("rec", first)).set_value(3.5))
     assert not app.exception
     assert ratings(app)[first] == 3.5
     assert first not in recommended(app)
-    assert app.select_slider(key=f"mine-{first}").value == 3.5
+    assert app.select_slider(key=keys.slider_key("mine", first)).value == 3.5
     assert f"{first}:3.5" in app.query_params["r"]
 
 
@@ -511,13 +520,13 @@ def test_hide_a_recommendation_then_restore_it_and_it_travels_in_the_link(
     app.run()
     rate_by_search(app, scenario)
     first = recommended(app)[0]
-    changed(app, app.button(key=f"hide-rec-{first}").click())
+    changed(app, app.button(key=keys.hide_key("rec", first)).click())
     assert not app.exception
     assert first not in recommended(app)
     assert first not in ratings(app)
     assert app.query_params["h"] == str(first)
     assert any(e.label == "Not interested (1)" for e in app.expander)
-    changed(app, app.button(key=f"unhide-{first}").click())
+    changed(app, app.button(key=keys.unhide_key(first)).click())
     assert first in recommended(app)
     assert "h" not in app.query_params
 
@@ -539,7 +548,7 @@ def test_hidden_films_come_back_from_a_link_and_from_a_csv(
         + b"".join(f"{m},x,4,\n".encode() for m in scenario.liked)
         + f"{first},x,,yes\n".encode()
     )
-    app.file_uploader(key="upload").set_value(("mine.csv", csv, "text/csv")).run()
+    app.file_uploader(key=keys.UPLOAD).set_value(("mine.csv", csv, "text/csv")).run()
     assert ratings(app) == {m: 4.0 for m in scenario.liked}
     assert first not in recommended(app)
     assert app.query_params["h"] == str(first)
@@ -553,21 +562,21 @@ def test_quick_rate_offers_other_films_and_popular_films_are_rated_in_place(
     if len(first_set) < 8:  # QUICK_RATE
         pytest.skip("this release has fewer films than one quick-rate set")
     assert not slider_ids(app, "pop-")  # the popular list is drawn when opened
-    app.session_state["popular-open"] = True
+    app.session_state[keys.POPULAR_OPEN] = True
     app.run()
     popular = slider_ids(app, "pop-")
     assert popular and not set(popular) & set(first_set)  # the list does not repeat the set
-    app.button(key="other-films").click().run()
+    app.button(key=keys.OTHER_FILMS).click().run()
     second_set = slider_ids(app, "quick-")
     assert second_set and not set(second_set) & set(first_set)  # (a small release has fewer)
     popular = slider_ids(app, "pop-")
     assert not set(popular) & set(second_set)
-    changed(app, app.select_slider(key=f"pop-{popular[0]}").set_value(4.5))
+    changed(app, app.select_slider(key=keys.slider_key("pop", popular[0])).set_value(4.5))
     assert ratings(app) == {popular[0]: 4.5}
-    app.session_state["popular-open"] = True  # AppTest does not keep an expander open
+    app.session_state[keys.POPULAR_OPEN] = True  # AppTest does not keep an expander open
     app.run()
-    changed(app, app.button(key=f"hide-pop-{popular[1]}").click())
-    app.session_state["popular-open"] = True
+    changed(app, app.button(key=keys.hide_key("pop", popular[1])).click())
+    app.session_state[keys.POPULAR_OPEN] = True
     app.run()
     assert popular[1] not in slider_ids(app, "pop-")
 
@@ -577,9 +586,9 @@ def test_quick_rate_offers_other_films_and_popular_films_are_rated_in_place(
 
 def release_box(app: AppTest):
     """The release's select box, in a sidebar section drawn when opened."""
-    app.session_state["release-open"] = True
+    app.session_state[keys.RELEASE_OPEN] = True
     app.run()
-    return app.sidebar.selectbox(key="dataset")
+    return app.sidebar.selectbox(key=keys.RELEASE)
 
 
 def test_every_release_is_offered_with_what_it_offers(app: AppTest, scenario: Scenario) -> None:
@@ -647,7 +656,7 @@ def test_a_release_chosen_by_link_opens_and_explains_missing_demographics(
     assert not app.exception
     assert release_box(app).value == "ml-latest-small"
     assert any("has no demographics" in i.value for i in app.sidebar.info)
-    app.text_input(key="search").input("matrix").run()
+    app.text_input(key=keys.SEARCH).input("matrix").run()
     assert "The Matrix" in " ".join(m.value for m in app.markdown)
     assert app.query_params["dataset"] == "ml-latest-small"
 
@@ -705,19 +714,19 @@ def test_closed_sections_cost_nothing(app: AppTest, scenario: Scenario) -> None:
     assert recommended(app)  # the page itself is all there
     assert not app.dataframe  # no neighbour tables built
     assert not app.get("download_button")  # no CSV written
-    app.session_state["why-open"] = True
+    app.session_state[keys.WHY_OPEN] = True
     app.run()
     assert table(app, "Their stars") is not None
 
 
 def movie_night(app: AppTest) -> AppTest:
-    app.button_group(key="view").set_value("Movie night").run()
+    app.button_group(key=keys.VIEW).set_value("Movie night").run()
     return app
 
 
 def add_person(app: AppTest, person: str, link: str) -> AppTest:
-    app.text_input(key="member-name").input(person)
-    app.text_input(key="member-link").input(link)
+    app.text_input(key=keys.MEMBER_NAME).input(person)
+    app.text_input(key=keys.MEMBER_LINK).input(link)
     submit = next(b for b in app.button if b.key.startswith("FormSubmitter:add-member"))
     return submit.click().run()
 
@@ -762,7 +771,7 @@ def test_a_bad_link_is_reported_and_the_other_people_are_kept(
     app.query_params["r"] = ",".join(f"{m}:5" for m in scenario.liked)
     app.run()
     movie_night(app)
-    app.button(key="add-me").click().run()
+    app.button(key=keys.ADD_ME).click().run()
     add_person(app, "Bob", "http://localhost:8501/?dataset=ml-latest-small&r=1:5")
     assert [w.value for w in app.warning] == [
         "Bob was not added: no usable ratings.",
@@ -781,7 +790,7 @@ def test_a_bad_link_is_reported_and_the_other_people_are_kept(
     assert people[:2] == ["**Me**", "**Dee**"]
     assert "⚠ 1 unknown movie id in the link was ignored (99999)." in [c.value for c in app.caption]
     assert group_cards(app)
-    app.button(key="remove-member-1").click().run()
+    app.button(key=keys.remove_member_key(1)).click().run()
     assert "Add at least two people" in app.info[0].value
 
 
@@ -789,12 +798,12 @@ def test_movie_night_follows_my_ratings_and_the_rule(app: AppTest, scenario: Sce
     app.query_params["r"] = ",".join(f"{m}:5" for m in scenario.liked)
     app.run()
     movie_night(app)
-    app.button(key="add-me").click().run()
+    app.button(key=keys.ADD_ME).click().run()
     theirs = ",".join(f"{m}:4.5" for m in scenario.other)
     add_person(app, "Bob", f"?r={theirs}")
-    app.selectbox(key="group-rule").set_value("least-misery").run()
+    app.selectbox(key=keys.GROUP_RULE).set_value("least-misery").run()
     assert not app.exception and group_cards(app)
-    app.selectbox(key="group-rule").set_value("average").run()
+    app.selectbox(key=keys.GROUP_RULE).set_value("average").run()
     # the page shows what the library recommends for the same people and rule
     recommender = open_recommender("ml-100k", data_dir=scenario.data_dir)
     expected = recommender.recommend_group(
@@ -828,12 +837,12 @@ def test_my_ratings_shows_the_latest_and_lists_them_all(app: AppTest, scenario: 
     assert slider_ids(app, "mine-") == films[::-1][:8]  # the link's order: last ones first
     assert any("The 8 you rated last; all 10 below" in c.value for c in app.caption)
     assert slider_ids(app, "all-") == sorted(films, key=lambda m: titles[m])
-    changed(app, app.select_slider(key=f"all-{films[0]}").set_value(2.5))
+    changed(app, app.select_slider(key=keys.slider_key("all", films[0])).set_value(2.5))
     assert ratings(app)[films[0]] == 2.5
-    changed(app, app.select_slider(key=f"all-{films[1]}").set_value("Not rated"))
+    changed(app, app.select_slider(key=keys.slider_key("all", films[1])).set_value("Not rated"))
     assert films[1] not in ratings(app)
     assert "⭐ My ratings (9)" in subheaders(app)
-    app.session_state["all-ratings-open"] = False
+    app.session_state[keys.ALL_RATINGS_OPEN] = False
     app.run()
     assert not slider_ids(app, "all-")  # closed: not drawn
 
@@ -844,13 +853,17 @@ def test_a_change_reruns_the_search_only_when_it_lists_the_film(
     app.run()
     rate_by_search(app, scenario)  # the last one rated is still listed by the search
     last = scenario.liked[-1]
-    app.select_slider(key=f"mine-{last}").set_value(3.0).run()  # changed under My ratings
+    app.select_slider(key=keys.slider_key("mine", last)).set_value(
+        3.0
+    ).run()  # changed under My ratings
     assert "🔎 Find movies to rate" in subheaders(app)  # the search reran: it lists the film
-    assert app.select_slider(key=f"search-{last}").value == 3.0
+    assert app.select_slider(key=keys.slider_key("search", last)).value == 3.0
     assert not app.sidebar.children
     app.run()
     first = scenario.liked[0]
-    app.select_slider(key=f"mine-{first}").set_value(2.0).run()  # not listed by the search
+    app.select_slider(key=keys.slider_key("mine", first)).set_value(
+        2.0
+    ).run()  # not listed by the search
     assert "🔎 Find movies to rate" not in subheaders(app)
     assert any(s.startswith("⭐ My ratings (") for s in subheaders(app))
     assert ratings(app)[first] == 2.0

@@ -14,6 +14,7 @@ import streamlit as st
 from conftest import ROOT, page_test, write_release
 from streamlit.testing.v1 import AppTest
 
+from app import state as keys
 from app.state import RATINGS, per_release
 from reco.bench import synthetic_movielens
 from reco.datasets import Dataset
@@ -105,7 +106,7 @@ def test_5000_ratings_from_a_csv_are_kept_and_the_link_says_why_it_cannot(
 ) -> None:
     app.run()
     profile = big_profile(dataset, MAX_RATINGS + 1)
-    app.file_uploader(key="upload").set_value(("all.csv", csv_of(profile), "text/csv")).run()
+    app.file_uploader(key=keys.UPLOAD).set_value(("all.csv", csv_of(profile), "text/csv")).run()
     assert not app.exception
     kept = app.session_state[ML100K_RATINGS]
     assert len(kept) == MAX_RATINGS and set(kept) < set(profile)
@@ -140,7 +141,7 @@ def test_garbage_parameters_give_a_page_not_a_crash(app: AppTest, params: dict) 
 @pytest.mark.parametrize("text", ["a" * 100_000, "<script>" * 5_000, "star " * 20_000])
 def test_very_long_search_text(app: AppTest, text: str) -> None:
     app.run()
-    app.text_input(key="search").input(text).run()
+    app.text_input(key=keys.SEARCH).input(text).run()
     assert not app.exception
     assert "<script>" not in " ".join(m.value for m in app.markdown)
 
@@ -149,7 +150,7 @@ def test_markup_in_titles_is_shown_as_text(app: AppTest, dataset: Dataset) -> No
     hostile = dataset.movies[dataset.movies["title"].isin(HOSTILE_TITLES)]["movie_id"].tolist()
     app.query_params["r"] = ",".join(f"{m}:5" for m in hostile[:3])
     app.run()
-    app.text_input(key="search").input("script").run()
+    app.text_input(key=keys.SEARCH).input("script").run()
     assert not app.exception
     texts = [m.value for m in [*app.markdown, *app.caption, *app.subheader]]
     for title in HOSTILE_TITLES:

@@ -12,6 +12,7 @@ import pytest
 import streamlit as st
 from conftest import page_test, two_taste_dataset
 
+from app import state as keys
 from app.state import RATINGS, per_release
 from reco import filters
 from reco.cli import _parser
@@ -60,10 +61,10 @@ def test_a_made_up_field_gets_its_own_multiselect_in_the_sidebar(
     Recommender.build(with_region, open_store("ml-100k", data_dir=tmp_path)).store.close()
     st.cache_resource.clear()
     page = page_test()
-    page.session_state["neighbour-filters-open"] = True
+    page.session_state[keys.NEIGHBOUR_FILTERS_OPEN] = True
     page.run()
     assert not page.exception
-    regions = page.multiselect(key="regions-ml-100k")
+    regions = page.multiselect(key=keys.filter_key(REGION, "ml-100k"))
     assert regions.label == "Regions" and list(regions.options) == ["north", "south"]
     page.session_state[per_release(RATINGS, "ml-100k")] = dict(FAN)
     regions.set_value(["north"]).run()

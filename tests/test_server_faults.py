@@ -24,6 +24,7 @@ from conftest import ROOT, two_taste_dataset, write_release
 from qdrant_client import QdrantClient
 from streamlit.testing.v1 import AppTest
 
+from app import state as keys
 from app.state import RATINGS, per_release
 from reco.recommend import Recommender
 from reco.store import QdrantServerStore, StoreUnavailable, open_store, safe_url
@@ -248,11 +249,11 @@ def test_app_says_the_server_is_unreachable_and_retry_recovers(
     assert not app.exception
     assert "The vector engine is unavailable: cannot reach the Qdrant server" in app.error[0].value
     assert KEY not in shown_text(app)
-    assert app.button(key="retry")
+    assert app.button(key=keys.RETRY)
 
     # the server is back (here: the in-process engine stands in for it); Retry reconnects
     app.secrets["QDRANT_URL"] = ":memory:"
-    app.button(key="retry").click().run()
+    app.button(key=keys.RETRY).click().run()
     assert not app.exception and not app.error
     assert dict(app.session_state[ML100K_RATINGS]) == {1: 5.0, 2: 5.0, 3: 4.0}
     assert "🎯 Recommended for you" in [s.value for s in app.subheader]
@@ -271,12 +272,12 @@ def test_app_keeps_ratings_when_the_server_stops_mid_session(
     for store in stores:
         store.client = QdrantClient(url=hanging_server, timeout=1, check_compatibility=False)
         store.where = f"the Qdrant server at {hanging_server}"
-    app.text_input(key="search").input("amelie").run()
-    app.select_slider(key="search-5").set_value(1.0).run()
+    app.text_input(key=keys.SEARCH).input("amelie").run()
+    app.select_slider(key=keys.slider_key("search", 5)).set_value(1.0).run()
     assert not app.exception
     assert "stopped answering (timed out)" in app.error[0].value.replace("\\", "")  # md-escaped
     assert dict(app.session_state[ML100K_RATINGS]) == {1: 5.0, 2: 5.0, 3: 4.0, 5: 1.0}
-    assert app.button(key="retry")
+    assert app.button(key=keys.RETRY)
     assert app.query_params["r"] == "1:5,2:5,3:4,5:1"  # the link holds the new rating too
 
 
