@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import state
 from app.resources import load_recommender, settings
 from app.text import md
 from app.views.page import page_ui, unavailable_ui
@@ -45,9 +44,8 @@ def main() -> None:
     try:
         page_ui(name, recommender, offered_releases(configured))
     except StoreUnavailable as error:  # the server stopped answering mid-session
-        with notice:
+        with notice:  # the page address already holds the ratings (`page_ui`)
             unavailable_ui(error)
-        state.sync_link(name)  # else kept in step by My ratings, maybe not drawn
 
 
 main()

@@ -205,11 +205,13 @@ def sync_link(name: str) -> None:
 # --------------------------------------------------------------------------- changes
 
 
-def rerun_rated_parts(movie_id: int, shown_by: str = "") -> None:
-    """After a callback changed a film's rating or hid it: rerun only the parts of the page
-    that show it (every widget redrawn costs the browser time): the main column, *My
-    ratings*, and the search results when they list the film (unless its own slider there,
-    ``shown_by`` "search", made the change). Not the sidebar, header or the rest."""
+def rerun_rated_parts(name: str, movie_id: int, shown_by: str = "") -> None:
+    """After a callback changed a film's rating or hid it: the page address in step
+    (`sync_link`), then rerun only the parts of the page that show the film (every widget
+    redrawn costs the browser time): the main column, *My ratings*, and the search results
+    when they list the film (unless its own slider there, ``shown_by`` "search", made the
+    change). Not the sidebar, header or the rest."""
+    sync_link(name)
     parts = list(RATED_PARTS)
     if movie_id in st.session_state.get(SEARCH_LISTED, ()) and shown_by != SEARCH_PART:
         parts.append(SEARCH_PART)

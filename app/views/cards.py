@@ -34,17 +34,17 @@ def set_rating(name: str, movie_id: int, key: str, where: state.Where) -> None:
         ratings.pop(movie_id, None)
     else:
         ratings[movie_id] = float(value)
-    state.rerun_rated_parts(movie_id, where)
+    state.rerun_rated_parts(name, movie_id, where)
 
 
 def hide(name: str, movie_id: int) -> None:
     state.hidden(name).add(movie_id)
-    state.rerun_rated_parts(movie_id)
+    state.rerun_rated_parts(name, movie_id)
 
 
 def unhide(name: str, movie_id: int) -> None:
     state.hidden(name).discard(movie_id)
-    state.rerun_rated_parts(movie_id)
+    state.rerun_rated_parts(name, movie_id)
 
 
 def star_slider(

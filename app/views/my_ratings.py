@@ -24,8 +24,7 @@ MY_RATINGS_LISTED = 200  # sliders in that list (drawn when opened); the rest: s
 def my_ratings_ui(name: str, recommender: Recommender) -> None:
     """The latest ratings as sliders (every slider on the page is redrawn at each rerun, so a
     long profile is not all drawn), all of them by title in a list drawn when opened; the
-    hidden films; the link. A fragment rerun with the main column after each change, so it
-    also keeps the page address in step (`app.state.sync_link`)."""
+    hidden films; the link. A fragment rerun with the main column after each change."""
     ratings = state.ratings(name)
     names = recommender.catalog.titles()
     st.subheader(f"⭐ My ratings ({len(ratings)})")
@@ -58,7 +57,6 @@ def my_ratings_ui(name: str, recommender: Recommender) -> None:
     hidden_ui(name, names)
     share_ui(name)
     keep_ui(name, recommender, ratings)
-    state.sync_link(name)
 
 
 def rating_rows(
