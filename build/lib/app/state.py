@@ -1,0 +1,216 @@
+"""The page's state, named once: every session key, widget key and URL parameter, the one rule
+that scopes state to a release, typed accessors for what a person did, one flash-message
+mechanism, and the page link's restore and sync.
+
+A person's ratings, hidden films and movie-night group are per release (movie ids mean other
+films in another release): `per_release` names their key, and every widget whose values
+differ between releases (the filters, the search's genres and years) is keyed the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Sequence
+from typing import Literal
+
+import streamlit as st
+
+from app.fetch import Member
+from reco.datasets import DEFAULT_DATASET
+from reco.filters import FilterField
+from reco.profile import (
+    MAX_LINK_CHARS,
+    format_hidden,
+    format_profile,
+    parse_hidden,
+    parse_profile,
+)
+from reco.words import plural
+
+# --------------------------------------------------------------------------- URL parameters
+
+RATINGS_PARAM, HIDDEN_PARAM, RELEASE_PARAM = "r", "h", "dataset"
+LINK_PARAMS = (RATINGS_PARAM, HIDDEN_PARAM, RELEASE_PARAM)
+
+# --------------------------------------------------------------------------- session keys
+
+RATINGS = "ratings"  # per release: {movie_id: stars}
+HIDDEN = "hidden"  # per release: films marked "not interested"
+STARTERS_SEEN = "starters_seen"  # per release: quick-rate films shown so far
+MEMBERS = "members"  # per release: the movie night's people
+RESTORED = "restored"  # the link was read (once per session)
+FLASHES = "flashes"  # messages to show once (`flash`)
+SEARCH_LISTED = "search_listed"  # the films the search results show
+UPLOADED = "uploaded_id"  # the CSV file last restored (its messages stay until another)
+UPLOAD_MESSAGES = "upload_messages"
+
+# widgets
+RELEASE = "dataset"
+VIEW = "view"
+LIMIT = "limit"
+NEIGHBOURS = "neighbours"
+MIN_RATERS = "min_raters"
+SEARCH = "search"
+GENRES = "genres"  # per release
+YEARS = "years"  # per release
+WHY = "why"
+GROUP_RULE = "group-rule"
+MEMBER_NAME, MEMBER_LINK, MEMBER_FILE = "member-name", "member-link", "member-file"
+UPLOAD = "upload"
+DOWNLOAD = "download"
+RETRY = "retry"
+WIDEN = "widen"
+OTHER_FILMS = "other-films"
+ADD_ME = "add-me"
+NEIGHBOUR_TAB = "neighbour-tab"
+
+# sections drawn when opened (an expander's open state, kept in the session)
+RELEASE_OPEN = "release-open"
+NEIGHBOUR_FILTERS_OPEN = "neighbour-filters-open"
+ADVANCED_OPEN = "advanced-open"
+SEARCH_FILTERS_OPEN = "search-filters-open"
+POPULAR_OPEN = "popular-open"
+WHY_OPEN = "why-open"
+NEIGHBOURS_OPEN = "neighbours-open"
+KEEP_OPEN = "keep-open"
+ALL_RATINGS_OPEN = "all-ratings-open"
+LAZY_SECTIONS = (WHY_OPEN, NEIGHBOURS_OPEN, KEEP_OPEN, ALL_RATINGS_OPEN)
+
+# where a film's slider is drawn: its key is "<where>-<movie id>"
+Where = Literal["search", "mine", "all", "quick", "rec", "pop", "why"]
+RATED_PARTS = ("main", "mine")  # the fragments that show one's ratings and hidden films
+SEARCH_PART = "search"
+
+
+def per_release(key: str, name: str) -> str:
+    """The one rule for state that differs between releases: ``<key>-<release>``."""
+    return f"{key}-{name}"
+
+
+def filter_key(field: FilterField, name: str) -> str:
+    """A neighbour filter's widget, per release (its values differ between releases)."""
+    return per_release(field.keyword, name)
+
+
+def slider_key(where: Where, movie_id: int) -> str:
+    return f"{where}-{movie_id}"
+
+
+def hide_key(where: Where, movie_id: int) -> str:
+    return f"hide-{where}-{movie_id}"
+
+
+def unhide_key(movie_id: int) -> str:
+    return f"unhide-{movie_id}"
+
+
+def remove_member_key(position: int) -> str:
+    return f"remove-member-{position}"
+
+
+# --------------------------------------------------------------------------- what a person did
+
+
+def ratings(name: str) -> dict[int, float]:
+    """This session's ratings of a release, in the order they were given."""
+    return st.session_state.setdefault(per_release(RATINGS, name), {})
+
+
+def hidden(name: str) -> set[int]:
+    """Films this session marked "not interested" (never recommended until restored)."""
+    return st.session_state.setdefault(per_release(HIDDEN, name), set())
+
+
+def excluded(name: str) -> set[int]:
+    """The films kept out of every list: those the person marked with a card action that
+    persists (*Not interested*)."""
+    return set(hidden(name))
+
+
+def starters_seen(name: str) -> list[int]:
+    """The quick-rate films shown so far ("Show me other films" leaves them out)."""
+    return st.session_state.setdefault(per_release(STARTERS_SEEN, name), [])
+
+
+def members(name: str) -> list[Member]:
+    """The people of this session's movie night."""
+    return st.session_state.setdefault(per_release(MEMBERS, name), [])
+
+
+# --------------------------------------------------------------------------- messages
+
+Kind = Literal["warning", "success", "info", "toast"]
+Place = Literal["page", "group"]  # the top of the page, or the movie night's people
+
+
+def flash(text: str, kind: Kind = "warning", place: Place = "page") -> None:
+    """A message to show once, where ``place`` draws its messages (`take_flashes`)."""
+    st.session_state.setdefault(per_release(FLASHES, place), []).append((kind, text))
+
+
+def take_flashes(place: Place = "page") -> list[tuple[Kind, str]]:
+    """The messages waiting to be shown at ``place``, once."""
+    return st.session_state.pop(per_release(FLASHES, place), [])
+
+
+# --------------------------------------------------------------------------- the page link
+
+
+def restore_from_link(name: str, known: Container[int], offered: Sequence[str]) -> None:
+    """Once per session: ratings and hidden films from the URL (``?r=50:5,172:4.5&h=7``);
+    what was left out is said once (`flash`), never the link's own text."""
+    if st.session_state.get(RESTORED):
+        return
+    st.session_state[RESTORED] = True
+    parsed = parse_profile(st.query_params.get(RATINGS_PARAM), known)
+    hidden_films = parse_hidden(st.query_params.get(HIDDEN_PARAM), known)
+    if parsed.ratings:
+        ratings(name).update(parsed.ratings)
+        flash(f"Restored {plural(len(parsed.ratings), 'rating')} from the link.", "toast")
+    hidden(name).update(hidden_films.hidden - parsed.ratings.keys())
+    for problem in (*parsed.problems, *hidden_films.problems):
+        flash(problem)
+    linked = st.query_params.get(RELEASE_PARAM)
+    if linked and linked not in offered:
+        flash(f"The link names a dataset that is not available; showing {name}.")
+
+
+def link_release() -> str | None:
+    """The release a link names, if any."""
+    return st.query_params.get(RELEASE_PARAM)
+
+
+def link_params(name: str) -> dict[str, str]:
+    """The page link's query parameters: the ratings and the hidden films (each left out when
+    too long for a link: the page then says to keep them as CSV) and the release when not the
+    default."""
+    profile = format_profile(ratings(name))
+    hidden_films = format_hidden(hidden(name))
+    values = {
+        RATINGS_PARAM: profile if len(profile) <= MAX_LINK_CHARS else "",
+        HIDDEN_PARAM: hidden_films if len(hidden_films) <= MAX_LINK_CHARS else "",
+        RELEASE_PARAM: name if name != DEFAULT_DATASET else "",
+    }
+    return {key: value for key, value in values.items() if value}
+
+
+def sync_link(name: str) -> None:
+    """Keep the URL's query parameters equal to the ratings, so a copied link restores them."""
+    wanted = link_params(name)
+    shown = {k: v for k, v in st.query_params.to_dict().items() if k in LINK_PARAMS}
+    if shown != wanted:
+        st.query_params.clear()
+        st.query_params.update(wanted)
+
+
+# --------------------------------------------------------------------------- changes
+
+
+def rerun_rated_parts(movie_id: int, shown_by: str = "") -> None:
+    """After a callback changed a film's rating or hid it: rerun only the parts of the page
+    that show it (every widget redrawn costs the browser time): the main column, *My
+    ratings*, and the search results when they list the film (unless its own slider there,
+    ``shown_by`` "search", made the change). Not the sidebar, header or the rest."""
+    parts = list(RATED_PARTS)
+    if movie_id in st.session_state.get(SEARCH_LISTED, ()) and shown_by != SEARCH_PART:
+        parts.append(SEARCH_PART)
+    st.rerun(parts)

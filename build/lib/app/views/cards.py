@@ -1,0 +1,149 @@
+"""A film as the page shows it: the star slider that rates it anywhere, and a recommendation's
+card (what it is, why it is here, rate it in place, hide it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from app import state
+from app.charts import Spec, arrow_datasets
+from app.fetch import Shown
+from app.text import link_line, md
+from reco.explain import Explanation
+from reco.recommend import Recommendation
+from reco.scale import LIKED_WORDS, STAR_STEPS, stars_text
+
+NOT_RATED = "Not rated"
+SLIDER_STEPS: tuple[object, ...] = (NOT_RATED, *STAR_STEPS)
+CARD_SLIDER_PX = 280  # beside the card's button on a wide screen, above it on a phone
+AGREEMENTS_SHOWN = 2  # of your ratings named in a recommendation's "why"
+
+
+def stars_label(value: object) -> str:
+    return value if value == NOT_RATED else stars_text(value)  # type: ignore[return-value]
+
+
+def set_rating(name: str, movie_id: int, key: str, where: state.Where) -> None:
+    """Widget callback: store (or, at "Not rated", remove) the rating a slider now shows."""
+    value = st.session_state[key]
+    ratings = state.ratings(name)
+    if value == NOT_RATED:
+        ratings.pop(movie_id, None)
+    else:
+        ratings[movie_id] = float(value)
+    state.rerun_rated_parts(movie_id, where)
+
+
+def hide(name: str, movie_id: int) -> None:
+    state.hidden(name).add(movie_id)
+    state.rerun_rated_parts(movie_id)
+
+
+def unhide(name: str, movie_id: int) -> None:
+    state.hidden(name).discard(movie_id)
+    state.rerun_rated_parts(movie_id)
+
+
+def star_slider(
+    name: str,
+    movie_id: int,
+    where: state.Where,
+    label: str = "Your rating",
+    *,
+    titled: bool = False,
+    width: int | str = "stretch",
+) -> None:
+    """A 'Not rated', 0.5 … 5 star slider showing, and changing, the session's rating. With
+    ``titled`` its label (markdown: escape data with `label_md`) is shown above it: a film's row is
+    then this one element, not a text, columns and a slider (each element the browser redraws
+    at every rerun costs it time)."""
+    key = state.slider_key(where, movie_id)
+    st.session_state[key] = state.ratings(name).get(movie_id, NOT_RATED)
+    st.select_slider(
+        label,
+        options=SLIDER_STEPS,
+        key=key,
+        format_func=stars_label,
+        on_change=set_rating,
+        args=(name, movie_id, key, where),
+        label_visibility="visible" if titled else "collapsed",
+        width=width,
+    )
+
+
+def draw_chart(where: DeltaGenerator, spec: Spec) -> None:
+    """Draw a chart of `app.charts`: its cached specification, its rows as Arrow bytes, so a
+    rerun neither builds an Altair chart nor converts data through pandas (together about a
+    fifth of a rerun's CPU on this page before). The same specification each time: the
+    browser only swaps the chart's data."""
+    where.vega_lite_chart(arrow_datasets(spec), width="stretch")
+
+
+def explanation_lines(explained: Explanation, names: Mapping[int, str]) -> list[str]:
+    """A recommendation's "why" in the person's terms: the neighbours' verdicts, then which of
+    the person's ratings those who liked it share (markdown, data escaped)."""
+    lines = [
+        f"{explained.raters} of your {explained.neighbours} neighbours rated it: "
+        f"👍 {explained.good} liked · 😐 {explained.neutral} so-so · 👎 {explained.bad} disliked"
+    ]
+    if explained.agreements:
+        first, *more = [
+            (a.neighbours, md(names.get(a.movie_id, a.movie_id)), f"{a.your_stars:g}\u00a0★")
+            for a in explained.agreements[:AGREEMENTS_SHOWN]
+        ]
+        lines.append(
+            f"Of the {explained.good} who liked it, {first[0]} also gave *{first[1]}* {first[2]} "
+            "like you"
+            + "".join(f", and {count} *{title}* {stars}" for count, title, stars in more)
+            + "."
+        )
+    return lines
+
+
+def card_text(item: Recommendation, rank: int, shown: Shown, names: Mapping[int, str]) -> str:
+    """A film card's text, one markdown block (one element to send, not four): title, genres
+    and links; the predicted stars; why it is here, in small grey type."""
+    links = link_line(shown.links.get(item.movie_id, {}))
+    lines = [
+        f"**{rank}. {md(item.display_title)}**",
+        md(item.genres.replace("|", ", ")) + (f" · {links}" if links else ""),
+    ]
+    if item.predicted is not None:
+        lines.append(f"**≈ {item.predicted:.1f}\u00a0★** predicted for you")
+    explained = shown.explanations.get(item.movie_id)
+    neighbours = len(shown.result.neighbours)
+    if explained is not None:
+        why = explanation_lines(explained, names)
+    elif item.popular:
+        why = [
+            f"Liked ({LIKED_WORDS}) by {item.score:,.0f} of the {item.raters:,} who rated it · "
+            f"mean {item.mean_rating:.1f} ★"
+        ]
+    else:
+        why = [f"{item.raters} of your {neighbours} neighbours rated it"] if neighbours else []
+    lines.extend(f":small[:gray[{line}]]" for line in why)
+    return "  \n".join(lines)
+
+
+def film_list(name: str, shown: Shown, where: state.Where) -> None:
+    """The listed films as cards: what each is, why it is here, and what you can do with it
+    (rate it in place, hide it, read about it)."""
+    if not shown.items:
+        st.info("Nothing to show.")
+        return
+    names = shown.titles
+    for rank, item in enumerate(shown.items, start=1):
+        with st.container(border=True, key=f"{where}-card-{item.movie_id}"):
+            st.markdown(card_text(item, rank, shown, names))
+            with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+                star_slider(name, item.movie_id, where, item.display_title, width=CARD_SLIDER_PX)
+                st.button(
+                    "Not interested",
+                    key=state.hide_key(where, item.movie_id),
+                    icon=":material/visibility_off:",
+                    on_click=hide,
+                    args=(name, item.movie_id),
+                )

@@ -1,0 +1,97 @@
+"""*For me*: the quick-rate set and popular films for a newcomer, then the recommendations as
+cards, their chart, the *Why* panel and who the neighbours are. Draws what `app.fetch`
+fetched: no query from here on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from app import state
+from app.charts import recommendation_chart
+from app.fetch import ONBOARDING_MIN, Shown
+from app.text import label_md, md, notice_text
+from app.views.cards import draw_chart, film_list, star_slider
+from app.views.neighbours import neighbours_ui, why_ui
+from app.views.sidebar import widen_filters
+from reco.recommend import Recommendation, Recommender
+from reco.words import plural
+
+
+def other_starters(name: str, shown: Sequence[int]) -> None:
+    """ "Show me other films": the next quick-rate set leaves out every film shown so far."""
+    state.starters_seen(name).extend(shown)
+
+
+def onboarding_ui(name: str, picks: Sequence[Recommendation]) -> None:
+    st.subheader("👋 Quick start")
+    st.caption(
+        f"Rate at least {ONBOARDING_MIN} movies you know, from “Not rated” to 5 stars; "
+        "leave the others."
+    )
+    columns = st.columns(2)
+    for i, item in enumerate(picks):
+        with columns[i % 2]:
+            star_slider(name, item.movie_id, "quick", label_md(item.display_title), titled=True)
+    st.button(
+        "Show me other films",
+        key=state.OTHER_FILMS,
+        icon=":material/refresh:",
+        help="A fresh set of popular films to rate",
+        on_click=other_starters,
+        args=(name, [item.movie_id for item in picks]),
+    )
+
+
+def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> None:
+    """Draw what `app.fetch.fetch_shown` fetched."""
+    result = shown.result
+    if not shown.personalised:
+        onboarding_ui(name, shown.starters)
+        st.subheader("🍿 Popular movies")
+        missing = ONBOARDING_MIN - len(state.ratings(name))
+        st.caption(
+            f"Not personalised yet: rate {plural(missing, 'more movie')} "
+            "for recommendations from people of similar taste."
+        )
+        # Drawn when opened: the quick-rate set is what a first visit is for, and ten more
+        # cards (a slider, a button and a text each) would double what the browser draws first.
+        popular = st.expander(
+            "The most liked films meanwhile", key=state.POPULAR_OPEN, on_change="rerun"
+        )
+        if popular.open:
+            with popular:
+                film_list(name, shown, "pop")
+        return
+    st.subheader("🎯 Recommended for you")
+    notice = shown.notice
+    if notice is not None:
+        st.warning(notice_text(notice))
+        if notice.filtered:
+            st.button(
+                "Widen the filter to everyone",
+                key=state.WIDEN,
+                on_click=widen_filters,
+                args=(name,),
+            )
+        if notice.stop:
+            return
+    if result.popular:
+        film_list(name, shown, "pop")
+        return
+    chosen = "; ".join(map(md, result.where.shown()))
+    st.caption(
+        f"From the {len(result.neighbours)} users whose ratings are most like yours"
+        + (f" ({chosen})" if chosen else "")
+        + ". Rate a film you have seen, or hide one you do not want (restore it under *My "
+        "ratings*): the list updates."
+    )
+    film_list(name, shown, "rec")
+    draw_chart(
+        st.container(key="recommendation-chart"),
+        recommendation_chart(shown.items, shown.explanations),
+    )
+    st.caption("The chart shows the neighbours' verdicts listed under each film above.")
+    why_ui(name, result, shown)
+    neighbours_ui(recommender, result, shown.populations)

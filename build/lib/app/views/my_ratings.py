@@ -1,0 +1,145 @@
+"""*My ratings*: the latest as sliders, all of them in a list drawn when opened, the films not
+wanted, the link that holds them all, and a CSV to keep or restore them."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from app import state
+from app.text import label_md
+from app.views.cards import star_slider, unhide
+from reco.profile import MAX_LINK_CHARS, format_profile, profile_from_csv, profile_to_csv
+from reco.recommend import Recommender
+from reco.words import plural
+
+MY_RATINGS_SHOWN = 8  # the latest ratings, as sliders under "My ratings"; all in a list below
+MY_RATINGS_LISTED = 200  # sliders in that list (drawn when opened); the rest: search, CSV
+
+
+@st.fragment(key="mine")
+def my_ratings_ui(name: str, recommender: Recommender) -> None:
+    """The latest ratings as sliders (every slider on the page is redrawn at each rerun, so a
+    long profile is not all drawn), all of them by title in a list drawn when opened; the
+    hidden films; the link. A fragment rerun with the main column after each change, so it
+    also keeps the page address in step (`app.state.sync_link`)."""
+    ratings = state.ratings(name)
+    names = recommender.catalog.titles()
+    st.subheader(f"⭐ My ratings ({len(ratings)})")
+    if not ratings:
+        st.caption("Nothing rated yet.")
+    if len(format_profile(ratings)) > MAX_LINK_CHARS:
+        st.warning(
+            "Too many ratings for the page address: a copied link will not hold them. "
+            "Download them as CSV to keep them."
+        )
+    latest = list(itertools.islice(reversed(ratings), MY_RATINGS_SHOWN))  # newest first
+    if len(ratings) > MY_RATINGS_SHOWN:
+        st.caption(f"The {MY_RATINGS_SHOWN} you rated last; all {len(ratings):,} below.")
+    rating_rows(name, latest, names, "mine")
+    if len(ratings) > MY_RATINGS_SHOWN:
+        every = st.expander(
+            f"All {len(ratings):,} ratings, by title",
+            key=state.ALL_RATINGS_OPEN,
+            on_change="rerun",
+        )
+        if every.open:  # drawn only when open
+            with every:
+                ordered = sorted(ratings, key=lambda m: names.get(m, ""))
+                if len(ordered) > MY_RATINGS_LISTED:
+                    st.caption(
+                        f"Showing the first {MY_RATINGS_LISTED} of {len(ordered):,} by title; "
+                        "search for any other to change it, or keep them all as CSV below."
+                    )
+                rating_rows(name, ordered[:MY_RATINGS_LISTED], names, "all")
+    hidden_ui(name, names)
+    share_ui(name)
+    keep_ui(name, recommender, ratings)
+    state.sync_link(name)
+
+
+def rating_rows(
+    name: str, movie_ids: Sequence[int], names: Mapping[int, str], where: state.Where
+) -> None:
+    """One's ratings: a star slider under each title ("Not rated" removes the rating)."""
+    for movie_id in movie_ids:
+        title = names.get(movie_id, str(movie_id))
+        star_slider(name, movie_id, where, label_md(title), titled=True)
+
+
+def hidden_ui(name: str, names: Mapping[int, str]) -> None:
+    """The films marked "not interested", each with a button to bring it back."""
+    hidden = state.hidden(name)
+    if not hidden:
+        return
+    with st.expander(f"Not interested ({len(hidden)})"):
+        st.caption("Never recommended while hidden; bring one back to see it again.")
+        for movie_id in sorted(hidden, key=lambda m: names.get(m, "")):
+            st.button(
+                f"Restore {label_md(names.get(movie_id, movie_id))}",
+                key=state.unhide_key(movie_id),
+                icon=":material/undo:",
+                on_click=unhide,
+                args=(name, movie_id),
+            )
+
+
+def share_ui(name: str) -> None:
+    """The page link with the ratings, in a box with a copy button."""
+    params = state.link_params(name)
+    if state.RATINGS_PARAM not in params and state.HIDDEN_PARAM not in params:
+        return
+    base = (st.context.url or "").split("?")[0] or "/"
+    st.caption("Your link holds your ratings: copy it to keep or share them.")
+    st.code(f"{base}?{urlencode(params, safe=':,')}", language=None, wrap_lines=True)
+
+
+def keep_ui(name: str, recommender: Recommender, ratings: Mapping[int, float]) -> None:
+    """Download the ratings (and hidden films) as CSV, or restore them from one."""
+    keep = st.expander("Save or restore my ratings", key=state.KEEP_OPEN, on_change="rerun")
+    if not keep.open:  # drawn only when open: no CSV written on every rerun
+        return
+    hidden = state.hidden(name)
+    with keep:
+        st.download_button(
+            "Download my ratings (CSV)",
+            profile_to_csv(ratings, recommender.catalog.titles(), hidden),
+            file_name=f"my-ratings-{name}.csv",
+            mime="text/csv",
+            disabled=not ratings and not hidden,
+            key=state.DOWNLOAD,
+        )
+        uploaded = st.file_uploader(
+            "Restore from a CSV (movie_id, rating)", type=["csv"], key=state.UPLOAD
+        )
+        if uploaded is not None and st.session_state.get(state.UPLOADED) != uploaded.file_id:
+            st.session_state[state.UPLOADED] = uploaded.file_id
+            restore(name, uploaded.getvalue(), recommender.movie_ids)
+        for kind, text in st.session_state.get(state.UPLOAD_MESSAGES, []):
+            (st.success if kind == "success" else st.warning)(text)
+
+
+def restore(name: str, data: bytes, known: frozenset[int]) -> None:
+    """A CSV file's ratings and hidden films in place of the session's; what was left out is
+    kept to show while the section stays open (only this file's messages)."""
+    parsed = profile_from_csv(data, known)
+    messages = [("warning", problem) for problem in parsed.problems]
+    if parsed.ratings or parsed.hidden:
+        ratings, hidden = state.ratings(name), state.hidden(name)
+        ratings.clear()
+        ratings.update(parsed.ratings)
+        hidden.clear()
+        hidden.update(parsed.hidden)
+        if parsed.ratings:
+            restored = (
+                "success",
+                f"Restored {plural(len(parsed.ratings), 'rating')} from the file.",
+            )
+            messages.insert(0, restored)
+        st.session_state[state.UPLOAD_MESSAGES] = messages
+        st.rerun()
+    messages.append(("warning", "No usable rating in the file; your current ratings are kept."))
+    st.session_state[state.UPLOAD_MESSAGES] = messages

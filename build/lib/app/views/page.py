@@ -1,0 +1,99 @@
+"""The page under the title: messages said once, the sidebar's choices, then the main column
+(*For me* or *Movie night*) beside searching and *My ratings*; an engine that stops answering
+gets a message and a retry, and the person's ratings stay."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import state
+from app.fetch import Choices, GroupShown, Shown, fetch_group, fetch_shown
+from app.resources import reconnect
+from app.text import md
+from app.views.for_me import recommendations_ui
+from app.views.movie_night import group_ui
+from app.views.my_ratings import my_ratings_ui
+from app.views.search import search_ui
+from app.views.sidebar import choices_ui
+from reco.group import DEFAULT_RULE
+from reco.recommend import IndexUnavailable, Recommender
+from reco.store import StoreUnavailable
+
+VIEWS = ("For me", "Movie night")
+
+
+def messages_ui() -> None:
+    """What was left out of a shared link, and the like, said once; never the link's text."""
+    for kind, text in state.take_flashes():
+        if kind == "toast":
+            st.toast(text)
+        else:
+            getattr(st, kind)(text)
+
+
+def unavailable_ui(error: StoreUnavailable) -> None:
+    if isinstance(error, IndexUnavailable):  # on a server: its operator rebuilds it
+        st.error(md(str(error)[0].upper() + str(error)[1:]))
+        st.info("Your ratings are kept. Retry once the index has been rebuilt.")
+    else:
+        st.error(f"The vector engine is unavailable: {md(error)}")
+        st.info("Your ratings are kept. Retry when it is back.")
+    st.button("Retry", key=state.RETRY, on_click=retry, type="primary")
+
+
+def retry() -> None:
+    """Connect to the engine again and draw the whole page (the ratings stay)."""
+    reconnect()
+    st.rerun()
+
+
+def page_ui(name: str, recommender: Recommender, offered: list[str]) -> None:
+    state.restore_from_link(name, recommender.movie_ids, offered)
+    messages_ui()
+    for warning in recommender.notes:
+        st.sidebar.caption(f"Data note: {md(warning)}")
+    choices = choices_ui(recommender, name)
+    # The main column comes first: on a phone, where columns stack, the quick-rate set or the
+    # recommendations are at the top, searching and one's ratings below.
+    main_column, side = st.columns([7, 4], gap="large")
+    with side:  # searching and rating go on while the engine is away
+        search_ui(name, recommender)
+        my_ratings_ui(name, recommender)
+    with main_column:
+        main_ui(name, recommender, choices)
+
+
+@st.fragment(key="main")
+def main_ui(name: str, recommender: Recommender, choices: Choices) -> None:
+    """The main column: the quick-rate set and popular films, the recommendations, or the
+    movie night. Fetches its one result, then draws it. A fragment: a rating or a hidden film
+    reruns it with *My ratings* (`app.state.rerun_rated_parts`), and so do its own widgets."""
+    night = st.session_state.get(state.VIEW) == VIEWS[1]
+    shown: Shown | None = None
+    group: GroupShown | None = None
+    problem: Exception | None = None
+    ratings, hidden = state.ratings(name), state.excluded(name)
+    try:  # fetch what the column shows, then draw it
+        if night:
+            rule = st.session_state.get(state.GROUP_RULE, DEFAULT_RULE)
+            group = fetch_group(recommender, choices, state.members(name), ratings, hidden, rule)
+        else:
+            shown = fetch_shown(recommender, choices, ratings, hidden, state.starters_seen(name))
+    except (ValueError, StoreUnavailable) as error:
+        problem = error
+    st.segmented_control(
+        "View",
+        VIEWS,
+        key=state.VIEW,
+        default=VIEWS[0],
+        required=True,
+        label_visibility="collapsed",
+    )
+    if isinstance(problem, StoreUnavailable):
+        unavailable_ui(problem)
+    elif problem is not None:
+        st.error(f"Cannot recommend: {md(problem)}")
+    elif night:
+        group_ui(name, recommender, group)
+    elif shown is not None:
+        recommendations_ui(name, recommender, shown)

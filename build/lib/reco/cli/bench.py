@@ -1,0 +1,121 @@
+"""``python -m reco bench``: speed and scale against the seed's engine, or a release on disk."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from reco.cli.common import show
+from reco.reports import write_report
+
+
+def add(
+    commands: argparse._SubParsersAction,
+    common: argparse.ArgumentParser,
+    engine: argparse.ArgumentParser,
+) -> None:
+    """This command's parser and its options."""
+    bench = commands.add_parser("bench", help="speed and scale against the seed's engine")
+    bench.add_argument(
+        "--sizes",
+        default="1000,10000,100000",
+        help="synthetic user counts, comma-separated (default 1000,10000,100000)",
+    )
+    bench.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        help="also bench a real dataset by name or path (repeatable)",
+    )
+    bench.add_argument(
+        "--profiles", type=int, default=300, help="profiles of 5-50 ratings timed per size"
+    )
+    bench.add_argument(
+        "--seed-cap",
+        type=float,
+        default=120.0,
+        help="seconds of queries at most for the seed engine per size",
+    )
+    bench.add_argument(
+        "--seed-max-users",
+        type=int,
+        default=50_000,
+        help="largest size at which the seed engine is built",
+    )
+    bench.add_argument("--out", default="docs/bench", help="folder for bench.md/.json/.png/.html")
+    bench.add_argument(
+        "--release-users",
+        type=int,
+        default=None,
+        help="instead: write a synthetic release of this many users in the ml-25m CSV layout "
+        "and measure build, start-up, memory, search and the server code path (fresh processes)",
+    )
+    bench.add_argument(
+        "--workdir", default=None, help="with --release-users: keep the release and indexes here"
+    )
+    bench.add_argument("--one", help=argparse.SUPPRESS)  # one size, in this process (internal)
+    bench.add_argument("--phase", help=argparse.SUPPRESS)  # one release phase (internal)
+    bench.add_argument("--release-path", help=argparse.SUPPRESS)
+    bench.add_argument("--data-dir", help=argparse.SUPPRESS)
+    bench.add_argument("--started", type=float, default=0.0, help=argparse.SUPPRESS)
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, out: TextIO) -> None:
+    from reco.bench import (
+        BenchOptions,
+        ReleaseOptions,
+        bench_one,
+        bench_release,
+        release_phase,
+        release_table,
+        run,
+        save,
+        table,
+    )
+
+    if args.phase:
+        phase = release_phase(
+            args.phase, Path(args.release_path), Path(args.data_dir), args.started
+        )
+        json.dump(phase, out)
+        out.write("\n")
+        return
+    if args.release_users:
+        result = bench_release(
+            ReleaseOptions(users=args.release_users, profiles=args.profiles),
+            args.workdir,
+            progress=lambda text: print(text, file=sys.stderr, flush=True),
+        )
+        write_report(args.out, "release", markdown=release_table(result), data=result)
+        if args.json:
+            show(result, out)
+        else:
+            print(release_table(result), file=out)
+        return
+
+    options = BenchOptions(
+        profiles=args.profiles, seed_cap_seconds=args.seed_cap, seed_max_users=args.seed_max_users
+    )
+    if args.one:
+        json.dump(bench_one(args.one, options), out)
+        out.write("\n")
+        return
+    sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    if any(size < 10 for size in sizes):
+        raise ValueError("--sizes are user counts of at least 10")
+    results = run(
+        [*sizes, *args.dataset],
+        options,
+        progress=lambda text: print(text, file=sys.stderr, flush=True),
+    )
+    written = save(results, args.out)
+    if args.json:
+        show(results, out)
+        return
+    print(table(results), file=out)
+    print("written: " + ", ".join(str(p) for p in written), file=out)

@@ -1,0 +1,165 @@
+"""What the commands share: a text progress bar, the options of every command that opens a
+release, the neighbour filters as options, and opening a release as the options say."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import TextIO
+
+import numpy as np
+
+from reco import filters
+from reco.datasets import DEFAULT_DATASET, KNOWN_DATASETS
+from reco.encode import ENCODINGS, check_stars
+from reco.recommend import (
+    DEFAULT_ENCODING,
+    DEFAULT_IDF,
+    DEFAULT_NORMALIZE,
+    Recommender,
+    open_recommender,
+)
+
+Parser = argparse.ArgumentParser
+Commands = argparse._SubParsersAction  # what `ArgumentParser.add_subparsers` returns
+
+
+class TextProgress:
+    """A one-line progress bar on a text stream, redrawn at most ten times a second."""
+
+    def __init__(
+        self, label: str, unit: str = "", scale: float = 1.0, stream: TextIO | None = None
+    ):
+        self.label, self.unit, self.scale = label, unit, scale
+        self.stream = stream if stream is not None else sys.stderr
+        self.shown = False
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        finished = total is not None and done >= total
+        if not finished and now - self._last < 0.1:
+            return
+        self._last = now
+        amount = f"{done / self.scale:,.0f}" + (f"/{total / self.scale:,.0f}" if total else "")
+        if total:
+            filled = int(30 * min(done / total, 1.0))
+            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {100 * done / total:5.1f}% "
+        else:
+            bar = ""
+        self.stream.write(f"\r{self.label} {bar}{amount} {self.unit}")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def common_options() -> argparse.ArgumentParser:
+    """The options of every command that reads a release: which one, and where."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--dataset",
+        default=DEFAULT_DATASET,
+        help=f"a name ({', '.join(KNOWN_DATASETS)}), a zip or a folder",
+    )
+    common.add_argument(
+        "--data-dir", help="datasets and indexes (default: $RECO_DATA_DIR or data/)"
+    )
+    return common
+
+
+def engine_options(common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of every command that opens an index: the engine and the encoding."""
+    engine = argparse.ArgumentParser(add_help=False, parents=[common])
+    engine.add_argument(
+        "--qdrant-url",
+        default=None,
+        help="a Qdrant server instead of the embedded engine ($QDRANT_URL)",
+    )
+    engine.add_argument(
+        "--qdrant-api-key", default=None, help="API key for --qdrant-url (default: $QDRANT_API_KEY)"
+    )
+    engine.add_argument(
+        "--encoding",
+        choices=ENCODINGS,
+        default=None,
+        help="how ratings become vector values (default: the index's own; a new index: "
+        f"{DEFAULT_ENCODING})",
+    )
+    engine.add_argument(
+        "--similarity", choices=("cosine", "dot"), default="cosine" if DEFAULT_NORMALIZE else "dot"
+    )
+    engine.add_argument(
+        "--idf",
+        action=argparse.BooleanOptionalAction,
+        default=DEFAULT_IDF,
+        help="weigh rarely rated movies more in the similarity (Qdrant's IDF modifier)",
+    )
+    return engine
+
+
+def add_filters(parser: argparse.ArgumentParser, whose: str) -> None:
+    """One repeatable option per neighbour filter of `reco.filters.FILTERS`."""
+    for field in filters.FILTERS:
+        parser.add_argument(
+            field.option,
+            action="append",
+            default=[],
+            dest=field.keyword,
+            metavar=field.name.upper(),
+            help=f"{whose} only of this {field.title.lower()} (repeatable)",
+        )
+
+
+def chosen_filters(args: argparse.Namespace) -> dict[str, list[str]]:
+    """The neighbour filters given on the command line, by their keywords."""
+    return {field.keyword: getattr(args, field.keyword) for field in filters.FILTERS}
+
+
+def parse_rating(text: str) -> tuple[int, float]:
+    """``"50=4.5"`` -> ``(50, 4.5)``; `ValueError` with a readable message otherwise."""
+    movie, sep, stars = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        movie_id, value = int(movie.strip()), float(stars.strip())
+    except ValueError:
+        raise ValueError(f"--rate takes MOVIE_ID=STARS, e.g. 50=4.5; got {text!r}") from None
+    check_stars(np.array([value]))
+    return movie_id, value
+
+
+def open_from(args: argparse.Namespace, *, repair: bool = False) -> tuple[Recommender, float, bool]:
+    download = TextProgress(f"Downloading {args.dataset}", "MB", 1e6)
+    build = TextProgress(f"Indexing {args.dataset}", "users")
+    started = time.perf_counter()
+    try:
+        recommender = open_recommender(
+            args.dataset,
+            data_dir=args.data_dir,
+            qdrant_url=args.qdrant_url,
+            qdrant_api_key=args.qdrant_api_key,
+            encoding=args.encoding,
+            normalize=args.similarity == "cosine",
+            idf=args.idf,
+            shard_number=getattr(args, "shards", None),
+            replication_factor=getattr(args, "replicas", None),
+            download_progress=download,
+            build_progress=build,
+            repair=repair,
+        )
+    finally:
+        download.close()
+        build.close()
+    return recommender, time.perf_counter() - started, build.shown
+
+
+def show(payload: object, out: TextIO) -> None:
+    """``payload`` as indented JSON on ``out`` (every command's ``--json``)."""
+    json.dump(payload, out, indent=2)
+    out.write("\n")

@@ -1,0 +1,302 @@
+"""The store's interface and the types both engines share: users to store, neighbours found, an
+open index and its manifest.
+
+An index is the single source of truth after a build. It holds:
+
+- one point per user: id = user id, a sparse ``taste`` vector (the encoded ratings, searched by
+  dot product) and as payload the demographics and ``stars``, the raw ratings packed into one
+  string (`reco.packed`), returned with each neighbour by `UserStore.similar_users`;
+- the *catalog* of films and their figures (`reco.catalog.Catalog`);
+- a *manifest* (`Manifest`): the index layout version, the fingerprint of data and encoding,
+  the encoding's parameters, what the release file looked like (for staleness checks without
+  reading it), counts and data notes.
+
+`UserStore.open_current` opens the complete index of a name whatever its fingerprint (or says
+why it cannot be used); `UserStore.rebuild` builds aside and switches only when complete.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Protocol
+
+import numpy as np
+
+from reco.catalog import Catalog
+from reco.datasets import Progress
+from reco.encode import SparseRows, SparseVector
+from reco.filters import UserFilter
+
+TASTE, STARS = "taste", "stars"
+INDEX_VERSION = 4
+"""Layout of an index: 4 = users with stars packed in 16-bit words (`reco.packed`) + catalog +
+manifest (3 packed them in 32-bit words, 2 kept them in a second sparse vector, 1 had no
+catalog)."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index says of itself. The builder gives the first five fields
+    (`reco.index.build_index`); a store fills in the rest when the build is complete
+    (`completed`), and that is the only place a manifest is written."""
+
+    dataset: str = ""
+    ratings: int = 0
+    encoding: Mapping[str, Any] = field(default_factory=dict)
+    """The `reco.encode.Encoding` the users were encoded with, its fitted statistics included."""
+    release: Mapping[str, Any] | None = None
+    """What the release file looked like (`reco.index.release_signature`)."""
+    warnings: tuple[str, ...] = ()  # what the build skipped in the release (bad rows)
+    version: int = INDEX_VERSION
+    fingerprint: str = ""
+    name: str = ""
+    users: int = 0
+    movies: int = 0
+    build_seconds: float = 0.0
+    created: str = ""
+    cells: tuple[Mapping[str, Any], ...] = ()  # on a server: the catalog's cells
+
+    def completed(
+        self,
+        *,
+        fingerprint: str,
+        name: str,
+        users: int,
+        movies: int,
+        started: float,
+        cells: Sequence[Mapping[str, Any]] = (),
+    ) -> Manifest:
+        """This manifest as a store writes it once a build is complete."""
+        return replace(
+            self,
+            version=INDEX_VERSION,
+            fingerprint=fingerprint,
+            name=name,
+            users=users,
+            movies=movies,
+            build_seconds=round(time.perf_counter() - started, 3),
+            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            cells=tuple(cells),
+        )
+
+    def changed(self, changes: Mapping[str, Any]) -> Manifest:
+        """This manifest with some fields changed (e.g. a re-stamped release); checked like a
+        manifest read back."""
+        return Manifest.from_json({**self.to_json(), **changes})
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["encoding"] = dict(self.encoding)
+        data["release"] = None if self.release is None else dict(self.release)
+        data["warnings"] = list(self.warnings)
+        data["cells"] = [dict(cell) for cell in self.cells]
+        return data
+
+    @classmethod
+    def from_json(cls, data: object) -> Manifest:
+        """A manifest read back (from ``manifest.json`` or a collection's metadata); raises
+        `ValueError` naming the field of a wrong shape (never its value)."""
+        if not isinstance(data, Mapping):
+            raise ValueError("the manifest is not an object")
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in known:
+                continue  # a field of an older layout: ignored
+            values[key] = _checked(key, value)
+        return cls(**values)
+
+
+_SHAPES: dict[str, tuple[type, ...]] = {
+    "dataset": (str,),
+    "ratings": (int,),
+    "encoding": (Mapping,),
+    "release": (Mapping, type(None)),
+    "warnings": (list, tuple),
+    "version": (int,),
+    "fingerprint": (str,),
+    "name": (str,),
+    "users": (int,),
+    "movies": (int,),
+    "build_seconds": (int, float),
+    "created": (str,),
+    "cells": (list, tuple),
+}
+
+
+def _checked(key: str, value: Any) -> Any:
+    """A manifest field's value if it has the field's shape, else `ValueError`."""
+    shapes = _SHAPES[key]
+    if isinstance(value, bool) and bool not in shapes or not isinstance(value, shapes):
+        raise ValueError(f"the manifest's {key} has the wrong shape")
+    if key == "warnings":
+        if not all(isinstance(w, str) for w in value):
+            raise ValueError("the manifest's warnings have the wrong shape")
+        return tuple(value)
+    if key == "cells":
+        if not all(isinstance(c, Mapping) for c in value):
+            raise ValueError("the manifest's cells have the wrong shape")
+        return tuple(value)
+    return value
+
+
+@dataclass(frozen=True)
+class UserPoint:
+    """One user to store."""
+
+    user_id: int
+    taste: SparseVector
+    stars: SparseVector
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Users found for a query, most similar first: row ``i`` of ``stars`` holds the raw
+    ratings of ``user_ids[i]``; ``payloads`` (demographics, ``n_ratings``) when asked for."""
+
+    user_ids: np.ndarray
+    similarities: np.ndarray
+    stars: SparseRows
+    payloads: tuple[Mapping[str, Any], ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.user_ids)
+
+    def take(self, keep: np.ndarray) -> Neighbours:
+        """The neighbours at positions (or where the mask is true) ``keep``, in order."""
+        positions = np.arange(len(self))[keep]
+        payloads = tuple(self.payloads[i] for i in positions) if self.payloads else ()
+        return Neighbours(
+            self.user_ids[positions],
+            self.similarities[positions],
+            self.stars.take(positions),
+            payloads,
+        )
+
+    @classmethod
+    def empty(cls) -> Neighbours:
+        return cls(
+            np.empty(0, np.int64),
+            np.empty(0, np.float64),
+            SparseRows(np.zeros(1, np.int64), np.empty(0, np.int32), np.empty(0, np.float32)),
+        )
+
+
+@dataclass(frozen=True)
+class OpenIndex:
+    """A complete index a store has opened: its manifest and its catalog."""
+
+    manifest: Manifest
+    catalog: Catalog
+
+
+class IndexDamaged(RuntimeError):
+    """An index exists under the name but cannot be used (the message says why)."""
+
+
+class UserStore(Protocol):
+    """The few operations the recommender needs from a vector engine."""
+
+    description: str
+    server: bool  # a shared Qdrant server: an app never rebuilds its index on its own
+
+    def open_current(self) -> OpenIndex | None:
+        """Open the complete index of this name, whatever its fingerprint; None when there is
+        none. Raises `IndexDamaged` when one exists but cannot be used (older layout version,
+        missing or damaged catalog, users missing), `StoreUnavailable` when the engine
+        cannot be reached."""
+        ...
+
+    def ready(self, fingerprint: str) -> OpenIndex | None:
+        """The open index when the store holds a complete, usable one with this fingerprint."""
+        ...
+
+    def rebuild(
+        self,
+        fingerprint: str,
+        batches: Iterable[Sequence[UserPoint]],
+        *,
+        total: int,
+        catalog: Catalog,
+        manifest: Manifest,
+        progress: Progress | None = None,
+        idf: bool = False,
+    ) -> OpenIndex:
+        """Build the index aside from ``batches`` (users), ``catalog`` and ``manifest`` and
+        switch to it once complete (a store may instead open the same fingerprint when
+        another process has just built it). Raises `StoreUnavailable` when the engine cannot
+        be reached.
+
+        With ``idf``, the engine weighs each movie in the similarity by its inverse document
+        frequency: agreeing on a rarely rated movie counts more than on a popular one.
+        """
+        ...
+
+    def update_manifest(self, changes: Mapping[str, Any]) -> OpenIndex:
+        """Merge ``changes`` into the open index's manifest (e.g. a re-stamped release)."""
+        ...
+
+    def upsert(self, users: Sequence[UserPoint]) -> None: ...
+
+    def similar_users(
+        self,
+        query: SparseVector,
+        limit: int,
+        where: UserFilter | None = None,
+        *,
+        with_payload: bool = False,
+    ) -> Neighbours:
+        """The ``limit`` users with the highest dot product with ``query``, best first, with
+        their stored star ratings (and payloads when ``with_payload``)."""
+        ...
+
+    def similar_users_batch(
+        self, queries: Sequence[SparseVector], limit: int, where: UserFilter | None = None
+    ) -> list[Neighbours]:
+        """`similar_users` for several queries sent to the engine as one batch, answers in
+        the same order (an empty query: no neighbours)."""
+        ...
+
+    def count(self, where: UserFilter | None = None) -> int: ...
+
+    def facet(self, field: str, where: UserFilter | None = None) -> dict[str, int]:
+        """How many users hold each value of a payload field (under a filter)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def is_index_name(name: str, candidate: str) -> bool:
+    """Whether ``candidate`` is ``<name>-<fingerprint>``: fingerprints never hold a dash, so
+    the indexes of ``ml-latest`` are never mistaken for those of ``ml-latest-small``."""
+    prefix = f"{name}-"
+    return (
+        candidate.startswith(prefix)
+        and "-" not in candidate[len(prefix) :]
+        and (len(candidate) > len(prefix))
+    )
+
+
+class StoreUnavailable(RuntimeError):
+    """The vector engine cannot be reached or opened."""
+
+
+def read_manifest(data: object, index: str) -> Manifest:
+    """The manifest of ``index`` (e.g. "the index ml-100k-…") as read back; `IndexDamaged`
+    when it is of another layout than this program's or of the wrong shape."""
+    if isinstance(data, Mapping):
+        version = data.get("version", 1)
+        if version != INDEX_VERSION:
+            known = isinstance(version, int) and not isinstance(version, bool)
+            newer = known and version > INDEX_VERSION
+            raise IndexDamaged(
+                f"{index} was built by {'a newer' if newer else 'an older'} version of this "
+                f"program (layout {version if known else '?'}, now {INDEX_VERSION})"
+            )
+    try:
+        return Manifest.from_json(data)
+    except ValueError as error:
+        raise IndexDamaged(f"the manifest of {index} is damaged ({error})") from None
