@@ -15,7 +15,7 @@ from typing import Literal
 import streamlit as st
 
 from app.fetch import Member
-from reco.datasets import DEFAULT_DATASET
+from reco.datasets import DEFAULT_DATASET, KNOWN_DATASETS
 from reco.filters import FilterField
 from reco.profile import (
     MAX_LINK_CHARS,
@@ -38,6 +38,7 @@ HIDDEN = "hidden"  # per release: films marked "not interested"
 STARTERS_SEEN = "starters_seen"  # per release: quick-rate films shown so far
 MEMBERS = "members"  # per release: the movie night's people
 RESTORED = "restored"  # the link was read (once per session)
+LINK_KEPT = "link_kept"  # a link of a release not offered: the address is left as it came
 FLASHES = "flashes"  # messages to show once (`flash`)
 SEARCH_LISTED = "search_listed"  # the films the search results show
 UPLOADED = "uploaded_id"  # the CSV file last restored (its messages stay until another)
@@ -161,6 +162,17 @@ def restore_from_link(name: str, known: Container[int], offered: Sequence[str]) 
     if st.session_state.get(RESTORED):
         return
     st.session_state[RESTORED] = True
+    linked = st.query_params.get(RELEASE_PARAM)
+    if linked and linked not in offered:  # its movie ids mean other films here: none used
+        named = linked if linked in KNOWN_DATASETS else "a release"
+        held = RATINGS_PARAM in st.query_params or HIDDEN_PARAM in st.query_params
+        flash(
+            f"The link holds {'ratings of ' if held else ''}{named}, which this site does not "
+            f"offer; showing {name}"
+            + (" without them. Your link stays in the address." if held else ".")
+        )
+        st.session_state[LINK_KEPT] = True
+        return
     parsed = parse_profile(st.query_params.get(RATINGS_PARAM), known)
     hidden_films = parse_hidden(st.query_params.get(HIDDEN_PARAM), known)
     if parsed.ratings:
@@ -169,9 +181,6 @@ def restore_from_link(name: str, known: Container[int], offered: Sequence[str]) 
     hidden(name).update(hidden_films.hidden - parsed.ratings.keys())
     for problem in (*parsed.problems, *hidden_films.problems):
         flash(problem)
-    linked = st.query_params.get(RELEASE_PARAM)
-    if linked and linked not in offered:
-        flash(f"The link names a dataset that is not available; showing {name}.")
 
 
 def link_release() -> str | None:
@@ -194,7 +203,10 @@ def link_params(name: str) -> dict[str, str]:
 
 
 def sync_link(name: str) -> None:
-    """Keep the URL's query parameters equal to the ratings, so a copied link restores them."""
+    """Keep the URL's query parameters equal to the ratings, so a copied link restores them
+    (a link of a release not offered stays as it came until the person changes something)."""
+    if st.session_state.get(LINK_KEPT):
+        return
     wanted = link_params(name)
     shown = {k: v for k, v in st.query_params.to_dict().items() if k in LINK_PARAMS}
     if shown != wanted:
@@ -211,6 +223,7 @@ def rerun_rated_parts(name: str, movie_id: int, shown_by: str = "") -> None:
     redrawn costs the browser time): the main column, *My ratings*, and the search results
     when they list the film (unless its own slider there, ``shown_by`` "search", made the
     change). Not the sidebar, header or the rest."""
+    st.session_state.pop(LINK_KEPT, None)
     sync_link(name)
     parts = list(RATED_PARTS)
     if movie_id in st.session_state.get(SEARCH_LISTED, ()) and shown_by != SEARCH_PART:

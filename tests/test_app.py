@@ -391,7 +391,28 @@ def test_unknown_dataset_in_link_falls_back(app: AppTest) -> None:
     app.query_params["dataset"] = "../../etc/passwd"
     app.run()
     assert not app.exception
-    assert any("not available" in w.value for w in app.warning)
+    warned = [w.value for w in app.warning]
+    assert any("does not offer" in w for w in warned)
+    assert not any("etc" in w or "passwd" in w for w in warned)  # never the link's own text
+
+
+@pytest.mark.parametrize("linked", ["ml-latest-small", "ml-latest-smal", "../../etc"])
+def test_a_link_of_a_release_not_offered_moves_no_rating_and_stays_in_the_address(
+    app: AppTest, monkeypatch: pytest.MonkeyPatch, linked: str
+) -> None:
+    monkeypatch.setenv("RECO_RELEASES", "ml-100k")
+    app.query_params["dataset"] = linked
+    app.query_params["r"] = "1:4.5,2:5"
+    app.query_params["h"] = "3"
+    app.run()
+    assert not app.exception
+    assert ratings(app) == {} and not app.session_state[per_release(keys.HIDDEN, "ml-100k")]
+    warned = " ".join(w.value for w in app.warning)
+    assert "does not offer" in warned and "stays in the address" in warned
+    assert (linked == "ml-latest-small") == ("ml-latest-small" in warned)
+    assert app.query_params["dataset"] == linked and app.query_params["r"] == "1:4.5,2:5"
+    app.run()  # a later run keeps the address as it came
+    assert app.query_params["r"] == "1:4.5,2:5"
 
 
 def test_empty_state_offers_to_widen_the_filter(app: AppTest, scenario: Scenario) -> None:
