@@ -18,7 +18,7 @@ from app import state as keys
 from app.state import RATINGS, per_release
 from reco.bench import synthetic_movielens
 from reco.datasets import Dataset
-from reco.profile import MAX_RATINGS
+from reco.profile import MAX_LINK_CHARS, MAX_RATINGS
 from reco.recommend import Recommender
 
 ML100K_RATINGS = per_release(RATINGS, "ml-100k")  # the session key of those ratings
@@ -115,6 +115,22 @@ def test_5000_ratings_from_a_csv_are_kept_and_the_link_says_why_it_cannot(
     assert "Too many ratings for the page address" in warnings
     assert "r" not in app.query_params  # no link the app itself would refuse
     assert "🎯 Recommended for you" in [s.value for s in app.subheader]
+
+
+def test_hidden_films_too_many_for_the_link_are_named_not_dropped_silently(
+    app: AppTest, dataset: Dataset
+) -> None:
+    app.run()
+    movies = dataset.movies["movie_id"].tolist()
+    hidden = movies  # every film
+    assert len(",".join(map(str, hidden))) > MAX_LINK_CHARS  # more than a link holds
+    rows = "movie_id,rating,hidden\n" + "".join(f"{m},,yes\n" for m in hidden)
+    app.file_uploader(key=keys.UPLOAD).set_value(("hidden.csv", rows.encode(), "text/csv")).run()
+    assert not app.exception
+    assert app.session_state[per_release(keys.HIDDEN, "ml-100k")] == set(hidden)
+    warnings = " ".join(w.value for w in app.warning)
+    assert "Too many hidden films for the page address" in warnings
+    assert "h" not in app.query_params
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,13 @@ import streamlit as st
 from app import state
 from app.text import label_md
 from app.views.cards import star_slider, unhide
-from reco.profile import MAX_LINK_CHARS, format_profile, profile_from_csv, profile_to_csv
+from reco.profile import (
+    MAX_LINK_CHARS,
+    format_hidden,
+    format_profile,
+    profile_from_csv,
+    profile_to_csv,
+)
 from reco.recommend import Recommender
 from reco.words import plural
 
@@ -30,10 +36,18 @@ def my_ratings_ui(name: str, recommender: Recommender) -> None:
     st.subheader(f"⭐ My ratings ({len(ratings)})")
     if not ratings:
         st.caption("Nothing rated yet.")
-    if len(format_profile(ratings)) > MAX_LINK_CHARS:
+    too_long = [
+        what
+        for what, text in (
+            ("ratings", format_profile(ratings)),
+            ("hidden films", format_hidden(state.hidden(name))),
+        )
+        if len(text) > MAX_LINK_CHARS
+    ]
+    if too_long:
         st.warning(
-            "Too many ratings for the page address: a copied link will not hold them. "
-            "Download them as CSV to keep them."
+            f"Too many {' and '.join(too_long)} for the page address: a copied link will not "
+            "hold them. Download them as CSV to keep them."
         )
     latest = list(itertools.islice(reversed(ratings), MY_RATINGS_SHOWN))  # newest first
     if len(ratings) > MY_RATINGS_SHOWN:
