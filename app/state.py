@@ -74,7 +74,9 @@ WHY_OPEN = "why-open"
 NEIGHBOURS_OPEN = "neighbours-open"
 KEEP_OPEN = "keep-open"
 ALL_RATINGS_OPEN = "all-ratings-open"
-LAZY_SECTIONS = (WHY_OPEN, NEIGHBOURS_OPEN, KEEP_OPEN, ALL_RATINGS_OPEN)
+HIDDEN_OPEN = "hidden-open"
+HIDDEN_PAGE = "hidden-page"
+LAZY_SECTIONS = (WHY_OPEN, NEIGHBOURS_OPEN, KEEP_OPEN, ALL_RATINGS_OPEN, HIDDEN_OPEN)
 
 # where a film's slider is drawn: its key is "<where>-<movie id>"
 Where = Literal["search", "mine", "all", "quick", "rec", "pop", "why"]

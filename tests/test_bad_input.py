@@ -131,6 +131,11 @@ def test_hidden_films_too_many_for_the_link_are_named_not_dropped_silently(
     warnings = " ".join(w.value for w in app.warning)
     assert "Too many hidden films for the page address" in warnings
     assert "h" not in app.query_params
+    restore = [b for b in app.button if b.key.startswith("unhide-")]
+    assert len(restore) == 50  # a page of the list, not thousands of buttons a run
+    app.number_input(key=keys.HIDDEN_PAGE).set_value(2).run()
+    second = [b.key for b in app.button if b.key.startswith("unhide-")]
+    assert len(second) == 50 and not set(second) & {b.key for b in restore}
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from reco.words import plural
 
 MY_RATINGS_SHOWN = 8  # the latest ratings, as sliders under "My ratings"; all in a list below
 MY_RATINGS_LISTED = 200  # sliders in that list (drawn when opened); the rest: search, CSV
+HIDDEN_SHOWN = 50  # films a page of the "Not interested" list
 
 
 @st.fragment(key="mine")
@@ -83,13 +84,26 @@ def rating_rows(
 
 
 def hidden_ui(name: str, names: Mapping[int, str]) -> None:
-    """The films marked "not interested", each with a button to bring it back."""
+    """The films marked "not interested", each with a button to bring it back: drawn when
+    opened, `HIDDEN_SHOWN` a page (a long list drawn whole held up every rerun)."""
     hidden = state.hidden(name)
     if not hidden:
         return
-    with st.expander(f"Not interested ({len(hidden)})"):
+    section = st.expander(
+        f"Not interested ({len(hidden)})", key=state.HIDDEN_OPEN, on_change="rerun"
+    )
+    if not section.open:
+        return
+    with section:
         st.caption("Never recommended while hidden; bring one back to see it again.")
-        for movie_id in sorted(hidden, key=lambda m: names.get(m, "")):
+        ordered = sorted(hidden, key=lambda m: names.get(m, ""))
+        pages = -(-len(ordered) // HIDDEN_SHOWN)
+        page = 1
+        if pages > 1:
+            st.caption(f"{len(ordered):,} films by title, {HIDDEN_SHOWN} a page.")
+            page = st.number_input("Page", 1, pages, 1, key=state.HIDDEN_PAGE)
+        start = (min(int(page), pages) - 1) * HIDDEN_SHOWN
+        for movie_id in ordered[start : start + HIDDEN_SHOWN]:
             st.button(
                 f"Restore {label_md(names.get(movie_id, movie_id))}",
                 key=state.unhide_key(movie_id),
