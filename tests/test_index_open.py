@@ -19,6 +19,7 @@ from reco import IndexUnavailable
 from reco.bench import synthetic_movielens
 from reco.datasets import Dataset
 from reco.recommend import Recommender, open_recommender
+from reco.store import IndexFromNewerVersion
 
 FAN = {1: 5.0, 2: 5.0, 3: 4.5}
 
@@ -139,6 +140,43 @@ def test_an_older_or_damaged_index_is_rebuilt(release: Path, tmp_path: Path, dam
     assert built == [20]
     assert again.recommend(FAN) == answer
     assert len(again.catalog) == 10
+
+
+@pytest.mark.parametrize("repair", [False, True], ids=["open", "build"])
+def test_an_index_of_a_newer_layout_is_refused_not_rebuilt_over(
+    release: Path, tmp_path: Path, repair: bool
+) -> None:
+    first, _ = open_counting(release, tmp_path)
+    folder = first.store.index_path(first.manifest.fingerprint)
+    first.store.close()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["version"] = 99
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexFromNewerVersion, match="newer version of this program"):
+        open_recommender(release, data_dir=tmp_path, repair=repair)
+    assert json.loads((folder / "manifest.json").read_text())["version"] == 99  # untouched
+
+
+@pytest.mark.parametrize("shape", ["huge", "deep", "no encoding", "wrong shape"])
+def test_a_manifest_too_large_too_deep_or_of_the_wrong_shape_means_a_rebuild(
+    release: Path, tmp_path: Path, shape: str
+) -> None:
+    first, _ = open_counting(release, tmp_path)
+    answer = first.recommend(FAN)
+    folder = first.store.index_path(first.manifest.fingerprint)
+    first.store.close()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if shape == "huge":
+        text = json.dumps({**manifest, "padding": "x" * (2 << 20)})
+    elif shape == "deep":
+        text = "[" * 100_000 + "]" * 100_000
+    elif shape == "no encoding":
+        text = json.dumps({k: v for k, v in manifest.items() if k != "encoding"})
+    else:
+        text = json.dumps({**manifest, "encoding": [1, 2], "release": "x"})
+    (folder / "manifest.json").write_text(text)
+    again, built = open_counting(release, tmp_path)
+    assert built == [20] and again.recommend(FAN) == answer
 
 
 def test_another_encoding_asked_for_is_another_index(release: Path, tmp_path: Path) -> None:

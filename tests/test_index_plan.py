@@ -9,7 +9,7 @@ import pytest
 from reco.encode import Encoding
 from reco.index import after_reading, plan_index
 from reco.recommend import ScoringOptions
-from reco.store import IndexDamaged, Manifest
+from reco.store import IndexDamaged, IndexFromNewerVersion, Manifest
 from reco.store.base import read_manifest
 
 BUILT = Encoding("centered_offset", normalize=True, idf=True)
@@ -61,8 +61,11 @@ def test_a_manifest_round_trips_and_a_wrong_shape_is_named() -> None:
 def test_a_manifest_of_another_layout_says_older_or_newer() -> None:
     with pytest.raises(IndexDamaged, match="an older version"):
         read_manifest({**CURRENT.to_json(), "version": 1}, "the index x")
-    with pytest.raises(IndexDamaged, match="a newer version"):
+    with pytest.raises(IndexFromNewerVersion, match="a newer version.*layout 99"):
         read_manifest({**CURRENT.to_json(), "version": 99}, "the index x")
+    without = {k: v for k, v in CURRENT.to_json().items() if k != "encoding"}
+    with pytest.raises(IndexDamaged, match="names no encoding"):
+        read_manifest(without, "the index x")
 
 
 def test_a_query_override_of_an_unknown_option_raises() -> None:

@@ -17,6 +17,7 @@ from reco.settings import SettingError, check_key, check_timeout, check_url, rea
 from reco.store.base import (
     INDEX_VERSION,
     IndexDamaged,
+    IndexFromNewerVersion,
     Manifest,
     Neighbours,
     OpenIndex,
@@ -32,6 +33,7 @@ __all__ = [
     "INDEX_VERSION",
     "EdgeStore",
     "IndexDamaged",
+    "IndexFromNewerVersion",
     "Manifest",
     "Neighbours",
     "OpenIndex",

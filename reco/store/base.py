@@ -284,6 +284,11 @@ class StoreUnavailable(RuntimeError):
     """The vector engine cannot be reached or opened."""
 
 
+class IndexFromNewerVersion(StoreUnavailable):
+    """An index of a newer layout than this program reads: never rebuilt over (the program is
+    older than the index), the message says what to do."""
+
+
 def read_manifest(data: object, index: str) -> Manifest:
     """The manifest of ``index`` (e.g. "the index ml-100k-…") as read back; `IndexDamaged`
     when it is of another layout than this program's or of the wrong shape."""
@@ -291,11 +296,18 @@ def read_manifest(data: object, index: str) -> Manifest:
         version = data.get("version", 1)
         if version != INDEX_VERSION:
             known = isinstance(version, int) and not isinstance(version, bool)
-            newer = known and version > INDEX_VERSION
+            if known and version > INDEX_VERSION:
+                raise IndexFromNewerVersion(
+                    f"{index} was built by a newer version of this program (layout {version}; "
+                    f"this one reads layout {INDEX_VERSION}): update the program, or remove "
+                    "the index to build it anew"
+                )
             raise IndexDamaged(
-                f"{index} was built by {'a newer' if newer else 'an older'} version of this "
-                f"program (layout {version if known else '?'}, now {INDEX_VERSION})"
+                f"{index} was built by an older version of this program "
+                f"(layout {version if known else '?'}, now {INDEX_VERSION})"
             )
+        if "encoding" not in data:  # else opened with another encoding than it was built with
+            raise IndexDamaged(f"the manifest of {index} is damaged (it names no encoding)")
     try:
         return Manifest.from_json(data)
     except ValueError as error:

@@ -39,6 +39,7 @@ from reco.store.hits import neighbours_each, neighbours_from_hits
 
 MANIFEST = "manifest.json"
 CATALOG = "catalog"  # the catalog's folder in an Edge index
+MAX_MANIFEST_BYTES = 1 << 20  # a manifest is a few kilobytes; a larger one is not read
 
 
 def _edge_vector(vector: SparseVector) -> qe.SparseVector:
@@ -147,6 +148,8 @@ class EdgeStore:
     def _load(self, path: Path) -> OpenIndex:
         """Open the index in ``path`` after checking it whole; `IndexDamaged` says why not."""
         try:
+            if (path / MANIFEST).stat().st_size > MAX_MANIFEST_BYTES:
+                raise ValueError("larger than any manifest this program writes")
             data = json.loads((path / MANIFEST).read_text())
         except FileNotFoundError:
             raise IndexDamaged(f"the index {path.name} has no manifest") from None
