@@ -20,6 +20,7 @@ import pandas as pd
 
 from reco.catalog import Catalog
 from reco.datasets import Dataset, Progress
+from reco.datasets.readers import release_files
 from reco.encode import Encoding, EncodingName, SparseRows, rows_from_ratings
 from reco.filters import field_names
 from reco.store import INDEX_VERSION, Manifest, OpenIndex, UserPoint, UserStore
@@ -38,9 +39,7 @@ def release_signature(path: str | Path) -> dict[str, Any]:
     time and a hash of each file's name, size, first and last 64 KiB."""
     path = Path(path)
     if path.is_dir():
-        files = sorted(
-            f for f in path.rglob("*") if f.is_file() and len(f.relative_to(path).parts) <= 2
-        )
+        files = sorted(release_files(path))
     else:
         files = [path]
     digest = hashlib.blake2b(digest_size=8)

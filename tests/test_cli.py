@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
-from conftest import two_taste_dataset, write_release
+from conftest import ROOT, two_taste_dataset, write_release
 
 from reco.cli import TextProgress, main, parse_rating
 
@@ -228,8 +229,9 @@ def test_group_errors_are_messages(
     assert "give 2 to 6 --member values; got 1" in capsys.readouterr().err
     assert group(release, tmp_path, "--member", "77:5", "--member", "x")[0] == 2
     assert "no member has usable ratings" in capsys.readouterr().err
-    assert group(release, tmp_path, "--member", "1:5", "--member", "missing.csv")[0] == 0
-    assert "member 2: Cannot read missing.csv" in capsys.readouterr().err
+    assert group(release, tmp_path, "--member", "1:5", "--member", "missing.csv")[0] == 2
+    err = capsys.readouterr().err  # a movie night of one person is no movie night
+    assert "member 2: Cannot read missing.csv" in err and "needs 2 members" in err
 
 
 def test_evaluate_groups_prints_and_saves_the_rules_against_baselines(
@@ -287,3 +289,42 @@ def test_evaluate_tune_by_size_prints_and_saves_both_tables(
     assert lines[-1].endswith("tuning_by_size.md, " + str(out / "tuning_by_size.csv"))
     assert (out / "tuning_by_size.md").exists()
     assert len((out / "tuning_by_size.csv").read_text().splitlines()) > 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["build", "--dataset", "/"], "no MovieLens files in /:"),
+        (["build", "--dataset", "/proc"], "no MovieLens files in /proc"),
+        (["build", "--data-dir", "/dev/null"], "/dev/null is not a folder"),
+        (["bench", "--profiles", "0"], "--profiles: must be a whole number from 1"),
+        (["bench", "--release-users", "-1"], "--release-users: must be a whole number from 10"),
+        (["evaluate", "--folds", "100000"], "--folds: must be a whole number from 2 to 100"),
+        (["recommend", "--limit", "x"], "--limit: must be a whole number from 1 to 1,000"),
+        (["bench", "--seed-cap", "nan"], "--seed-cap: must be a number of seconds"),
+    ],
+)
+def test_bad_paths_and_numbers_are_one_line_errors_in_a_subprocess(
+    tmp_path: Path, argv: list[str], said: str
+) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "reco", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "RECO_DATA_DIR": str(tmp_path)},
+    )
+    assert done.returncode == 2, done.stderr
+    assert said in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_report_folder_that_cannot_be_written_is_an_error_message(
+    release: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["evaluate", "--dataset", str(release), "--folds", "2", "--out", "/proc/x"]
+    assert run(*argv, "--data-dir", str(tmp_path))[0] == 2
+    assert "error: " in capsys.readouterr().err

@@ -299,3 +299,20 @@ def test_offline_error_says_which_file_to_put_where(tmp_path: Path) -> None:
 def test_unknown_dataset_name_lists_known_ones(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="ml-100k"):
         load_movielens("ml-7b", data_dir=tmp_path)
+
+
+def test_a_release_folder_is_read_two_levels_deep_and_never_walked_further(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reco.datasets import readers
+
+    (tmp_path / "inner" / "deeper").mkdir(parents=True)
+    for name in ("ratings.csv", "notes.txt"):
+        (tmp_path / "inner" / name).write_text("x")
+    (tmp_path / "inner" / "deeper" / "movies.csv").write_text("x")
+    (tmp_path / "links.csv").write_text("x")
+    found = readers.release_files(tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["links.csv", "inner/ratings.csv"]
+    monkeypatch.setattr(readers, "MAX_FOLDER_ENTRIES", 3)
+    with pytest.raises(DatasetError, match="not a release folder"):
+        readers.release_files(tmp_path)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from reco.cli.common import show
+from reco.cli.common import folder, seconds, show, whole
 from reco.reports import write_report
 
 
@@ -31,24 +31,29 @@ def add(
         help="also bench a real dataset by name or path (repeatable)",
     )
     bench.add_argument(
-        "--profiles", type=int, default=300, help="profiles of 5-50 ratings timed per size"
+        "--profiles",
+        type=whole(1, 100_000),
+        default=300,
+        help="profiles of 5-50 ratings timed per size",
     )
     bench.add_argument(
         "--seed-cap",
-        type=float,
+        type=seconds,
         default=120.0,
         help="seconds of queries at most for the seed engine per size",
     )
     bench.add_argument(
         "--seed-max-users",
-        type=int,
+        type=whole(0, 100_000_000),
         default=50_000,
         help="largest size at which the seed engine is built",
     )
-    bench.add_argument("--out", default="docs/bench", help="folder for bench.md/.json/.png/.html")
+    bench.add_argument(
+        "--out", type=folder, default="docs/bench", help="folder for bench.md/.json/.png/.html"
+    )
     bench.add_argument(
         "--release-users",
-        type=int,
+        type=whole(10, 100_000_000),
         default=None,
         help="instead: write a synthetic release of this many users in the ml-25m CSV layout "
         "and measure build, start-up, memory, search and the server code path (fresh processes)",
@@ -59,7 +64,7 @@ def add(
     bench.add_argument("--one", help=argparse.SUPPRESS)  # one size, in this process (internal)
     bench.add_argument("--phase", help=argparse.SUPPRESS)  # one release phase (internal)
     bench.add_argument("--release-path", help=argparse.SUPPRESS)
-    bench.add_argument("--data-dir", help=argparse.SUPPRESS)
+    bench.add_argument("--data-dir", type=folder, help=argparse.SUPPRESS)
     bench.add_argument("--started", type=float, default=0.0, help=argparse.SUPPRESS)
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(run=run)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TextIO
 
-from reco.cli.common import open_from
+from reco.cli.common import open_from, whole
 
 
 def add(
@@ -20,13 +20,13 @@ def add(
     )
     build.add_argument(
         "--shards",
-        type=int,
+        type=whole(1, 1_000),
         default=None,
         help="with --qdrant-url: shards of the collection (cluster)",
     )
     build.add_argument(
         "--replicas",
-        type=int,
+        type=whole(1, 100),
         default=None,
         help="with --qdrant-url: replication factor of the collection (cluster)",
     )

@@ -7,6 +7,8 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
 import numpy as np
@@ -68,7 +70,7 @@ def common_options() -> argparse.ArgumentParser:
         help=f"a name ({', '.join(KNOWN_DATASETS)}), a zip or a folder",
     )
     common.add_argument(
-        "--data-dir", help="datasets and indexes (default: $RECO_DATA_DIR or data/)"
+        "--data-dir", type=folder, help="datasets and indexes (default: $RECO_DATA_DIR or data/)"
     )
     return common
 
@@ -101,6 +103,40 @@ def engine_options(common: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="weigh rarely rated movies more in the similarity (Qdrant's IDF modifier)",
     )
     return engine
+
+
+def whole(low: int, high: int) -> Callable[[str], int]:
+    """An option's type: a whole number from ``low`` to ``high``, else a usage error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high:,}")
+        return value
+
+    return parse
+
+
+def seconds(text: str) -> float:
+    """An option's type: a positive number of seconds, else a usage error."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 86_400:
+        raise argparse.ArgumentTypeError("must be a number of seconds, above 0")
+    return value
+
+
+def folder(text: str) -> Path:
+    """An option's type: a folder, or a path where one can be made; never a file."""
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not a folder")
+    return path
 
 
 def add_filters(parser: argparse.ArgumentParser, whose: str) -> None:

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, TextIO
 
 from reco.cli.common import (
     TextProgress,
+    folder,
     show,
+    whole,
 )
 from reco.datasets import Dataset, load_movielens
 from reco.reports import write_report
@@ -30,7 +32,9 @@ def add(
     evaluate = commands.add_parser(
         "evaluate", parents=[common], help="measure recommendation quality against baselines"
     )
-    evaluate.add_argument("--folds", type=int, default=5, help="folds over users (default 5)")
+    evaluate.add_argument(
+        "--folds", type=whole(2, 100), default=5, help="folds over users (default 5)"
+    )
     evaluate.add_argument(
         "--query-fraction",
         type=float,
@@ -39,7 +43,7 @@ def add(
     )
     evaluate.add_argument(
         "--max-users",
-        type=int,
+        type=whole(1, 100_000_000),
         default=None,
         help="at most this many held-out users per fold (large datasets)",
     )
@@ -52,6 +56,7 @@ def add(
     )
     evaluate.add_argument(
         "--out",
+        type=folder,
         default="docs/evaluation",
         help="folder for evaluation.md/.json/.html/.png (default docs/evaluation)",
     )

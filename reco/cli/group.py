@@ -14,6 +14,7 @@ from reco.cli.common import (
     chosen_filters,
     open_from,
     show,
+    whole,
 )
 from reco.group import DEFAULT_RULE, GROUP_NEIGHBOURS, MAX_MEMBERS, RULES
 from reco.profile import Parsed, parse_link, profile_from_csv
@@ -39,9 +40,12 @@ def add(
     )
     group.add_argument("--rule", choices=RULES, default=DEFAULT_RULE)
     add_filters(group, "every member's neighbours")
-    group.add_argument("--limit", type=int, default=10)
+    group.add_argument("--limit", type=whole(1, 1_000), default=10)
     group.add_argument(
-        "--neighbours", type=int, default=None, help=f"per member (default {GROUP_NEIGHBOURS})"
+        "--neighbours",
+        type=whole(1, 10_000),
+        default=None,
+        help=f"per member (default {GROUP_NEIGHBOURS})",
     )
     group.add_argument("--json", action="store_true", help="machine-readable output")
     group.set_defaults(run=run)
@@ -70,6 +74,8 @@ def run(args: argparse.Namespace, out: TextIO) -> None:
     kept = [m for m in members if m.ratings]
     if not kept:
         raise ValueError("no member has usable ratings")
+    if len(kept) < 2:
+        raise ValueError("movie night needs 2 members with usable ratings; only 1 has")
     for position, member in enumerate(members, 1):
         if not member.ratings:
             print(f"warning: member {position} has no usable ratings; left out", file=sys.stderr)

@@ -13,6 +13,7 @@ from reco.cli.common import (
     open_from,
     parse_rating,
     show,
+    whole,
 )
 from reco.recommend import (
     Recommendations,
@@ -45,9 +46,9 @@ def add(
         metavar="MOVIE_ID",
         help="a film you are not interested in: never recommended (repeatable)",
     )
-    recommend.add_argument("--limit", type=int, default=10)
-    recommend.add_argument("--neighbours", type=int, default=None)
-    recommend.add_argument("--min-raters", type=int, default=None)
+    recommend.add_argument("--limit", type=whole(1, 1_000), default=10)
+    recommend.add_argument("--neighbours", type=whole(1, 10_000), default=None)
+    recommend.add_argument("--min-raters", type=whole(1, 10_000), default=None)
     recommend.add_argument("--json", action="store_true", help="machine-readable output")
     recommend.set_defaults(run=run)
 

@@ -9,6 +9,7 @@ from reco.catalog import display_title
 from reco.cli.common import (
     open_from,
     show,
+    whole,
 )
 from reco.search import MovieSearch
 
@@ -21,7 +22,7 @@ def add(
     """This command's parser and its options."""
     search = commands.add_parser("search", parents=[engine], help="find movie ids by title")
     search.add_argument("text", nargs="+")
-    search.add_argument("--limit", type=int, default=10)
+    search.add_argument("--limit", type=whole(1, 1_000), default=10)
     search.add_argument("--json", action="store_true")
     search.set_defaults(run=run)
 

@@ -97,13 +97,51 @@ class _Files:
         return f"{Path(self.label).name}:{self._members[name]}"
 
 
+MAX_FOLDER_ENTRIES = 10_000  # a release folder holds a handful of files, maybe one folder down
+RELEASE_FILES = frozenset(
+    {"u.data", "u.item", "u.user", "u.genre", "ratings.dat", "movies.dat", "users.dat"}
+    | {"ratings.csv", "movies.csv", "links.csv"}
+)
+"""The files a release is read from (any other file beside them is never opened)."""
+
+
+def release_files(folder: Path) -> list[Path]:
+    """The release files (`RELEASE_FILES`) of a folder: those in it, then those one folder
+    down (as a zip extracts), each level by name; never further down, and `DatasetError` for
+    a folder of more than `MAX_FOLDER_ENTRIES` entries (``/`` is not a release to walk)."""
+    seen = 0
+
+    def entries(where: Path) -> list[Path]:
+        nonlocal seen
+        try:
+            found = sorted(where.iterdir())
+        except OSError:
+            return []
+        seen += len(found)
+        if seen > MAX_FOLDER_ENTRIES:
+            raise DatasetError(
+                f"{folder} holds more than {MAX_FOLDER_ENTRIES:,} files: it is not a release "
+                "folder (one holds a few files, such as ratings.csv and movies.csv)"
+            )
+        return found
+
+    def kind(path: Path) -> str:
+        try:
+            return "link" if path.is_symlink() else "dir" if path.is_dir() else "file"
+        except OSError:  # unreadable: not a release's
+            return "other"
+
+    top = entries(folder)
+    inner = [p for d in top if kind(d) == "dir" for p in entries(d)]
+    return [p for p in (*top, *inner) if p.name in RELEASE_FILES and kind(p) == "file"]
+
+
 @contextmanager
 def _open_files(path: Path) -> Iterator[_Files]:
     if path.is_dir():
         members: dict[str, str] = {}
-        for file in sorted(path.rglob("*"), key=lambda p: len(p.parts)):
-            if file.is_file() and len(file.relative_to(path).parts) <= 2:
-                members.setdefault(file.name, str(file.relative_to(path)))
+        for file in release_files(path):
+            members.setdefault(file.name, str(file.relative_to(path)))
         yield _Files(str(path), members, lambda member: (path / member).open("rb"))
         return
     try:
