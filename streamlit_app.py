@@ -6,15 +6,33 @@ below the page is the `reco` package.
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from app.resources import load_recommender, settings
 from app.text import md
 from app.views.page import page_ui, unavailable_ui
 from app.views.sidebar import offered_releases, release_ui
-from reco.datasets import KNOWN_DATASETS, DatasetError
+from reco.datasets import DatasetError, DatasetUnavailable
 from reco.settings import SettingError
 from reco.store import StoreUnavailable
+
+log = logging.getLogger("reco.app")
+
+
+def release_problem(name: str, error: DatasetError) -> str:
+    """Why a release cannot be opened, as a visitor may read it: never a server path or a
+    file's contents (the server's log has them)."""
+    if isinstance(error, DatasetUnavailable):
+        return (
+            f"Could not download {name} just now, and its files are not on this server: the "
+            f"site's operator can put {name}.zip into its data folder."
+        )
+    return (
+        f"The files of {name} on this server cannot be read: the site's operator can "
+        "replace them."
+    )
 
 
 def main() -> None:
@@ -32,10 +50,10 @@ def main() -> None:
     name = release_ui(configured)
     try:
         recommender = load_recommender(name)
-    except DatasetError as error:
-        st.error(md(error))
-        if name in KNOWN_DATASETS:
-            st.info(f"Put {md(name)}.zip into the data folder and reload the page.")
+    except DatasetError as error:  # the details, with the server's paths, go to its log
+        log.warning("release %s cannot be opened: %s", name, error)
+        st.error(md(release_problem(name, error)))
+        st.info("Your ratings are kept. Choose another release in the sidebar meanwhile.")
         return
     except StoreUnavailable as error:
         unavailable_ui(error)

@@ -7,6 +7,7 @@ reads its source to key the cache, and doing that on every rerun cost about 5% o
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from reco import MovieSearch, Recommender, open_recommender
 from reco.recommend import one_blas_thread
 from reco.settings import Settings, read_settings
 
+log = logging.getLogger("reco.app")
 one_blas_thread()  # sessions query side by side: small products, each on one thread
 
 
@@ -58,7 +60,7 @@ def _open(name: str) -> Recommender:
 
     configured = settings()
     try:
-        return open_recommender(
+        opened = open_recommender(
             name,
             qdrant_url=configured.qdrant_url,
             qdrant_api_key=configured.qdrant_api_key,
@@ -67,6 +69,9 @@ def _open(name: str) -> Recommender:
         )
     finally:
         bar.empty()
+    for note in opened.notes:  # what the build skipped: for the operator, not the visitors
+        log.warning("%s: %s", name, note)
+    return opened
 
 
 def settings() -> Settings:

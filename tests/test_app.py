@@ -664,8 +664,20 @@ def test_a_missing_release_offline_names_the_file_and_keeps_the_ratings(
     assert not app.exception
     errors = " ".join(e.value for e in app.error).replace("\\", "")
     assert "Could not download ml-1m" in errors and "ml-1m.zip" in errors
+    shown = " ".join(e.value for e in (*app.error, *app.info, *app.warning, *app.caption))
+    assert str(scenario.data_dir) not in shown.replace("\\", "")  # no server path
     release_box(app).set_value("ml-100k").run()
     assert f"My ratings ({len(scenario.liked)})" in " ".join(h.value for h in app.subheader)
+
+
+def test_a_broken_release_names_no_server_path_or_cell(app: AppTest, scenario: Scenario) -> None:
+    (scenario.data_dir / "ml-1m.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    app.run()
+    release_box(app).set_value("ml-1m").run()
+    assert not app.exception
+    errors = " ".join(e.value for e in app.error).replace("\\", "")
+    assert "The files of ml-1m on this server cannot be read" in errors
+    assert str(scenario.data_dir) not in errors and "zip archive" not in errors
 
 
 def test_a_release_chosen_by_link_opens_and_explains_missing_demographics(

@@ -51,8 +51,6 @@ def page_ui(name: str, recommender: Recommender, offered: list[str]) -> None:
     state.restore_from_link(name, recommender.movie_ids, offered)
     state.sync_link(name)  # a full run; a change's callback keeps it in step from then on
     messages_ui()
-    for warning in recommender.notes:
-        st.sidebar.caption(f"Data note: {md(warning)}")
     choices = choices_ui(recommender, name)
     # The main column comes first: on a phone, where columns stack, the quick-rate set or the
     # recommendations are at the top, searching and one's ratings below.
