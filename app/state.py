@@ -43,6 +43,7 @@ FLASHES = "flashes"  # messages to show once (`flash`)
 SEARCH_LISTED = "search_listed"  # the films the search results show
 UPLOADED = "uploaded_id"  # the CSV file last restored (its messages stay until another)
 UPLOAD_MESSAGES = "upload_messages"
+BEFORE_RESTORE = "before_restore"  # per release: what a restore replaced, for its undo
 
 # widgets
 RELEASE = "dataset"
@@ -58,6 +59,7 @@ GROUP_RULE = "group-rule"
 MEMBER_NAME, MEMBER_LINK, MEMBER_FILE = "member-name", "member-link", "member-file"
 UPLOAD = "upload"
 DOWNLOAD = "download"
+UNDO_RESTORE = "undo-restore"
 RETRY = "retry"
 WIDEN = "widen"
 OTHER_FILMS = "other-films"

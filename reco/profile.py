@@ -28,6 +28,7 @@ _ITEM = re.compile(r"^\s*(\d{1,9})\s*[:=]\s*([0-9]+(?:\.[0-9]+)?)\s*$")
 _ID_COLUMNS = ("movie_id", "movieid", "movie", "id")
 _STAR_COLUMNS = ("rating", "stars", "my_rating")
 _HIDDEN_COLUMN = "hidden"
+_RELEASE_COLUMN = "release"
 _YES = frozenset({"yes", "y", "true", "1", "x"})
 
 
@@ -127,7 +128,10 @@ def parse_link(text: str | None, known: Container[int], release: str) -> Parsed:
 
 
 def profile_to_csv(
-    ratings: Mapping[int, float], titles: Mapping[int, str], hidden: Collection[int] = ()
+    ratings: Mapping[int, float],
+    titles: Mapping[int, str],
+    hidden: Collection[int] = (),
+    release: str | None = None,
 ) -> bytes:
     """CSV with columns movie_id, title, rating (UTF-8), one row per rating, titles made
     safe for a spreadsheet (`spreadsheet_safe`); with hidden films also a ``hidden`` column and
@@ -143,6 +147,8 @@ def profile_to_csv(
     )
     if not hidden:
         frame = frame.drop(columns=_HIDDEN_COLUMN)
+    if release is not None:  # a restore elsewhere can tell the release its ids belong to
+        frame[_RELEASE_COLUMN] = release
     return frame.to_csv(index=False).encode("utf-8")
 
 
@@ -157,8 +163,16 @@ def spreadsheet_safe(text: str) -> str:
     return safe.replace("\r", " ").replace("\n", " ")
 
 
-def profile_from_csv(data: bytes, known: Container[int]) -> Parsed:
-    """Read ratings from a CSV with a movie id column and a rating column (``title`` optional)."""
+def profile_from_csv(
+    data: bytes,
+    known: Container[int],
+    release: str | None = None,
+    titles: Mapping[int, str] | None = None,
+) -> Parsed:
+    """Read ratings from a CSV with a movie id column and a rating column (``title``,
+    ``hidden`` and ``release`` optional). A file of another ``release`` (its ``release``
+    column), or whose titles mostly differ from this release's ``titles`` for the same ids,
+    gives nothing: its movie ids mean other films."""
     if len(data) > MAX_FILE_BYTES:
         return Parsed(problems=(f"The file is over {MAX_FILE_BYTES // 1_000_000} MB; not read.",))
     try:
@@ -174,6 +188,9 @@ def profile_from_csv(data: bytes, known: Container[int]) -> Parsed:
     star_column = next((columns[c] for c in _STAR_COLUMNS if c in columns), None)
     if id_column is None or star_column is None:
         return Parsed(problems=("The file needs a movie_id column and a rating column.",))
+    other = _other_release(frame, columns, id_column, release, titles)
+    if other:
+        return Parsed(problems=(other,))
     pairs: list[tuple[int, float]] = []
     hidden: set[int] = set()
     malformed = 0
@@ -205,6 +222,40 @@ def profile_from_csv(data: bytes, known: Container[int]) -> Parsed:
         )
         problems.insert(0, sentence)
     return Parsed(parsed.ratings, tuple(problems), kept)
+
+
+def _other_release(
+    frame: pd.DataFrame,
+    columns: Mapping[str, str],
+    id_column: str,
+    release: str | None,
+    titles: Mapping[int, str] | None,
+) -> str:
+    """Why a file's ratings belong to another release than ``release`` ("" when they may
+    not): its ``release`` column names another, or most of its titles are other films'."""
+    if release is None:
+        return ""
+    if _RELEASE_COLUMN in columns:
+        named = {str(v).strip() for v in frame[columns[_RELEASE_COLUMN]]} - {""}
+        if named and named != {release}:
+            other = next(iter(named)) if len(named) == 1 else ""
+            shown = other if other in KNOWN_DATASETS else "another release"
+            return f"The file holds ratings of {shown}, not {release}; none were used."
+    if titles is None or "title" not in columns:
+        return ""
+    compared = differ = 0
+    for movie, title in zip(frame[id_column], frame[columns["title"]], strict=True):
+        text, movie_text = str(title).strip(), str(movie).strip()
+        if not text or not movie_text.isdigit() or int(movie_text) not in titles:
+            continue
+        compared += 1  # as `profile_to_csv` writes it
+        differ += spreadsheet_safe(titles[int(movie_text)]).strip() != text
+    if compared and differ * 2 > compared:
+        return (
+            f"The file's titles are not {release}'s films for the same ids ({differ} of "
+            f"{compared} differ): it is from another release; none were used."
+        )
+    return ""
 
 
 def _collect(pairs: list[tuple[int, float]], known: Container[int], where: str) -> Parsed:

@@ -451,7 +451,7 @@ def test_too_strict_minimum_raters_says_what_to_change(app: AppTest, scenario: S
 def test_csv_download_then_upload_restores(app: AppTest, scenario: Scenario) -> None:
     app.run()
     rate_by_search(app, scenario)
-    csv = b"movie_id,title,rating\n" + b"".join(f"{m},x,{3.5}\n".encode() for m in scenario.liked)
+    csv = b"movie_id,rating\n" + b"".join(f"{m},{3.5}\n".encode() for m in scenario.liked)
     app.file_uploader(key=keys.UPLOAD).set_value(("mine.csv", csv, "text/csv")).run()
     assert not app.exception
     assert ratings(app) == {m: 3.5 for m in scenario.liked}
@@ -565,9 +565,9 @@ def test_hidden_films_come_back_from_a_link_and_from_a_csv(
     assert first not in recommended(fresh)
     assert any("1 hidden film in the link" in w.value for w in fresh.warning)
     csv = (
-        b"movie_id,title,rating,hidden\n"
-        + b"".join(f"{m},x,4,\n".encode() for m in scenario.liked)
-        + f"{first},x,,yes\n".encode()
+        b"movie_id,rating,hidden\n"
+        + b"".join(f"{m},4,\n".encode() for m in scenario.liked)
+        + f"{first},,yes\n".encode()
     )
     app.file_uploader(key=keys.UPLOAD).set_value(("mine.csv", csv, "text/csv")).run()
     assert ratings(app) == {m: 4.0 for m in scenario.liked}
@@ -900,3 +900,42 @@ def test_a_change_reruns_the_search_only_when_it_lists_the_film(
     assert "🔎 Find movies to rate" not in subheaders(app)
     assert any(s.startswith("⭐ My ratings (") for s in subheaders(app))
     assert ratings(app)[first] == 2.0
+
+
+def test_a_csv_of_another_release_is_refused_by_its_column_or_its_titles(
+    app: AppTest, scenario: Scenario
+) -> None:
+    app.run()
+    rate_by_search(app, scenario)
+    before = ratings(app)
+    other = b"movie_id,title,rating,release\n1,Toy Story (1995),5,ml-latest-small\n"
+    app.file_uploader(key=keys.UPLOAD).set_value(("other.csv", other, "text/csv")).run()
+    assert ratings(app) == before
+    assert any("ratings of ml-latest-small, not ml-100k" in w.value for w in app.warning)
+    titled = b"movie_id,title,rating\n" + b"".join(
+        f"{m},Some Other Film {m} (2001),4\n".encode() for m in scenario.liked
+    )
+    app.file_uploader(key=keys.UPLOAD).set_value(("titled.csv", titled, "text/csv")).run()
+    assert ratings(app) == before
+    assert any("from another release" in w.value for w in app.warning)
+
+
+def test_a_restore_keeps_what_the_file_does_not_hold_and_can_be_undone(
+    app: AppTest, scenario: Scenario
+) -> None:
+    app.run()
+    rate_by_search(app, scenario)
+    before = ratings(app)
+    hidden_only = f"movie_id,rating,hidden\n{scenario.other[0]},,yes\n".encode()
+    app.file_uploader(key=keys.UPLOAD).set_value(("hidden.csv", hidden_only, "text/csv")).run()
+    assert ratings(app) == before  # a file of hidden films alone keeps the ratings
+    assert app.session_state[per_release(keys.HIDDEN, "ml-100k")] == {scenario.other[0]}
+    one = f"movie_id,rating\n{scenario.other[1]},4\n".encode()
+    app.file_uploader(key=keys.UPLOAD).set_value(("one.csv", one, "text/csv")).run()
+    assert ratings(app) == {scenario.other[1]: 4.0}
+    assert any("in place of your 3 earlier ones" in s.value for s in app.success)
+    app.button(key=keys.UNDO_RESTORE).click().run()
+    assert not app.exception
+    assert ratings(app) == before  # back as they were before that file
+    assert any("from before the file are back" in s.value for s in app.success)
+    assert app.query_params["r"] == ",".join(f"{m}:{before[m]:g}" for m in sorted(before))

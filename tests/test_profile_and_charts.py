@@ -269,3 +269,20 @@ def test_a_downloaded_csv_never_holds_a_formula(title: str) -> None:
     assert profile_from_csv(data.encode(), KNOWN).ratings == {50: 5.0}
     plain = profile_to_csv({50: 5.0}, {50: "Star Wars (1977)"}).decode()
     assert "Star Wars (1977)" in plain and "'Star" not in plain
+
+
+def test_a_csv_knows_its_release_and_its_titles_tell_another_release() -> None:
+    titles = {50: "Star Wars (1977)", 8: "=Babe (1995)", 7: "Twelve Monkeys (1995)"}
+    data = profile_to_csv({50: 5.0, 8: 4.0}, titles, hidden={7}, release="ml-100k")
+    mine = profile_from_csv(data, KNOWN, release="ml-100k", titles=titles)
+    assert mine.ratings == {50: 5.0, 8: 4.0} and mine.hidden == {7} and not mine.problems
+    other = profile_from_csv(data, KNOWN, release="ml-latest-small", titles=titles)
+    assert not other.ratings and not other.hidden
+    assert other.problems == (
+        "The file holds ratings of ml-100k, not ml-latest-small; none were used.",
+    )
+    renamed = {50: "Heat (1995)", 8: "Casino (1995)", 7: "Twelve Monkeys (1995)"}
+    elsewhere = profile_from_csv(data, KNOWN, release="ml-100k", titles=renamed)
+    assert not elsewhere.ratings and "2 of 3 differ" in elsewhere.problems[0]
+    hostile = profile_from_csv(data.replace(b"ml-100k", b"<b>x</b>"), KNOWN, release="ml-100k")
+    assert "another release" in hostile.problems[0] and "<b>" not in hostile.problems[0]

@@ -3,7 +3,7 @@ chooses for the group, then the films for everyone with each person's predicted 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import streamlit as st
 
@@ -35,7 +35,7 @@ def add_me(name: str) -> None:
     group.append(Member(member_name("Me", taken, len(group) + 1), ME, {}))
 
 
-def add_member(name: str, known: frozenset[int], release: str) -> None:
+def add_member(name: str, known: frozenset[int], release: str, titles: Mapping[int, str]) -> None:
     """The add-a-person form's callback: their link (or else their CSV file) read as the app
     reads its own; nobody is added without a usable rating, and the reasons are said."""
     session = st.session_state
@@ -43,7 +43,8 @@ def add_member(name: str, known: frozenset[int], release: str) -> None:
     if link and link.strip():
         parsed, source = parse_link(link, known, release), "link"
     elif upload is not None:
-        parsed, source = profile_from_csv(upload.getvalue(), known), "file"
+        parsed = profile_from_csv(upload.getvalue(), known, release=release, titles=titles)
+        source = "file"
     else:
         state.flash("Paste their shared link or choose their ratings file.", place="group")
         return
@@ -179,5 +180,5 @@ def add_people_ui(name: str, recommender: Recommender, group: Sequence[Member]) 
         st.form_submit_button(
             "Add to the group",
             on_click=add_member,
-            args=(name, recommender.movie_ids, recommender.name),
+            args=(name, recommender.movie_ids, recommender.name, recommender.catalog.titles()),
         )

@@ -132,7 +132,7 @@ def keep_ui(name: str, recommender: Recommender, ratings: Mapping[int, float]) -
     with keep:
         st.download_button(
             "Download my ratings (CSV)",
-            profile_to_csv(ratings, recommender.catalog.titles(), hidden),
+            profile_to_csv(ratings, recommender.catalog.titles(), hidden, release=name),
             file_name=f"my-ratings-{name}.csv",
             mime="text/csv",
             disabled=not ratings and not hidden,
@@ -143,29 +143,64 @@ def keep_ui(name: str, recommender: Recommender, ratings: Mapping[int, float]) -
         )
         if uploaded is not None and st.session_state.get(state.UPLOADED) != uploaded.file_id:
             st.session_state[state.UPLOADED] = uploaded.file_id
-            restore(name, uploaded.getvalue(), recommender.movie_ids)
+            restore(name, uploaded.getvalue(), recommender)
         for kind, text in st.session_state.get(state.UPLOAD_MESSAGES, []):
             (st.success if kind == "success" else st.warning)(text)
+        if state.per_release(state.BEFORE_RESTORE, name) in st.session_state:
+            st.button(
+                "Undo the restore",
+                key=state.UNDO_RESTORE,
+                icon=":material/undo:",
+                help="Your ratings and hidden films as they were before the file",
+                on_click=undo_restore,
+                args=(name,),
+            )
 
 
-def restore(name: str, data: bytes, known: frozenset[int]) -> None:
-    """A CSV file's ratings and hidden films in place of the session's; what was left out is
-    kept to show while the section stays open (only this file's messages)."""
-    parsed = profile_from_csv(data, known)
+def restore(name: str, data: bytes, recommender: Recommender) -> None:
+    """A CSV file's ratings in place of the session's, and its hidden films in place of
+    theirs, each only when the file holds some (a file of hidden films alone keeps the
+    ratings); what the file replaced can be brought back (*Undo the restore*). What was left
+    out is kept to show while the section stays open (only this file's messages)."""
+    titles = recommender.catalog.titles()
+    parsed = profile_from_csv(data, recommender.movie_ids, release=name, titles=titles)
     messages = [("warning", problem) for problem in parsed.problems]
     if parsed.ratings or parsed.hidden:
         ratings, hidden = state.ratings(name), state.hidden(name)
-        ratings.clear()
-        ratings.update(parsed.ratings)
-        hidden.clear()
-        hidden.update(parsed.hidden)
+        st.session_state[state.per_release(state.BEFORE_RESTORE, name)] = (
+            dict(ratings),
+            set(hidden),
+        )
+        said = []
         if parsed.ratings:
-            restored = (
-                "success",
-                f"Restored {plural(len(parsed.ratings), 'rating')} from the file.",
-            )
-            messages.insert(0, restored)
+            said.append(f"{plural(len(parsed.ratings), 'rating')}")
+            if ratings:
+                said[-1] += f" in place of your {plural(len(ratings), 'earlier one')}"
+            ratings.clear()
+            ratings.update(parsed.ratings)
+        if parsed.hidden:
+            said.append(f"{plural(len(parsed.hidden), 'film')} not interested in")
+            hidden.clear()
+            hidden.update(parsed.hidden)
+        messages.insert(0, ("success", f"Restored {' and '.join(said)} from the file."))
         st.session_state[state.UPLOAD_MESSAGES] = messages
+        state.sync_link(name)
         st.rerun()
     messages.append(("warning", "No usable rating in the file; your current ratings are kept."))
     st.session_state[state.UPLOAD_MESSAGES] = messages
+
+
+def undo_restore(name: str) -> None:
+    """Bring back the ratings and hidden films a restore replaced."""
+    before = st.session_state.pop(state.per_release(state.BEFORE_RESTORE, name), None)
+    if before is None:
+        return
+    ratings, hidden = state.ratings(name), state.hidden(name)
+    ratings.clear()
+    ratings.update(before[0])
+    hidden.clear()
+    hidden.update(before[1])
+    st.session_state[state.UPLOAD_MESSAGES] = [
+        ("success", "Your ratings and hidden films from before the file are back.")
+    ]
+    state.sync_link(name)

@@ -59,7 +59,8 @@ def read_member(text: str, recommender: Recommender) -> Parsed:
             data = path.read_bytes()
         except OSError as error:
             return Parsed(problems=(f"Cannot read {text}: {error.strerror or error}.",))
-        return profile_from_csv(data, recommender.movie_ids)
+        titles = recommender.catalog.titles()
+        return profile_from_csv(data, recommender.movie_ids, recommender.name, titles)
     return parse_link(text, recommender.movie_ids, recommender.name)
 
 
