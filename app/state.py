@@ -30,6 +30,22 @@ from reco.words import plural
 
 RATINGS_PARAM, HIDDEN_PARAM, RELEASE_PARAM = "r", "h", "dataset"
 LINK_PARAMS = (RATINGS_PARAM, HIDDEN_PARAM, RELEASE_PARAM)
+"""The release shown and its ratings and hidden films; every other release a person rated
+films of this session has its own, ``r.<release>`` and ``h.<release>`` (`other_param`), so a
+link or a reload brings every release's ratings back, not only the one shown."""
+
+
+def other_param(kind: str, release: str) -> str:
+    """The link parameter of another release's ratings (``r``) or hidden films (``h``)."""
+    return f"{kind}.{release}"
+
+
+def _is_link_param(key: str) -> bool:
+    kind, _, release = key.partition(".")
+    return key in LINK_PARAMS or (
+        kind in (RATINGS_PARAM, HIDDEN_PARAM) and release in KNOWN_DATASETS
+    )
+
 
 # --------------------------------------------------------------------------- session keys
 
@@ -39,6 +55,7 @@ STARTERS_SEEN = "starters_seen"  # per release: quick-rate films shown so far
 MEMBERS = "members"  # per release: the movie night's people
 RESTORED = "restored"  # the link was read (once per session)
 LINK_KEPT = "link_kept"  # a link of a release not offered: the address is left as it came
+PENDING = "pending_links"  # other releases' ratings from the link, read when each opens
 FLASHES = "flashes"  # messages to show once (`flash`)
 SEARCH_LISTED = "search_listed"  # the films the search results show
 UPLOADED = "uploaded_id"  # the CSV file last restored (its messages stay until another)
@@ -177,12 +194,38 @@ def restore_from_link(name: str, known: Container[int], offered: Sequence[str]) 
         )
         st.session_state[LINK_KEPT] = True
         return
-    parsed = parse_profile(st.query_params.get(RATINGS_PARAM), known)
-    hidden_films = parse_hidden(st.query_params.get(HIDDEN_PARAM), known)
-    if parsed.ratings:
-        ratings(name).update(parsed.ratings)
-        flash(f"Restored {plural(len(parsed.ratings), 'rating')} from the link.", "toast")
-    hidden(name).update(hidden_films.hidden - parsed.ratings.keys())
+    pending = {}
+    for release in offered:
+        texts = {
+            kind: st.query_params.get(other_param(kind, release), "")
+            for kind in (RATINGS_PARAM, HIDDEN_PARAM)
+        }
+        if release != name and any(texts.values()):
+            pending[release] = texts
+    st.session_state[PENDING] = pending
+    _restore(name, st.query_params.get(RATINGS_PARAM), st.query_params.get(HIDDEN_PARAM), known)
+
+
+def restore_pending(name: str, known: Container[int]) -> None:
+    """The ratings the link held for release ``name``, once it opens (its movie ids are only
+    known then); ratings given since in this session stay as they are."""
+    texts = st.session_state.get(PENDING, {}).pop(name, None)
+    if texts:
+        _restore(name, texts[RATINGS_PARAM], texts[HIDDEN_PARAM], known, of=name)
+
+
+def _restore(
+    name: str, rated: str | None, hid: str | None, known: Container[int], of: str = ""
+) -> None:
+    parsed = parse_profile(rated, known)
+    hidden_films = parse_hidden(hid, known)
+    mine = ratings(name)
+    fresh = {m: s for m, s in parsed.ratings.items() if m not in mine}
+    if fresh:
+        mine.update(fresh)
+        where = f" of {of}" if of else ""
+        flash(f"Restored {plural(len(fresh), 'rating')}{where} from the link.", "toast")
+    hidden(name).update(hidden_films.hidden - mine.keys())
     for problem in (*parsed.problems, *hidden_films.problems):
         flash(problem)
 
@@ -196,14 +239,30 @@ def link_params(name: str) -> dict[str, str]:
     """The page link's query parameters: the ratings and the hidden films (each left out when
     too long for a link: the page then says to keep them as CSV) and the release when not the
     default."""
-    profile = format_profile(ratings(name))
-    hidden_films = format_hidden(hidden(name))
     values = {
-        RATINGS_PARAM: profile if len(profile) <= MAX_LINK_CHARS else "",
-        HIDDEN_PARAM: hidden_films if len(hidden_films) <= MAX_LINK_CHARS else "",
+        **_release_params(name, RATINGS_PARAM, HIDDEN_PARAM),
         RELEASE_PARAM: name if name != DEFAULT_DATASET else "",
     }
-    return {key: value for key, value in values.items() if value}
+    pending = st.session_state.get(PENDING, {})
+    for release in KNOWN_DATASETS:
+        if release == name:
+            continue
+        kinds = (other_param(RATINGS_PARAM, release), other_param(HIDDEN_PARAM, release))
+        if release in pending:  # not opened this session: carried on as the link gave them
+            texts = pending[release]
+            values.update(zip(kinds, (texts[RATINGS_PARAM], texts[HIDDEN_PARAM]), strict=True))
+        else:
+            values.update(_release_params(release, *kinds))
+    return {key: value for key, value in values.items() if value and len(value) <= MAX_LINK_CHARS}
+
+
+def _release_params(release: str, rated: str, hid: str) -> dict[str, str]:
+    """A release's ratings and hidden films of this session as link parameters."""
+    session = st.session_state
+    return {
+        rated: format_profile(session.get(per_release(RATINGS, release), {})),
+        hid: format_hidden(session.get(per_release(HIDDEN, release), set())),
+    }
 
 
 def sync_link(name: str) -> None:
@@ -212,7 +271,7 @@ def sync_link(name: str) -> None:
     if st.session_state.get(LINK_KEPT):
         return
     wanted = link_params(name)
-    shown = {k: v for k, v in st.query_params.to_dict().items() if k in LINK_PARAMS}
+    shown = {k: v for k, v in st.query_params.to_dict().items() if _is_link_param(k)}
     if shown != wanted:
         st.query_params.clear()
         st.query_params.update(wanted)

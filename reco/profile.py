@@ -18,6 +18,7 @@ import pandas as pd
 
 from reco.datasets import DEFAULT_DATASET, KNOWN_DATASETS
 from reco.scale import MAX_STARS, MIN_STARS, snap
+from reco.search import fold
 from reco.words import plural
 
 MAX_LINK_CHARS = 40_000
@@ -172,7 +173,8 @@ def profile_from_csv(
     """Read ratings from a CSV with a movie id column and a rating column (``title``,
     ``hidden`` and ``release`` optional). A file of another ``release`` (its ``release``
     column), or whose titles mostly differ from this release's ``titles`` for the same ids,
-    gives nothing: its movie ids mean other films."""
+    gives nothing: its movie ids mean other films (titles are compared loosely, as a person
+    may have typed them: `_same_film`)."""
     if len(data) > MAX_FILE_BYTES:
         return Parsed(problems=(f"The file is over {MAX_FILE_BYTES // 1_000_000} MB; not read.",))
     try:
@@ -248,14 +250,21 @@ def _other_release(
         text, movie_text = str(title).strip(), str(movie).strip()
         if not text or not movie_text.isdigit() or int(movie_text) not in titles:
             continue
-        compared += 1  # as `profile_to_csv` writes it
-        differ += spreadsheet_safe(titles[int(movie_text)]).strip() != text
+        compared += 1
+        differ += not _same_film(text, titles[int(movie_text)])
     if compared and differ * 2 > compared:
         return (
             f"The file's titles are not {release}'s films for the same ids ({differ} of "
             f"{compared} differ): it is from another release; none were used."
         )
     return ""
+
+
+def _same_film(given: str, title: str) -> bool:
+    """Whether a title a file gives (the app's, or one a person typed: "Silence", "pulp
+    fiction") names the film ``title``: one folded title holds the other."""
+    mine, theirs = fold(given), fold(title)
+    return bool(mine) and (mine in theirs or theirs in mine)
 
 
 def _collect(pairs: list[tuple[int, float]], known: Container[int], where: str) -> Parsed:

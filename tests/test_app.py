@@ -939,3 +939,32 @@ def test_a_restore_keeps_what_the_file_does_not_hold_and_can_be_undone(
     assert ratings(app) == before  # back as they were before that file
     assert any("from before the file are back" in s.value for s in app.success)
     assert app.query_params["r"] == ",".join(f"{m}:{before[m]:g}" for m in sorted(before))
+
+
+def test_every_releases_ratings_survive_a_switch_and_a_reload(
+    app: AppTest, scenario: Scenario
+) -> None:
+    write_release(scenario.data_dir / "ml-latest-small", "csv", two_taste_dataset())
+    app.run()
+    rate_by_search(app, scenario)
+    mine = ratings(app)
+    release_box(app).set_value("ml-latest-small").run()
+    app.text_input(key=keys.SEARCH).input("matrix").run()
+    changed(app, app.select_slider(key=keys.slider_key("search", 2)).set_value(4.5))
+    assert app.query_params["dataset"] == "ml-latest-small"
+    assert app.query_params["r"] == "2:4.5"
+    assert app.query_params[keys.other_param("r", "ml-100k")] == ",".join(
+        f"{m}:{mine[m]:g}" for m in sorted(mine)
+    )
+    fresh = page_test()  # a reload: a new session from the address alone
+    for key, value in dict(app.query_params).items():
+        fresh.query_params[key] = value
+    fresh.run()
+    assert not fresh.exception
+    other = per_release(RATINGS, "ml-latest-small")
+    assert fresh.session_state[other] == {2: 4.5}
+    release_box(fresh).set_value("ml-100k").run()
+    assert not fresh.exception
+    assert fresh.session_state[ML100K_RATINGS] == mine  # restored when it opens
+    assert fresh.query_params["r"] == app.query_params[keys.other_param("r", "ml-100k")]
+    assert fresh.query_params[keys.other_param("r", "ml-latest-small")] == "2:4.5"

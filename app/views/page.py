@@ -49,6 +49,7 @@ def retry() -> None:
 
 def page_ui(name: str, recommender: Recommender, offered: list[str]) -> None:
     state.restore_from_link(name, recommender.movie_ids, offered)
+    state.restore_pending(name, recommender.movie_ids)  # the link's ratings of this release
     state.sync_link(name)  # a full run; a change's callback keeps it in step from then on
     messages_ui()
     choices = choices_ui(recommender, name)
