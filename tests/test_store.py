@@ -421,3 +421,31 @@ def test_a_user_with_damaged_stars_makes_a_clear_error_naming_the_rebuild() -> N
     client.set_payload("ml-fp1", payload={"stars": "QUJD"}, points=[1])
     with pytest.raises(StoreUnavailable, match="python -m reco build"):
         store.similar_users(vec({1: 1.0, 2: 1.0, 3: 1.0}), 10)
+
+
+def test_a_server_repair_builds_beside_the_index_in_use_and_switches_when_complete() -> None:
+    from qdrant_client import QdrantClient
+
+    client = QdrantClient(":memory:")
+    store = QdrantServerStore(client, "ml")
+    build(store)
+    other = QdrantServerStore(client, "ml")  # another app server using the index meanwhile
+    assert other.open_current() is not None
+    answers: list[list[int]] = []
+
+    def querying(done: int, total: int | None) -> None:  # halfway through the repair
+        answers.append(other.similar_users(vec({2: 1.0}), 2).user_ids.tolist())
+
+    store.rebuild(
+        "fp1",
+        [USERS[:2], USERS[2:]],
+        total=len(USERS),
+        catalog=CATALOG,
+        manifest=Manifest(dataset="t", encoding={"name": "binary"}),
+        progress=querying,
+    )
+    assert answers == [[3, 2], [3, 2]]  # the index in use answered all along
+    names = [c.name for c in client.get_collections().collections]
+    assert len([n for n in names if not n.endswith("-movies")]) == 1  # the old one dropped
+    assert store.open_current().manifest.fingerprint == "fp1"
+    assert store.similar_users(vec({2: 1.0}), 2).user_ids.tolist() == [3, 2]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import itertools
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -180,24 +181,28 @@ class QdrantServerStore:
     def open_current(self) -> OpenIndex | None:
         if self._open is not None:
             return self._open
-        aliases = self.client.get_aliases().aliases
-        target = next((a.collection_name for a in aliases if a.alias_name == self.name), None)
+        target = self._alias_target()
         if target is None:
             return None
         return self._load(target)
 
+    def _alias_target(self) -> str | None:
+        """The collection the alias points at (the index in use), if any."""
+        aliases = self.client.get_aliases().aliases
+        return next((a.collection_name for a in aliases if a.alias_name == self.name), None)
+
     @_answering
     def ready(self, fingerprint: str) -> OpenIndex | None:
-        target = self.collection(fingerprint)
         if self._open is not None and self._open.manifest.fingerprint == fingerprint:
             return self._open
-        aliases = self.client.get_aliases().aliases
-        if not any(a.alias_name == self.name and a.collection_name == target for a in aliases):
+        target = self._alias_target()
+        if target is None:
             return None
         try:
-            return self._load(target)
+            opened = self._load(target)
         except IndexDamaged:
             return None
+        return opened if opened.manifest.fingerprint == fingerprint else None
 
     def _load(self, target: str) -> OpenIndex:
         metadata = dict(self.client.get_collection(target).config.metadata or {})
@@ -241,10 +246,9 @@ class QdrantServerStore:
 
         started = time.perf_counter()
         target = self.collection(fingerprint)
+        if self.client.collection_exists(target):  # in use, maybe: build beside it
+            target = f"{target}r{uuid.uuid4().hex[:8]}"  # no dash: still this name's index
         movies = self.catalog_collection(target)
-        for collection in (target, movies):
-            if self.client.collection_exists(collection):
-                self.client.delete_collection(collection)
         self.client.create_collection(
             movies,
             vectors_config={},
@@ -308,7 +312,7 @@ class QdrantServerStore:
     def update_manifest(self, changes: Mapping[str, Any]) -> OpenIndex:
         if self._open is None:
             raise StoreUnavailable(f"no index is open on {self.where}; build one first")
-        target = self.collection(self._open.manifest.fingerprint)
+        target = self._alias_target() or self.collection(self._open.manifest.fingerprint)
         manifest = self._open.manifest.changed(changes)
         self.client.update_collection(target, metadata=dict(changes))
         self._open = OpenIndex(manifest, self._open.catalog)
