@@ -1,7 +1,0 @@
-"""``python -m reco``: see `reco.cli`."""
-
-import sys
-
-from reco.cli import main
-
-sys.exit(main())
