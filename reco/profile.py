@@ -88,14 +88,20 @@ def parse_hidden(text: str | None, known: Container[int]) -> Parsed:
         return Parsed(problems=("The hidden films in the link are too many to read.",))
     items = [item.strip() for item in text.split(",") if item.strip()]
     usable = [item.isdigit() and len(item) <= 9 and int(item) in known for item in items]
-    found = frozenset(int(item) for item, ok in zip(items, usable, strict=True) if ok)
+    kept = list(dict.fromkeys(int(item) for item, ok in zip(items, usable, strict=True) if ok))
+    problems = []
     ignored = usable.count(False)
-    if not ignored:
-        return Parsed(hidden=found)
-    had = "is not a known movie id and was" if ignored == 1 else "are not known movie ids and were"
-    return Parsed(
-        hidden=found, problems=(f"{plural(ignored, 'hidden film')} in the link {had} ignored.",)
-    )
+    if ignored:
+        had = (
+            "is not a known movie id and was"
+            if ignored == 1
+            else "are not known movie ids and were"
+        )
+        problems.append(f"{plural(ignored, 'hidden film')} in the link {had} ignored.")
+    if len(kept) > MAX_RATINGS:  # capped like ratings
+        problems.append(f"Only the first {MAX_RATINGS:,} hidden films in the link were kept.")
+        kept = kept[:MAX_RATINGS]
+    return Parsed(hidden=frozenset(kept), problems=tuple(problems))
 
 
 def parse_link(text: str | None, known: Container[int], release: str) -> Parsed:
@@ -177,12 +183,11 @@ def profile_from_csv(
     may have typed them: `_same_film`)."""
     if len(data) > MAX_FILE_BYTES:
         return Parsed(problems=(f"The file is over {MAX_FILE_BYTES // 1_000_000} MB; not read.",))
+    text = _decoded(data)
+    first = text.split("\n", 1)[0]
+    separator = max((",", ";", "\t"), key=first.count)  # what a spreadsheet saved it with
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        frame = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
         return Parsed(problems=("The file is not a readable CSV table.",))
     columns = {str(c).strip().lower(): c for c in frame.columns}
@@ -224,6 +229,20 @@ def profile_from_csv(
         )
         problems.insert(0, sentence)
     return Parsed(parsed.ratings, tuple(problems), kept)
+
+
+def _decoded(data: bytes) -> str:
+    """A file's text: UTF-16 when it starts with its byte-order mark (as some spreadsheets
+    save), else UTF-8 (with or without one), else Latin-1."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def _other_release(

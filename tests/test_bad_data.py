@@ -190,3 +190,17 @@ def test_bad_files_leave_the_previous_index_in_place_and_usable(tmp_path: Path) 
     again = open_recommender(folder, data_dir=data, build_progress=lambda d, t: rebuilt.append(d))
     assert rebuilt == []
     assert again.recommend({1: 5.0, 2: 5.0, 3: 5.0}) == answer
+
+
+def test_a_zip_member_that_would_expand_like_a_bomb_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reco.datasets import readers
+
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        out.writestr("ratings.csv", "userId,movieId,rating,timestamp\n" + "0" * 2_000_000)
+        out.writestr("movies.csv", "movieId,title,genres\n1,A (2000),Drama\n")
+    monkeypatch.setattr(readers, "CHECKED_FROM", 1_000_000)  # a small bomb stands for a big one
+    with pytest.raises(DatasetError, match="would expand to .* not read"):
+        load_movielens(archive)

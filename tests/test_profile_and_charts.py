@@ -286,3 +286,20 @@ def test_a_csv_knows_its_release_and_its_titles_tell_another_release() -> None:
     assert not elsewhere.ratings and "2 of 3 differ" in elsewhere.problems[0]
     hostile = profile_from_csv(data.replace(b"ml-100k", b"<b>x</b>"), KNOWN, release="ml-100k")
     assert "another release" in hostile.problems[0] and "<b>" not in hostile.problems[0]
+
+
+def test_csvs_saved_by_spreadsheets_in_utf16_or_with_semicolons_are_read() -> None:
+    table = "movie_id;title;rating\n50;Star Wars;5\n8;Babe;3,5\n".replace("3,5", "3.5")
+    assert profile_from_csv(table.encode(), KNOWN).ratings == {50: 5.0, 8: 3.5}
+    assert profile_from_csv(table.encode("utf-16"), KNOWN).ratings == {50: 5.0, 8: 3.5}
+    tabbed = table.replace(";", "\t").encode("utf-16")
+    assert profile_from_csv(tabbed, KNOWN).ratings == {50: 5.0, 8: 3.5}
+
+
+def test_hidden_films_from_a_link_are_capped_like_ratings() -> None:
+    known = range(1, 20_000)
+    parsed = parse_hidden(",".join(str(m) for m in range(1, 6_001)), known)
+    assert len(parsed.hidden) == MAX_RATINGS and max(parsed.hidden) == MAX_RATINGS
+    assert parsed.problems == (
+        f"Only the first {MAX_RATINGS:,} hidden films in the link were kept.",
+    )

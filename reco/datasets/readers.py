@@ -73,20 +73,42 @@ Format = Literal["ml-100k", "dat", "csv"]
 class _Files:
     """The data files of a release, by base name, in a zip or a folder."""
 
-    def __init__(self, label: str, members: dict[str, str], opener: Callable[[str], IO[bytes]]):
+    def __init__(
+        self,
+        label: str,
+        members: dict[str, str],
+        opener: Callable[[str], IO[bytes]],
+        sizes: dict[str, tuple[int, int]] | None = None,
+    ):
         self.label = label
         self._members = members
         self._opener = opener
+        self._sizes = sizes or {}  # zip members: (size, compressed size) by base name
 
     def __contains__(self, name: str) -> bool:
         return name in self._members
 
     def read_bytes(self, name: str) -> bytes:
+        self._check_size(name)
         try:
             with self._opener(self._members[name]) as handle:
                 return handle.read()
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
             raise DatasetError(f"{self.where(name)} cannot be read: {error}") from error
+
+    def _check_size(self, name: str) -> None:
+        """A zip member that would expand far beyond what text compresses to is refused before
+        a byte of it is read (its size is the most the reader reads)."""
+        info = self._sizes.get(name)
+        if info is None:
+            return
+        size, packed = info
+        expands = size > CHECKED_FROM and size > MAX_EXPANSION * max(packed, 1)
+        if size > MAX_MEMBER_BYTES or expands:
+            raise DatasetError(
+                f"{self.where(name)} would expand to {size / 1e9:,.1f} GB from "
+                f"{packed / 1e6:,.1f} MB: not a release's file (a zip bomb?); not read"
+            )
 
     def where(self, name: str) -> str:
         return f"{self.label}:{self._members[name]}"
@@ -97,6 +119,9 @@ class _Files:
         return f"{Path(self.label).name}:{self._members[name]}"
 
 
+MAX_MEMBER_BYTES = 16 << 30  # 16 GiB: ML-32M's ratings.csv is 0.9 GB
+MAX_EXPANSION = 100  # text compresses 4-6x; a member expanding 100x more is no release's file
+CHECKED_FROM = 64 << 20  # members smaller than this are read whatever they expand to
 MAX_FOLDER_ENTRIES = 10_000  # a release folder holds a handful of files, maybe one folder down
 RELEASE_FILES = frozenset(
     {"u.data", "u.item", "u.user", "u.genre", "ratings.dat", "movies.dat", "users.dat"}
@@ -150,11 +175,15 @@ def _open_files(path: Path) -> Iterator[_Files]:
         raise DatasetError(f"{path} is not a readable zip archive: {error}") from error
     with archive:
         members = {}
+        sizes: dict[str, tuple[int, int]] = {}
         for info in archive.infolist():
             if info.is_dir() or "__MACOSX" in info.filename:
                 continue
-            members.setdefault(Path(info.filename).name, info.filename)
-        yield _Files(str(path), members, archive.open)
+            name = Path(info.filename).name
+            if name not in members:
+                members[name] = info.filename
+                sizes[name] = (info.file_size, info.compress_size)
+        yield _Files(str(path), members, archive.open, sizes)
 
 
 _PAIRS: dict[Format, tuple[str, str]] = {
