@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 import streamlit as st
 
-from reco import MovieSearch, Recommender, open_recommender
+from reco import DatasetUnavailable, MovieSearch, Recommender, open_recommender
 from reco.recommend import one_blas_thread
 from reco.settings import Settings, read_settings
 
@@ -27,6 +28,13 @@ class Slot:
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     recommender: Recommender | None = None
+    failure: DatasetUnavailable | None = None  # the last download that failed, and when
+    failed_at: float = 0.0
+
+
+RETRY_DOWNLOAD_AFTER = 600.0
+"""Seconds a failed download is remembered: the visitors meanwhile get its message at once
+instead of each waiting out another attempt (*Retry* clears it)."""
 
 
 @st.cache_resource(show_spinner=False)
@@ -43,7 +51,14 @@ def load_recommender(name: str) -> Recommender:
     slot = _slot(name)
     with slot.lock:  # another session opening the same release waits for this one
         if slot.recommender is None:
-            slot.recommender = _open(name)
+            recent = time.monotonic() - slot.failed_at < RETRY_DOWNLOAD_AFTER
+            if slot.failure is not None and recent:
+                raise slot.failure
+            try:
+                slot.recommender = _open(name)
+            except DatasetUnavailable as error:
+                slot.failure, slot.failed_at = error, time.monotonic()
+                raise
         return slot.recommender
 
 

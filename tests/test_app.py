@@ -968,3 +968,27 @@ def test_every_releases_ratings_survive_a_switch_and_a_reload(
     assert fresh.session_state[ML100K_RATINGS] == mine  # restored when it opens
     assert fresh.query_params["r"] == app.query_params[keys.other_param("r", "ml-100k")]
     assert fresh.query_params[keys.other_param("r", "ml-latest-small")] == "2:4.5"
+
+
+def test_a_failed_download_is_tried_once_and_remembered_for_the_next_visitors(
+    app: AppTest, scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reco.datasets.releases
+
+    attempts: list[str] = []
+
+    def offline(name: str, folder: Path, **options: object) -> Path:
+        attempts.append(name)
+        raise reco.datasets.DatasetUnavailable(f"Could not download {name} (offline).")
+
+    monkeypatch.setattr(reco.datasets.releases, "download_dataset", offline)
+    app.run()
+    release_box(app).set_value("ml-1m").run()
+    assert "Could not download ml-1m" in " ".join(e.value for e in app.error).replace("\\", "")
+    visitor = page_test()  # another person, moments later
+    visitor.query_params["dataset"] = "ml-1m"
+    visitor.run()
+    assert not visitor.exception
+    said = " ".join(e.value for e in visitor.error).replace("\\", "")
+    assert "Could not download ml-1m" in said
+    assert attempts == ["ml-1m"]  # one attempt, not one per visitor
