@@ -15,7 +15,7 @@ from typing import Literal
 import streamlit as st
 
 from app.fetch import Member
-from reco.datasets import DEFAULT_DATASET, KNOWN_DATASETS
+from reco.datasets import DEFAULT_DATASET, KNOWN_DATASETS, release_named
 from reco.filters import FilterField
 from reco.profile import (
     MAX_LINK_CHARS,
@@ -185,7 +185,7 @@ def restore_from_link(name: str, known: Container[int], offered: Sequence[str]) 
     st.session_state[RESTORED] = True
     linked = st.query_params.get(RELEASE_PARAM)
     if linked and linked not in offered:  # its movie ids mean other films here: none used
-        named = linked if linked in KNOWN_DATASETS else "a release"
+        named = release_named(linked, "a release")
         held = RATINGS_PARAM in st.query_params or HIDDEN_PARAM in st.query_params
         flash(
             f"The link holds {'ratings of ' if held else ''}{named}, which this site does not "

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
-from reco.datasets import DEFAULT_DATASET, KNOWN_DATASETS
+from reco.datasets import DEFAULT_DATASET, release_named
 from reco.scale import MAX_STARS, MIN_STARS, snap
 from reco.search import fold
 from reco.words import plural
@@ -119,7 +119,7 @@ def parse_link(text: str | None, known: Container[int], release: str) -> Parsed:
     params = parse_qs(query, keep_blank_values=True)
     linked = params.get("dataset", [DEFAULT_DATASET])[-1]
     if linked != release:
-        named = linked if linked in KNOWN_DATASETS else "another release"
+        named = release_named(linked)
         return Parsed(
             problems=(f"The link holds ratings of {named}, not {release}; none were used.",)
         )
@@ -260,7 +260,7 @@ def _other_release(
         named = {str(v).strip() for v in frame[columns[_RELEASE_COLUMN]]} - {""}
         if named and named != {release}:
             other = next(iter(named)) if len(named) == 1 else ""
-            shown = other if other in KNOWN_DATASETS else "another release"
+            shown = release_named(other)
             return f"The file holds ratings of {shown}, not {release}; none were used."
     if titles is None or "title" not in columns:
         return ""

@@ -32,6 +32,7 @@ from reco.datasets.releases import (
     download_dataset,
     find_release,
     locate_dataset,
+    release_named,
 )
 from reco.datasets.titles import split_title
 from reco.filters import AGE_GROUPS, age_group
@@ -56,6 +57,7 @@ __all__ = [
     "load_movielens",
     "locate_dataset",
     "pairs_ascending",
+    "release_named",
     "plural",
     "split_title",
     "user_columns",

@@ -90,6 +90,12 @@ DEFAULT_DATASET = "ml-100k"
 """The release the app and the command line open unless told otherwise."""
 
 
+def release_named(name: object, unknown: str = "another release") -> str:
+    """A release as a message may name it: a known release's name, never text that came
+    from a link or a file."""
+    return name if isinstance(name, str) and name in KNOWN_DATASETS else unknown
+
+
 def default_data_dir() -> Path:
     """The folder holding datasets and indexes: ``$RECO_DATA_DIR`` or ``data/`` in the repo."""
     return read_settings().data_dir
