@@ -184,8 +184,7 @@ def restore(name: str, data: bytes, recommender: Recommender) -> None:
             hidden.update(parsed.hidden)
         messages.insert(0, ("success", f"Restored {' and '.join(said)} from the file."))
         st.session_state[state.UPLOAD_MESSAGES] = messages
-        state.sync_link(name)
-        st.rerun()
+        st.rerun()  # the whole page, which also puts the ratings in its address
     messages.append(("warning", "No usable rating in the file; your current ratings are kept."))
     st.session_state[state.UPLOAD_MESSAGES] = messages
 
@@ -203,4 +202,4 @@ def undo_restore(name: str) -> None:
     st.session_state[state.UPLOAD_MESSAGES] = [
         ("success", "Your ratings and hidden films from before the file are back.")
     ]
-    state.sync_link(name)
+    st.rerun()  # the whole page: the recommendations and the address follow the ratings
