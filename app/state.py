@@ -58,6 +58,8 @@ LINK_KEPT = "link_kept"  # a link of a release not offered: the address is left 
 PENDING = "pending_links"  # other releases' ratings from the link, read when each opens
 FLASHES = "flashes"  # messages to show once (`flash`)
 SEARCH_LISTED = "search_listed"  # the films the search results show
+SLIDER_VERSIONS = "slider_versions"  # a slider's place -> how often it was drawn anew
+SLIDERS_SHOW = "sliders_show"  # slider key -> the rating it was drawn at, or last sent
 UPLOADED = "uploaded_id"  # the CSV file last restored (its messages stay until another)
 UPLOAD_MESSAGES = "upload_messages"
 BEFORE_RESTORE = "before_restore"  # per release: what a restore replaced, for its undo
@@ -113,8 +115,26 @@ def filter_key(field: FilterField, name: str) -> str:
     return per_release(field.keyword, name)
 
 
-def slider_key(where: Where, movie_id: int) -> str:
+def slider_place(where: Where, movie_id: int) -> str:
+    """A film's star slider at a place: ``<where>-<movie id>``."""
     return f"{where}-{movie_id}"
+
+
+def slider_key(where: Where, movie_id: int) -> str:
+    """The key of a film's star slider at a place: its place, then ``--<n>`` once it has been
+    drawn anew `n` times (`renew_slider`)."""
+    place = slider_place(where, movie_id)
+    version = st.session_state.get(SLIDER_VERSIONS, {}).get(place, 0)
+    return f"{place}--{version}" if version else place
+
+
+def renew_slider(where: Where, movie_id: int) -> str:
+    """A new identity for a film's slider at a place, so it is drawn afresh at the stored
+    rating; returns its key."""
+    versions = st.session_state.setdefault(SLIDER_VERSIONS, {})
+    place = slider_place(where, movie_id)
+    versions[place] = versions.get(place, 0) + 1
+    return slider_key(where, movie_id)
 
 
 def hide_key(where: Where, movie_id: int) -> str:
@@ -123,6 +143,12 @@ def hide_key(where: Where, movie_id: int) -> str:
 
 def unhide_key(movie_id: int) -> str:
     return f"unhide-{movie_id}"
+
+
+def slider_shows() -> dict[str, object]:
+    """What each star slider shows, as far as the page knows: the rating it was drawn at, or
+    the one the person last sent from it (`app.views.cards`)."""
+    return st.session_state.setdefault(SLIDERS_SHOW, {})
 
 
 def remove_member_key(position: int) -> str:

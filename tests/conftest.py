@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from qdrant_client import QdrantClient
 
-from app.state import LAZY_SECTIONS  # drawn when opened
+from app.state import LAZY_SECTIONS, slider_place  # drawn when opened
 from reco.datasets import Dataset
 from reco.store import EdgeStore, QdrantServerStore, UserStore
 
@@ -33,6 +33,15 @@ def page_test(timeout: float = 120):
 SCIFI = (1, 2, 3, 4)
 ROMANCE = (5, 6, 7, 8)
 NEUTRAL = 9
+
+
+def rating_slider(app, where: str, movie_id: int):
+    """A film's star slider at a place in an AppTest, whatever its key now (a slider drawn
+    anew gets ``--<n>`` after its place: `app.state.slider_key`)."""
+    place = slider_place(where, movie_id)
+    found = [s for s in app.select_slider if s.key.split("--")[0] == place]
+    assert len(found) == 1, (place, [s.key for s in found])
+    return found[0]
 
 
 def two_taste_dataset() -> Dataset:

@@ -12,7 +12,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import streamlit as st
-from conftest import LAZY_SECTIONS, ROOT, SHARED, page_test, two_taste_dataset, write_release
+from conftest import (
+    LAZY_SECTIONS,
+    ROOT,
+    SHARED,
+    page_test,
+    rating_slider,
+    two_taste_dataset,
+    write_release,
+)
 from streamlit.testing.v1 import AppTest
 
 from app import state as keys
@@ -100,7 +108,11 @@ def recommended(app: AppTest) -> list[int]:
 
 
 def slider_ids(app: AppTest, prefix: str) -> list[int]:
-    return [int(s.key.removeprefix(prefix)) for s in app.select_slider if s.key.startswith(prefix)]
+    return [
+        int(s.key.removeprefix(prefix).split("--")[0])
+        for s in app.select_slider
+        if s.key.startswith(prefix)
+    ]
 
 
 def subheaders(app: AppTest) -> list[str]:
@@ -131,7 +143,7 @@ def rate_by_search(app: AppTest, scenario: Scenario) -> None:
     }
     for movie_id in scenario.liked:
         app.text_input(key=keys.SEARCH).input(titles[movie_id]).run()
-        changed(app, app.select_slider(key=keys.slider_key("search", movie_id)).set_value(5.0))
+        changed(app, rating_slider(app, "search", movie_id).set_value(5.0))
         assert not app.exception
 
 
@@ -323,10 +335,10 @@ def test_slider_back_to_not_rated_removes_the_rating(app: AppTest, scenario: Sce
     first, second = scenario.liked[:2]
     labels = {s.key: s.label for s in app.select_slider}
     assert labels[f"mine-{first}"] != labels[f"mine-{second}"]  # each row is titled
-    changed(app, app.select_slider(key=keys.slider_key("mine", first)).set_value("Not rated"))
+    changed(app, rating_slider(app, "mine", first).set_value("Not rated"))
     assert first not in ratings(app)
     assert f"mine-{first}" not in {s.key for s in app.select_slider}
-    changed(app, app.select_slider(key=keys.slider_key("mine", second)).set_value("Not rated"))
+    changed(app, rating_slider(app, "mine", second).set_value("Not rated"))
     assert second not in ratings(app)
     assert "🍿 Popular movies" in subheaders(app)  # back under three ratings
 
@@ -491,9 +503,7 @@ def test_why_explains_a_recommendation(app: AppTest, scenario: Scenario) -> None
     assert app.metric[0].label == "Neighbours who rated it"
     assert app.metric[2].value.startswith("≈ ")
     first = recommended(app)[0]
-    changed(
-        app, app.select_slider(key=keys.slider_key("why", first)).set_value(4.0)
-    )  # rated from the why panel
+    changed(app, rating_slider(app, "why", first).set_value(4.0))  # rated from the why panel
     assert ratings(app)[first] == 4.0
     assert first not in recommended(app)
 
@@ -527,11 +537,11 @@ def test_rate_a_recommended_film_in_place_and_it_moves_to_my_ratings(
     app.run()
     rate_by_search(app, scenario)
     first = recommended(app)[0]
-    changed(app, app.select_slider(key=keys.slider_key("rec", first)).set_value(3.5))
+    changed(app, rating_slider(app, "rec", first).set_value(3.5))
     assert not app.exception
     assert ratings(app)[first] == 3.5
     assert first not in recommended(app)
-    assert app.select_slider(key=keys.slider_key("mine", first)).value == 3.5
+    assert rating_slider(app, "mine", first).value == 3.5
     assert f"{first}:3.5" in app.query_params["r"]
 
 
@@ -592,7 +602,7 @@ def test_quick_rate_offers_other_films_and_popular_films_are_rated_in_place(
     assert second_set and not set(second_set) & set(first_set)  # (a small release has fewer)
     popular = slider_ids(app, "pop-")
     assert not set(popular) & set(second_set)
-    changed(app, app.select_slider(key=keys.slider_key("pop", popular[0])).set_value(4.5))
+    changed(app, rating_slider(app, "pop", popular[0]).set_value(4.5))
     assert ratings(app) == {popular[0]: 4.5}
     app.session_state[keys.POPULAR_OPEN] = True  # AppTest does not keep an expander open
     app.run()
@@ -870,9 +880,9 @@ def test_my_ratings_shows_the_latest_and_lists_them_all(app: AppTest, scenario: 
     assert slider_ids(app, "mine-") == films[::-1][:8]  # the link's order: last ones first
     assert any("The 8 you rated last; all 10 below" in c.value for c in app.caption)
     assert slider_ids(app, "all-") == sorted(films, key=lambda m: titles[m])
-    changed(app, app.select_slider(key=keys.slider_key("all", films[0])).set_value(2.5))
+    changed(app, rating_slider(app, "all", films[0]).set_value(2.5))
     assert ratings(app)[films[0]] == 2.5
-    changed(app, app.select_slider(key=keys.slider_key("all", films[1])).set_value("Not rated"))
+    changed(app, rating_slider(app, "all", films[1]).set_value("Not rated"))
     assert films[1] not in ratings(app)
     assert "⭐ My ratings (9)" in subheaders(app)
     app.session_state[keys.ALL_RATINGS_OPEN] = False
@@ -886,17 +896,13 @@ def test_a_change_reruns_the_search_only_when_it_lists_the_film(
     app.run()
     rate_by_search(app, scenario)  # the last one rated is still listed by the search
     last = scenario.liked[-1]
-    app.select_slider(key=keys.slider_key("mine", last)).set_value(
-        3.0
-    ).run()  # changed under My ratings
+    rating_slider(app, "mine", last).set_value(3.0).run()  # changed under My ratings
     assert "🔎 Find movies to rate" in subheaders(app)  # the search reran: it lists the film
-    assert app.select_slider(key=keys.slider_key("search", last)).value == 3.0
+    assert rating_slider(app, "search", last).value == 3.0
     assert not app.sidebar.children
     app.run()
     first = scenario.liked[0]
-    app.select_slider(key=keys.slider_key("mine", first)).set_value(
-        2.0
-    ).run()  # not listed by the search
+    rating_slider(app, "mine", first).set_value(2.0).run()  # not listed by the search
     assert "🔎 Find movies to rate" not in subheaders(app)
     assert any(s.startswith("⭐ My ratings (") for s in subheaders(app))
     assert ratings(app)[first] == 2.0
@@ -950,7 +956,7 @@ def test_every_releases_ratings_survive_a_switch_and_a_reload(
     mine = ratings(app)
     release_box(app).set_value("ml-latest-small").run()
     app.text_input(key=keys.SEARCH).input("matrix").run()
-    changed(app, app.select_slider(key=keys.slider_key("search", 2)).set_value(4.5))
+    changed(app, rating_slider(app, "search", 2).set_value(4.5))
     assert app.query_params["dataset"] == "ml-latest-small"
     assert app.query_params["r"] == "2:4.5"
     assert app.query_params[keys.other_param("r", "ml-100k")] == ",".join(

@@ -14,6 +14,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from conftest import E2E_TIMINGS, FAILED, ROOT, shared_zip
@@ -229,8 +230,9 @@ def choose(page: Page, key: str, option: str) -> None:
 
 
 def search(page: Page, text: str) -> None:
-    page.get_by_label("Title").fill(text)
-    page.get_by_label("Title").press("Enter")
+    box = page.get_by_label("Title", exact=True)
+    box.fill(text)
+    box.press("Enter")
     expect(page.locator(".st-key-search-results")).to_be_visible()
     wait_idle(page)
 
@@ -568,6 +570,105 @@ def test_link_restores_ratings_in_a_fresh_browser_and_survives_reload(
         assert other.url == link
     finally:
         fresh.close()
+
+
+BURSTS = 30  # bursts of key presses on one slider
+PRESSES = 8  # in a burst: "Not rated" -> 4 stars, and back
+WRATH_OF_KHAN = 228  # ml-100k's Star Trek: The Wrath of Khan
+RATED_THREE = "?r=50:5,172:5,181:4.5"  # three Star Wars films: the page recommends
+# Each film's slider at a place, by the film's id: {"228": "4 ★"}. A slider's key is
+# "<place>-<movie id>", with "--<n>" once it was drawn anew (`app.state.slider_key`).
+SLIDER_VALUES = """place => Object.fromEntries(
+    [...document.querySelectorAll(`[class*='st-key-${place}-'] input[type='range']`)].map(i => {
+        const holder = i.closest(`[class*='st-key-${place}-']`);
+        const key = [...holder.classList].find(c => c.startsWith(`st-key-${place}-`));
+        return [key.slice(`st-key-${place}-`.length).split('--')[0],
+                i.getAttribute('aria-valuetext')];
+    }))"""
+
+
+def stars_of(text: str | None) -> float | None:
+    """A slider's "4 ★" (or "Not rated", or no slider) as stars (or None)."""
+    return None if text in (None, "Not rated") else float(text.split()[0])
+
+
+def ratings_everywhere(page: Page) -> dict[str, dict[int, float | None]]:
+    """Every film's rating as the search results, *My ratings* and the page's address say."""
+    link = parse_qs(urlparse(page.url).query).get("r", [""])[0]
+    places = {
+        place: {int(m): stars_of(v) for m, v in page.evaluate(SLIDER_VALUES, place).items()}
+        for place in ("search", "mine")
+    }
+    return {
+        **places,
+        "link": {int(m): float(s) for m, s in (p.split(":") for p in link.split(",") if p)},
+    }
+
+
+def settled(page: Page) -> dict[str, dict[int, float | None]]:
+    """The ratings everywhere once the page is idle and stays as it is for half a second."""
+    wait_idle(page)
+    seen = ratings_everywhere(page)
+    for _ in range(20):
+        page.wait_for_timeout(500)
+        wait_idle(page)
+        again = ratings_everywhere(page)
+        if again == seen:
+            return seen
+        seen = again
+    raise AssertionError(f"the page did not settle: {seen}")
+
+
+def disagreements(seen: dict, wanted: dict[int, float | None]) -> dict:
+    """Where a place does not show a film's wanted rating (None: not rated, so not in *My
+    ratings* nor in the link)."""
+    return {
+        (place, movie_id): shows.get(movie_id)
+        for place, shows in seen.items()
+        for movie_id, stars in wanted.items()
+        if shows.get(movie_id) != stars
+    }
+
+
+def test_ratings_given_quickly_are_saved_as_shown(app_url: str, page: Page) -> None:
+    """Bursts of key presses on one slider, then clicks on four sliders 100 ms apart: once the
+    page is idle the slider, *My ratings* and the link all say the last rating chosen."""
+    page.goto(app_url + RATED_THREE)
+    wait_for_count(page, 3)
+    search(page, "star trek")
+    slider = page.locator(
+        f".st-key-search-{WRATH_OF_KHAN} {SLIDERS}, "
+        f"[class*='st-key-search-{WRATH_OF_KHAN}--'] {SLIDERS}"
+    )
+    wrong = []
+    for burst in range(BURSTS):
+        right = burst % 2 == 0
+        slider.focus()
+        for _ in range(PRESSES):
+            page.keyboard.press("ArrowRight" if right else "ArrowLeft")
+        wanted = {WRATH_OF_KHAN: 4.0 if right else None}
+        found = disagreements(settled(page), wanted)
+        if found:
+            wrong.append((burst, found))
+    assert not wrong, f"{len(wrong)} of {BURSTS} bursts saved or showed another rating: {wrong}"
+
+    rows = result_rows(page)  # the Star Trek films, none rated now
+    for round_, fractions in enumerate(((0.9, 0.7, 0.5, 0.3), (0.2, 0.95, 0.6, 0.45))):
+        chosen = {}
+        for index, fraction in enumerate(fractions):
+            track = rows.nth(index).locator("[data-testid='stSlider']").bounding_box()
+            page.mouse.click(
+                track["x"] + track["width"] * fraction, track["y"] + 0.5 * track["height"]
+            )
+            page.wait_for_timeout(100)
+        seen = settled(page)
+        for index in range(len(fractions)):
+            holder = rows.nth(index).locator("[class*='st-key-search-']").first
+            key = next(c for c in holder.get_attribute("class").split() if c.startswith("st-key-"))
+            movie_id = int(key.removeprefix("st-key-search-").split("--")[0])
+            chosen[movie_id] = seen["search"][movie_id]
+        assert all(stars is not None for stars in chosen.values()), (round_, chosen)
+        assert not disagreements(seen, chosen), (round_, chosen, seen)
 
 
 def test_the_page_on_a_phone(app_url: str, phone: Page) -> None:

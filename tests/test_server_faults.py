@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from conftest import ROOT, two_taste_dataset, write_release
+from conftest import ROOT, rating_slider, two_taste_dataset, write_release
 from qdrant_client import QdrantClient
 from streamlit.testing.v1 import AppTest
 
@@ -273,7 +273,7 @@ def test_app_keeps_ratings_when_the_server_stops_mid_session(
         store.client = QdrantClient(url=hanging_server, timeout=1, check_compatibility=False)
         store.where = f"the Qdrant server at {hanging_server}"
     app.text_input(key=keys.SEARCH).input("amelie").run()
-    app.select_slider(key=keys.slider_key("search", 5)).set_value(1.0).run()
+    rating_slider(app, "search", 5).set_value(1.0).run()
     assert not app.exception
     assert "stopped answering (timed out)" in app.error[0].value.replace("\\", "")  # md-escaped
     assert dict(app.session_state[ML100K_RATINGS]) == {1: 5.0, 2: 5.0, 3: 4.0, 5: 1.0}

@@ -27,8 +27,17 @@ def stars_label(value: object) -> str:
 
 
 def set_rating(name: str, movie_id: int, key: str, where: state.Where) -> None:
-    """Widget callback: store (or, at "Not rated", remove) the rating a slider now shows."""
+    """Widget callback: store (or, at "Not rated", remove) the rating a slider now shows.
+
+    Not when the slider shows what it showed already: the browser goes on sending, for a
+    moment, the values of sliders the page no longer draws (a card gone, a slider drawn anew),
+    and Streamlit, which has forgotten them, calls their callbacks as if they had changed; an
+    old "Not rated" would remove the rating the person just gave elsewhere."""
     value = st.session_state[key]
+    shows = state.slider_shows()
+    if shows.get(key, value) == value:
+        return
+    shows[key] = value
     ratings = state.ratings(name)
     if value == NOT_RATED:
         ratings.pop(movie_id, None)
@@ -59,12 +68,23 @@ def star_slider(
     """A 'Not rated', 0.5 … 5 star slider showing, and changing, the session's rating. With
     ``titled`` its label (markdown: escape data with `label_md`) is shown above it: a film's row is
     then this one element, not a text, columns and a slider (each element the browser redraws
-    at every rerun costs it time)."""
+    at every rerun costs it time).
+
+    The script never sets a slider's value. When the rating changed elsewhere (another slider
+    of the film, a restore, another release) the slider gets a new key and starts at the
+    stored rating. A value set by the script reaches the browser a moment later; a change
+    the browser sends in that moment (a burst of key presses on another slider of the film)
+    carries the slider's old value with it, which Streamlit takes for the person moving it
+    back, and that old rating would be saved over the one just given."""
+    stored = state.ratings(name).get(movie_id, NOT_RATED)
     key = state.slider_key(where, movie_id)
-    st.session_state[key] = state.ratings(name).get(movie_id, NOT_RATED)
+    if key in st.session_state and st.session_state[key] != stored:
+        key = state.renew_slider(where, movie_id)
+    state.slider_shows()[key] = stored
     st.select_slider(
         label,
         options=SLIDER_STEPS,
+        value=stored,
         key=key,
         format_func=stars_label,
         on_change=set_rating,
