@@ -133,11 +133,13 @@ def build_index(
     release: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
     batch_size: int = 1_000,
+    force: bool = False,
 ) -> OpenIndex:
     """Index ``dataset`` into ``store`` (users, catalog, manifest) unless the store already
-    holds exactly this index; ``release`` is the `release_signature` of the file it came from."""
+    holds exactly this index (``force``: build it anew all the same); ``release`` is the
+    `release_signature` of the file it came from."""
     fingerprint = index_fingerprint(dataset, encoding)
-    opened = store.ready(fingerprint)
+    opened = None if force else store.ready(fingerprint)
     if opened is not None:
         return opened
     users = int(dataset.ratings["user_id"].nunique())
@@ -156,6 +158,7 @@ def build_index(
         manifest=manifest,
         progress=progress,
         idf=encoding.idf,
+        force=force,
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,9 +30,24 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_release(folder, "ml-100k", synthetic_movielens(3000, seed=7))
 
 
+def build_command(release: Path, data: Path, *more: str) -> list[str]:
+    return [
+        sys.executable, "-m", "reco", "build", "--dataset", str(release), "--data-dir", str(data),
+        *more,
+    ]  # fmt: skip
+
+
+def build(release: Path, data: Path, *more: str) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        build_command(release, data, *more), cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 def start_build(release: Path, data: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "reco", "build", "--dataset", str(release), "--data-dir", str(data)],
+        build_command(release, data),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -142,15 +158,10 @@ def test_lock_is_released_when_its_holder_is_killed(release: Path, tmp_path: Pat
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if still held
 
 
-@pytest.mark.parametrize("damage", ["truncate", "delete-segments", "manifest", "garbage"])
-def test_corrupted_index_is_detected_and_rebuilt(
-    release: Path, tmp_path: Path, damage: str
-) -> None:
-    first = open_recommender(release, data_dir=tmp_path)
-    answer = first.recommend({1: 5.0, 2: 4.0, 3: 5.0})
-    folder = first.store.index_path(first.manifest.fingerprint)
-    first.store.close()
+def damage_index(folder: Path, damage: str) -> None:
+    """Damage an index folder as a disk, a person or a tool might."""
     files = sorted(p for p in (folder / "shard").rglob("*") if p.is_file())
+    segment = next((folder / "shard" / "segments").iterdir())
     if damage == "truncate":
         for path in files:
             path.write_bytes(path.read_bytes()[: os.path.getsize(path) // 2])
@@ -160,9 +171,49 @@ def test_corrupted_index_is_detected_and_rebuilt(
                 path.unlink()
     elif damage == "manifest":
         (folder / "manifest.json").write_text("{not json")
-    else:
+    elif damage == "garbage":
         for path in files:
             path.write_bytes(b"\x00garbage" * 10)
+    elif damage == "vectors-deleted":
+        shutil.rmtree(segment / "vector_storage-taste")
+    elif damage == "payload-deleted":
+        shutil.rmtree(segment / "payload_storage")
+    elif damage == "payload-page-truncated":
+        page = segment / "payload_storage" / "page_0.dat"
+        page.write_bytes(page.read_bytes()[:4096])
+    elif damage == "catalog-byte-flipped":
+        movies = folder / "catalog" / "movies.parquet"
+        data = bytearray(movies.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        movies.write_bytes(bytes(data))
+    elif damage == "cells-deleted":
+        (folder / "catalog" / "cells.parquet").unlink()
+    else:
+        raise ValueError(damage)
+
+
+DAMAGES = [
+    "truncate",
+    "delete-segments",
+    "manifest",
+    "garbage",
+    "vectors-deleted",
+    "payload-deleted",
+    "payload-page-truncated",
+    "catalog-byte-flipped",
+    "cells-deleted",
+]
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_corrupted_index_is_detected_and_rebuilt(
+    release: Path, tmp_path: Path, damage: str
+) -> None:
+    first = open_recommender(release, data_dir=tmp_path)
+    answer = first.recommend({1: 5.0, 2: 4.0, 3: 5.0})
+    folder = first.store.index_path(first.manifest.fingerprint)
+    first.store.close()
+    damage_index(folder, damage)
     rebuilt: list[int] = []
     again = open_recommender(
         release, data_dir=tmp_path, build_progress=lambda done, total: rebuilt.append(done)
@@ -170,3 +221,18 @@ def test_corrupted_index_is_detected_and_rebuilt(
     assert rebuilt and rebuilt[-1] == 3000
     assert again.store.count() == 3000
     assert same_answer(again.recommend({1: 5.0, 2: 4.0, 3: 5.0}), answer)
+
+
+@pytest.mark.parametrize("damage", ["vectors-deleted", "payload-deleted", "catalog-byte-flipped"])
+def test_build_repairs_a_damaged_index_and_force_rebuilds_a_sound_one(
+    release: Path, tmp_path: Path, damage: str
+) -> None:
+    """`build` finds the damage a plain open would serve (no longer "already up to date"), and
+    `build --force` builds anew even when nothing is wrong."""
+    build(release, tmp_path)
+    (folder,) = [tmp_path / "index" / name for name in index_folders(tmp_path)]
+    damage_index(folder, damage)
+    assert build(release, tmp_path).stdout.startswith("Indexed ")
+    assert build(release, tmp_path).stdout.startswith("Index already up to date")
+    assert build(release, tmp_path, "--force").stdout.startswith("Indexed ")
+    assert index_folders(tmp_path) == [folder.name]

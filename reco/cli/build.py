@@ -30,11 +30,16 @@ def add(
         default=None,
         help="with --qdrant-url: replication factor of the collection (cluster)",
     )
+    build.add_argument(
+        "--force",
+        action="store_true",
+        help="build the index anew even when it is current and sound",
+    )
     build.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, out: TextIO) -> None:
-    recommender, seconds, built = open_from(args, repair=True)
+    recommender, seconds, built = open_from(args, repair=True, force=args.force)
     for warning in recommender.notes:
         print(f"warning: {warning}", file=sys.stderr)
     action = "Indexed" if built else "Index already up to date:"

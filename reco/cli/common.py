@@ -170,7 +170,9 @@ def parse_rating(text: str) -> tuple[int, float]:
     return movie_id, value
 
 
-def open_from(args: argparse.Namespace, *, repair: bool = False) -> tuple[Recommender, float, bool]:
+def open_from(
+    args: argparse.Namespace, *, repair: bool = False, force: bool = False
+) -> tuple[Recommender, float, bool]:
     download = TextProgress(f"Downloading {args.dataset}", "MB", 1e6)
     build = TextProgress(f"Indexing {args.dataset}", "users")
     started = time.perf_counter()
@@ -188,6 +190,7 @@ def open_from(args: argparse.Namespace, *, repair: bool = False) -> tuple[Recomm
             download_progress=download,
             build_progress=build,
             repair=repair,
+            force=force,
         )
     finally:
         download.close()

@@ -9,6 +9,7 @@ from typing import Any
 from reco.datasets import Progress, find_release, load_movielens
 from reco.encode import Encoding, EncodingName
 from reco.index import (
+    IndexPlan,
     after_reading,
     build_index,
     encoding_of,
@@ -41,6 +42,7 @@ def open_recommender(
     normalize: bool = DEFAULT_NORMALIZE,
     idf: bool = DEFAULT_IDF,
     repair: bool = False,
+    force: bool = False,
     **options: Any,
 ) -> Recommender:
     """Open the index of a release, building it only when needed; never parses the ratings
@@ -56,7 +58,8 @@ def open_recommender(
 
     On a server, an index that exists is never rebuilt unless ``repair`` is set (as
     ``python -m reco build`` does): a damaged one raises `IndexUnavailable` naming that
-    command, and the release files are not looked at. ``options`` are `ScoringOptions` fields.
+    command, and the release files are not looked at. ``force`` reads the release and builds
+    the index anew whatever its state. ``options`` are `ScoringOptions` fields.
     """
     name, path = find_release(source, data_dir=data_dir)
     store = open_store(
@@ -84,6 +87,8 @@ def open_recommender(
         wanted=wanted if encoding is not None else None,
         signature=signature,
     )
+    if force:
+        plan = IndexPlan("read")
     if plan.action == "open":
         assert current is not None
         return Recommender(store, current, scoring)
@@ -99,8 +104,10 @@ def open_recommender(
     signature = release_signature(path) if path is not None else None
     base = encoding_of(manifest) if manifest is not None and encoding is None else wanted
     fitted = fit_encoding(dataset, base.name, normalize=base.normalize, idf=base.idf)
-    if after_reading(manifest, index_fingerprint(dataset, fitted)) == "restamp":
+    if not force and after_reading(manifest, index_fingerprint(dataset, fitted)) == "restamp":
         # the same data in a file of another date: note the file, keep the index
         return Recommender(store, store.update_manifest({"release": signature}), scoring)
-    index = build_index(dataset, store, fitted, release=signature, progress=build_progress)
+    index = build_index(
+        dataset, store, fitted, release=signature, progress=build_progress, force=force
+    )
     return Recommender(store, index, scoring)

@@ -57,6 +57,11 @@ class Manifest:
     build_seconds: float = 0.0
     created: str = ""
     cells: tuple[Mapping[str, Any], ...] = ()  # on a server: the catalog's cells
+    files: Mapping[str, Any] = field(default_factory=dict)
+    """Embedded: every file of the index and its size (and checksum), `reco.store.inventory`."""
+    engine: Mapping[str, Any] = field(default_factory=dict)
+    """Embedded: what the engine counted when the build was complete (points, vectors, the
+    points of each payload index)."""
 
     def completed(
         self,
@@ -67,10 +72,14 @@ class Manifest:
         movies: int,
         started: float,
         cells: Sequence[Mapping[str, Any]] = (),
+        files: Mapping[str, Any] | None = None,
+        engine: Mapping[str, Any] | None = None,
     ) -> Manifest:
         """This manifest as a store writes it once a build is complete."""
         return replace(
             self,
+            files=dict(files or {}),
+            engine=dict(engine or {}),
             version=INDEX_VERSION,
             fingerprint=fingerprint,
             name=name,
@@ -92,6 +101,8 @@ class Manifest:
         data["release"] = None if self.release is None else dict(self.release)
         data["warnings"] = list(self.warnings)
         data["cells"] = [dict(cell) for cell in self.cells]
+        data["files"] = dict(self.files)
+        data["engine"] = dict(self.engine)
         return data
 
     @classmethod
@@ -123,6 +134,8 @@ _SHAPES: dict[str, tuple[type, ...]] = {
     "build_seconds": (int, float),
     "created": (str,),
     "cells": (list, tuple),
+    "files": (Mapping,),
+    "engine": (Mapping,),
 }
 
 
@@ -224,11 +237,15 @@ class UserStore(Protocol):
         manifest: Manifest,
         progress: Progress | None = None,
         idf: bool = False,
+        force: bool = False,
     ) -> OpenIndex:
         """Build the index aside from ``batches`` (users), ``catalog`` and ``manifest`` and
         switch to it once complete (a store may instead open the same fingerprint when
         another process has just built it). Raises `StoreUnavailable` when the engine cannot
         be reached.
+
+        ``force``: build even when the store holds a sound index of this fingerprint (a
+        store that always builds aside, as a server's does, has nothing to skip).
 
         With ``idf``, the engine weighs each movie in the similarity by its inverse document
         frequency: agreeing on a rarely rated movie counts more than on a popular one.

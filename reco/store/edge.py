@@ -36,6 +36,7 @@ from reco.store.base import (
     read_manifest,
 )
 from reco.store.hits import neighbours_each, neighbours_from_hits
+from reco.store.inventory import engine_counts, inventory, inventory_problem
 
 MANIFEST = "manifest.json"
 CATALOG = "catalog"  # the catalog's folder in an Edge index
@@ -156,6 +157,11 @@ class EdgeStore:
         except (OSError, ValueError, RecursionError) as error:
             raise IndexDamaged(f"the manifest of {path.name} is damaged ({error})") from None
         manifest = read_manifest(data, f"the index {path.name}")
+        if not manifest.files:
+            raise IndexDamaged(f"the index {path.name} keeps no record of its files (older)")
+        problem = inventory_problem(path, manifest.files, MANIFEST)
+        if problem:
+            raise IndexDamaged(f"the index {path.name} is damaged: {problem}")
         if not (path / CATALOG).is_dir():
             raise IndexDamaged(f"the index {path.name} has no catalog of films")
         try:
@@ -168,11 +174,11 @@ class EdgeStore:
             shard = qe.EdgeShard.load(str(path / "shard"))
         except Exception as error:  # whatever the engine says: a damaged index
             raise IndexDamaged(f"the engine cannot open {path.name} ({error})"[:300]) from None
-        try:  # files can be missing without the engine noticing: count what the build wrote
-            complete = shard.count(qe.CountRequest(exact=True)) == manifest.users
+        try:  # the engine counts what the build left: every user, vector and payload index
+            counts = engine_counts(shard.info())
         except Exception:
-            complete = False
-        if not complete:
+            counts = {}
+        if counts != manifest.engine or counts.get("points") != manifest.users:
             shard.close()
             raise IndexDamaged(f"the index {path.name} is missing users")
         opened = OpenIndex(manifest, catalog)
@@ -190,10 +196,11 @@ class EdgeStore:
         manifest: Manifest,
         progress: Progress | None = None,
         idf: bool = False,
+        force: bool = False,
     ) -> OpenIndex:
         self.root.mkdir(parents=True, exist_ok=True)
         with self._build_lock():
-            opened = self.ready(fingerprint)
+            opened = None if force else self.ready(fingerprint)
             if opened is not None:  # another process built it while this one waited
                 return opened
             self._remove_orphans()
@@ -251,7 +258,11 @@ class EdgeStore:
                     progress(done, total)
             shard.optimize()
             shard.flush()
+            counts = engine_counts(shard.info())
             shard.close()
+            # the engine settles its files when it first opens a shard (its journals folded
+            # in): open it once, so the inventory is of the files as they stay
+            qe.EdgeShard.load(str(building / "shard")).close()
             catalog.save(building / CATALOG)
             written = manifest.completed(
                 fingerprint=fingerprint,
@@ -259,6 +270,8 @@ class EdgeStore:
                 users=done,
                 movies=len(catalog),
                 started=started,
+                files=inventory(building, MANIFEST),
+                engine=counts,
             )
             (building / MANIFEST).write_text(json.dumps(written.to_json(), indent=2))
             self.close_shard()

@@ -241,6 +241,7 @@ class QdrantServerStore:
         manifest: Manifest,
         progress: Progress | None = None,
         idf: bool = False,
+        force: bool = False,
     ) -> OpenIndex:
         from qdrant_client import models
 
