@@ -17,6 +17,7 @@ import streamlit as st
 from reco import DatasetUnavailable, MovieSearch, Recommender, open_recommender
 from reco.recommend import one_blas_thread
 from reco.settings import Settings, read_settings
+from reco.store import IndexNotBuilt
 
 log = logging.getLogger("reco.app")
 one_blas_thread()  # sessions query side by side: small products, each on one thread
@@ -28,13 +29,14 @@ class Slot:
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     recommender: Recommender | None = None
-    failure: DatasetUnavailable | None = None  # the last download that failed, and when
+    failure: DatasetUnavailable | IndexNotBuilt | None = None  # the last failure, and when
     failed_at: float = 0.0
 
 
 RETRY_DOWNLOAD_AFTER = 600.0
-"""Seconds a failed download is remembered: the visitors meanwhile get its message at once
-instead of each waiting out another attempt (*Retry* clears it)."""
+"""Seconds a failed download (or a build the server could not complete: a full disk) is
+remembered: the visitors meanwhile get its message at once instead of each waiting out
+another attempt (*Retry* clears it)."""
 
 
 @st.cache_resource(show_spinner=False)
@@ -56,7 +58,7 @@ def load_recommender(name: str) -> Recommender:
                 raise slot.failure
             try:
                 slot.recommender = _open(name)
-            except DatasetUnavailable as error:
+            except (DatasetUnavailable, IndexNotBuilt) as error:
                 slot.failure, slot.failed_at = error, time.monotonic()
                 raise
         return slot.recommender

@@ -25,7 +25,7 @@ from reco.recommend.options import (
     ScoringOptions,
 )
 from reco.recommend.recommender import IndexUnavailable, Recommender
-from reco.store import IndexDamaged, open_store
+from reco.store import IndexDamaged, IndexNotBuilt, open_store
 
 
 def open_recommender(
@@ -106,7 +106,11 @@ def open_recommender(
     fitted = fit_encoding(dataset, base.name, normalize=base.normalize, idf=base.idf)
     if not force and after_reading(manifest, index_fingerprint(dataset, fitted)) == "restamp":
         # the same data in a file of another date: note the file, keep the index
-        return Recommender(store, store.update_manifest({"release": signature}), scoring)
+        try:
+            current = store.update_manifest({"release": signature})
+        except IndexNotBuilt:  # a folder it cannot write: the index holds the same data
+            assert current is not None
+        return Recommender(store, current, scoring)
     index = build_index(
         dataset, store, fitted, release=signature, progress=build_progress, force=force
     )

@@ -301,6 +301,17 @@ class StoreUnavailable(RuntimeError):
     """The vector engine cannot be reached or opened."""
 
 
+class IndexNotBuilt(StoreUnavailable):
+    """A build that could not be completed here (too little free space, a folder it cannot
+    write, the engine failing to write): the message names the folder, for the operator;
+    ``reason`` says what happened without it, for a page's visitors. Nothing of the build is
+    left behind, and the index in use, if any, stays."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
 class IndexFromNewerVersion(StoreUnavailable):
     """An index of a newer layout than this program reads: never rebuilt over (the program is
     older than the index), the message says what to do."""

@@ -3,8 +3,11 @@ and ``manifest.json``, built aside and renamed into place."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import json
+import logging
 import shutil
 import tempfile
 import threading
@@ -27,6 +30,7 @@ from reco.store.base import (
     STARS,
     TASTE,
     IndexDamaged,
+    IndexNotBuilt,
     Manifest,
     Neighbours,
     OpenIndex,
@@ -37,10 +41,20 @@ from reco.store.base import (
 )
 from reco.store.hits import neighbours_each, neighbours_from_hits
 from reco.store.inventory import engine_counts, inventory, inventory_problem
+from reco.store.readonly import cannot_write, writable_copy
 
 MANIFEST = "manifest.json"
 CATALOG = "catalog"  # the catalog's folder in an Edge index
+log = logging.getLogger(__name__)
 MAX_MANIFEST_BYTES = 1 << 20  # a manifest is a few kilobytes; a larger one is not read
+
+
+def space_needed(ratings: int) -> int:
+    """Bytes of disk a build of ``ratings`` ratings may take at its peak, with a margin: the
+    engine's files start at about 20 MB and grow by 33-40 bytes a rating (measured on tmpfs
+    with `reco bench`'s generator: 24 MB at 142,310 ratings, 104 MB at 2.1 million, 251 MB
+    at 6.9 million)."""
+    return (32 << 20) + 48 * ratings
 
 
 def _edge_vector(vector: SparseVector) -> qe.SparseVector:
@@ -100,6 +114,7 @@ class EdgeStore:
         self._path: Path | None = None
         self._open: OpenIndex | None = None
         self._cleanup: weakref.finalize | None = None
+        self._copy: weakref.finalize | None = None  # removes a read-only index's shard copy
 
     @classmethod
     def temporary(cls, name: str = "reco") -> EdgeStore:
@@ -170,21 +185,50 @@ class EdgeStore:
             raise IndexDamaged(str(error)) from None
         if len(catalog) != manifest.movies:
             raise IndexDamaged(f"the catalog of {path.name} does not hold every film")
+        copy: Path | None = None
         try:
             shard = qe.EdgeShard.load(str(path / "shard"))
-        except Exception as error:  # whatever the engine says: a damaged index
-            raise IndexDamaged(f"the engine cannot open {path.name} ({error})"[:300]) from None
+        except Exception as error:
+            if not cannot_write(error):  # whatever else the engine says: a damaged index
+                raise IndexDamaged(f"the engine cannot open {path.name} ({error})"[:300]) from None
+            shard, copy = self._load_copy(path)
         try:  # the engine counts what the build left: every user, vector and payload index
             counts = engine_counts(shard.info())
         except Exception:
             counts = {}
         if counts != manifest.engine or counts.get("points") != manifest.users:
             shard.close()
+            if copy is not None:
+                shutil.rmtree(copy.parent, ignore_errors=True)
             raise IndexDamaged(f"the index {path.name} is missing users")
         opened = OpenIndex(manifest, catalog)
         self._switch(shard, path, opened)
-        _prefetch(path / "shard")
+        if copy is None:
+            _prefetch(path / "shard")
+        else:  # removed when the shard closes, or with the process
+            self._copy = weakref.finalize(self, shutil.rmtree, copy.parent, True)
         return opened
+
+    def _load_copy(self, path: Path) -> tuple[qe.EdgeShard, Path]:
+        """The shard of an index in a folder this process cannot write, opened from a
+        temporary copy (`reco.store.readonly`)."""
+        started = time.perf_counter()
+        try:
+            copy = writable_copy(path / "shard", self.name)
+        except OSError as error:
+            raise self._not_built(error) from None
+        try:
+            shard = qe.EdgeShard.load(str(copy))
+        except Exception as error:
+            shutil.rmtree(copy.parent, ignore_errors=True)
+            raise IndexDamaged(f"the engine cannot open {path.name} ({error})"[:300]) from None
+        log.info(
+            "%s cannot be written: its shard is served from a copy in %s (%.1f s)",
+            path,
+            copy.parent,
+            time.perf_counter() - started,
+        )
+        return shard, copy
 
     def rebuild(
         self,
@@ -198,21 +242,55 @@ class EdgeStore:
         idf: bool = False,
         force: bool = False,
     ) -> OpenIndex:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with self._build_lock():
-            opened = None if force else self.ready(fingerprint)
-            if opened is not None:  # another process built it while this one waited
-                return opened
-            self._remove_orphans()
-            return self._build(
-                fingerprint,
-                batches,
-                total=total,
-                catalog=catalog,
-                manifest=manifest,
-                progress=progress,
-                idf=idf,
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with self._build_lock():
+                opened = None if force else self.ready(fingerprint)
+                if opened is not None:  # another process built it while this one waited
+                    return opened
+                self._remove_orphans()
+                self._check_space(manifest.ratings)
+                return self._build(
+                    fingerprint,
+                    batches,
+                    total=total,
+                    catalog=catalog,
+                    manifest=manifest,
+                    progress=progress,
+                    idf=idf,
+                )
+        except OSError as error:  # the folder, the catalog or the manifest cannot be written
+            raise self._not_built(error) from None
+        except Exception as error:
+            if type(error) is not Exception:  # the engine raises plain Exceptions; not a bug
+                raise
+            raise self._not_built(error) from None
+
+    def _check_space(self, ratings: int) -> None:
+        """Refuse to start a build the disk cannot hold: the engine writes through memory
+        maps, and a write to a full disk kills the process (SIGBUS) instead of raising."""
+        needed, free = space_needed(ratings), shutil.disk_usage(self.root).free
+        if free < needed:
+            raise IndexNotBuilt(
+                f"building the index of {self.name} needs about {needed / 1e6:,.0f} MB free "
+                f"in {self.root}; {free / 1e6:,.0f} MB are free",
+                f"the server's disk has too little free space (about {needed / 1e6:,.0f} MB "
+                "needed)",
             )
+
+    def _not_built(self, error: BaseException) -> IndexNotBuilt:
+        text = str(error)
+        if getattr(error, "errno", None) == errno.EROFS or "Read-only file system" in text:
+            reason = "the server's data folder is read-only"
+        elif getattr(error, "errno", None) == errno.ENOSPC or "No space left" in text:
+            reason = "the server's disk is full"
+        elif getattr(error, "errno", None) in (errno.EACCES, errno.EPERM):
+            reason = "the server may not write into its data folder"
+        else:
+            reason = "the engine could not write it"
+        return IndexNotBuilt(
+            f"the index of {self.name} could not be built in {self.root}: {text}"[:500], reason
+        )
 
     @contextmanager
     def _build_lock(self) -> Iterator[None]:
@@ -288,8 +366,13 @@ class EdgeStore:
             raise StoreUnavailable(f"no index is open in {self.root}; build one first")
         manifest = self._open.manifest.changed(changes)
         staged = self._path / f".{MANIFEST}.{uuid.uuid4().hex[:8]}"
-        staged.write_text(json.dumps(manifest.to_json(), indent=2))
-        staged.replace(self._path / MANIFEST)  # atomic: readers see the old or the new one
+        try:
+            staged.write_text(json.dumps(manifest.to_json(), indent=2))
+            staged.replace(self._path / MANIFEST)  # atomic: readers see the old or the new one
+        except OSError as error:
+            with contextlib.suppress(OSError):
+                staged.unlink(missing_ok=True)
+            raise self._not_built(error) from None
         self._open = OpenIndex(manifest, self._open.catalog)
         return self._open
 
@@ -349,7 +432,9 @@ class EdgeStore:
     def close_shard(self) -> None:
         if self._shard is not None:
             self._shard.close()
-        self._shard, self._path, self._open = None, None, None
+        if self._copy is not None:  # the temporary copy of a read-only index's shard
+            self._copy()
+        self._shard, self._path, self._open, self._copy = None, None, None, None
 
     def close(self) -> None:
         self.close_shard()
