@@ -15,10 +15,12 @@ from app.text import md
 from app.views.page import page_ui, unavailable_ui
 from app.views.sidebar import offered_releases, release_ui
 from reco.datasets import DatasetError, DatasetUnavailable
+from reco.fatal import trace_fatal_signals
 from reco.settings import SettingError
 from reco.store import StoreUnavailable
 
 log = logging.getLogger("reco.app")
+trace_fatal_signals()  # a write to a full disk kills without an exception: the log says so
 
 
 def release_problem(name: str, error: DatasetError) -> str:
@@ -30,8 +32,7 @@ def release_problem(name: str, error: DatasetError) -> str:
             f"site's operator can put {name}.zip into its data folder."
         )
     return (
-        f"The files of {name} on this server cannot be read: the site's operator can "
-        "replace them."
+        f"The files of {name} on this server cannot be read: the site's operator can replace them."
     )
 
 

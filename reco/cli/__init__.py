@@ -14,6 +14,7 @@ from typing import TextIO
 from reco.cli import bench, build, evaluate, group, recommend, search
 from reco.cli.common import TextProgress, common_options, engine_options, parse_rating
 from reco.datasets import DatasetError
+from reco.fatal import trace_fatal_signals
 from reco.store import StoreUnavailable
 
 COMMANDS = (build, recommend, group, evaluate, bench, search)
@@ -36,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout
+    trace_fatal_signals()
     args = _parser().parse_args(argv)
     try:
         args.run(args, out)
