@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from reco import DatasetUnavailable, MovieSearch, Recommender, open_recommender
+from reco import MovieSearch, Recommender, open_recommender
+from reco.datasets import DatasetError
 from reco.recommend import one_blas_thread
 from reco.settings import Settings, read_settings
 from reco.store import IndexNotBuilt
@@ -29,14 +30,14 @@ class Slot:
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     recommender: Recommender | None = None
-    failure: DatasetUnavailable | IndexNotBuilt | None = None  # the last failure, and when
+    failure: DatasetError | IndexNotBuilt | None = None  # the last failure, and when
     failed_at: float = 0.0
 
 
-RETRY_DOWNLOAD_AFTER = 600.0
-"""Seconds a failed download (or a build the server could not complete: a full disk) is
-remembered: the visitors meanwhile get its message at once instead of each waiting out
-another attempt (*Retry* clears it)."""
+RETRY_FAILED_AFTER = 600.0
+"""Seconds a release that could not be opened (a failed download, files that cannot be read,
+a build the disk cannot hold) is remembered: the visitors meanwhile get its message at once
+instead of each waiting out another attempt (*Retry* clears it)."""
 
 
 @st.cache_resource(show_spinner=False)
@@ -53,12 +54,12 @@ def load_recommender(name: str) -> Recommender:
     slot = _slot(name)
     with slot.lock:  # another session opening the same release waits for this one
         if slot.recommender is None:
-            recent = time.monotonic() - slot.failed_at < RETRY_DOWNLOAD_AFTER
+            recent = time.monotonic() - slot.failed_at < RETRY_FAILED_AFTER
             if slot.failure is not None and recent:
                 raise slot.failure
             try:
                 slot.recommender = _open(name)
-            except (DatasetUnavailable, IndexNotBuilt) as error:
+            except (DatasetError, IndexNotBuilt) as error:
                 slot.failure, slot.failed_at = error, time.monotonic()
                 raise
         return slot.recommender

@@ -54,6 +54,7 @@ HIDDEN = "hidden"  # per release: films marked "not interested"
 STARTERS_SEEN = "starters_seen"  # per release: quick-rate films shown so far
 MEMBERS = "members"  # per release: the movie night's people
 RESTORED = "restored"  # the link was read (once per session)
+OPENED = "opened"  # the release the page showed last: where it stays when another cannot open
 LINK_KEPT = "link_kept"  # a link of a release not offered: the address is left as it came
 PENDING = "pending_links"  # other releases' ratings from the link, read when each opens
 FLASHES = "flashes"  # messages to show once (`flash`)
@@ -80,6 +81,8 @@ UPLOAD = "upload"
 DOWNLOAD = "download"
 UNDO_RESTORE = "undo-restore"
 RETRY = "retry"
+STAY = "stay-on-release"
+RETRY_RELEASE = "retry-release"
 WIDEN = "widen"
 OTHER_FILMS = "other-films"
 ADD_ME = "add-me"
@@ -220,16 +223,21 @@ def restore_from_link(name: str, known: Container[int], offered: Sequence[str]) 
         )
         st.session_state[LINK_KEPT] = True
         return
-    pending = {}
-    for release in offered:
-        texts = {
-            kind: st.query_params.get(other_param(kind, release), "")
+    linked = linked or DEFAULT_DATASET  # ``r`` and ``h`` are its; ``r.<release>`` the others'
+    texts = {
+        release: {
+            kind: st.query_params.get(kind if release == linked else other_param(kind, release), "")
             for kind in (RATINGS_PARAM, HIDDEN_PARAM)
         }
-        if release != name and any(texts.values()):
-            pending[release] = texts
-    st.session_state[PENDING] = pending
-    _restore(name, st.query_params.get(RATINGS_PARAM), st.query_params.get(HIDDEN_PARAM), known)
+        for release in offered
+    }
+    st.session_state[PENDING] = {
+        release: given
+        for release, given in texts.items()
+        if release != name and any(given.values())
+    }
+    own = texts.get(name, {})
+    _restore(name, own.get(RATINGS_PARAM), own.get(HIDDEN_PARAM), known)
 
 
 def restore_pending(name: str, known: Container[int]) -> None:
@@ -256,25 +264,47 @@ def _restore(
         flash(problem)
 
 
+def opened(name: str) -> None:
+    """The page shows release ``name`` (where it stays should another fail to open)."""
+    st.session_state[OPENED] = name
+
+
+def last_opened(other_than: str) -> str | None:
+    """The release the page showed last, unless it is ``other_than``."""
+    last = st.session_state.get(OPENED)
+    return last if last != other_than else None
+
+
+def choose_release(name: str) -> None:
+    """Callback: make ``name`` the chosen release (the sidebar's and the address's)."""
+    st.session_state[RELEASE] = name
+
+
 def link_release() -> str | None:
     """The release a link names, if any."""
     return st.query_params.get(RELEASE_PARAM)
 
 
+def chosen_release(name: str) -> str:
+    """The release the person chose (the address names it), which is the page's ``name``
+    unless it could not be opened and the page shows the one they had meanwhile."""
+    chosen = st.session_state.get(RELEASE)
+    return chosen if chosen in KNOWN_DATASETS else name
+
+
 def link_params(name: str) -> dict[str, str]:
-    """The page link's query parameters: the ratings and the hidden films (each left out when
-    too long for a link: the page then says to keep them as CSV) and the release when not the
-    default."""
-    values = {
-        **_release_params(name, RATINGS_PARAM, HIDDEN_PARAM),
-        RELEASE_PARAM: name if name != DEFAULT_DATASET else "",
-    }
+    """The page link's query parameters: the release chosen (when not the default) with its
+    ratings and hidden films as ``r`` and ``h``, every other release's as ``r.<release>`` and
+    ``h.<release>`` (each left out when too long for a link: the page then says to keep them
+    as CSV). A release not opened this session carries on what the link gave it."""
+    linked = chosen_release(name)
+    values = {RELEASE_PARAM: linked if linked != DEFAULT_DATASET else ""}
     pending = st.session_state.get(PENDING, {})
     for release in KNOWN_DATASETS:
-        if release == name:
-            continue
-        kinds = (other_param(RATINGS_PARAM, release), other_param(HIDDEN_PARAM, release))
-        if release in pending:  # not opened this session: carried on as the link gave them
+        kinds = (RATINGS_PARAM, HIDDEN_PARAM)
+        if release != linked:
+            kinds = (other_param(RATINGS_PARAM, release), other_param(HIDDEN_PARAM, release))
+        if release in pending:
             texts = pending[release]
             values.update(zip(kinds, (texts[RATINGS_PARAM], texts[HIDDEN_PARAM]), strict=True))
         else:

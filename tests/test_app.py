@@ -690,6 +690,49 @@ def test_a_broken_release_names_no_server_path_or_cell(app: AppTest, scenario: S
     assert str(scenario.data_dir) not in errors and "zip archive" not in errors
 
 
+def test_a_release_that_cannot_open_leaves_the_person_on_the_one_they_had(
+    app: AppTest, scenario: Scenario
+) -> None:
+    """The message, then the release they had with their ratings and recommendations; the
+    choice stays in the address (a reload tries it again: once its files are there it
+    opens, the ratings of the other still in the link); *Stay on* goes back to the one that
+    works."""
+    (scenario.data_dir / "ml-1m.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    liked = ",".join(f"{m}:5" for m in scenario.liked)
+    app.query_params["r"] = liked
+    app.run()
+    release_box(app).set_value("ml-1m").run()
+    assert not app.exception
+    errors = " ".join(e.value for e in app.error).replace("\\", "")
+    assert "The files of ml-1m on this server cannot be read" in errors
+    said = " ".join(i.value for i in app.info)
+    assert "Showing ml-100k meanwhile" in said, said
+    assert f"⭐ My ratings ({len(scenario.liked)})" in subheaders(app)
+    assert "🎯 Recommended for you" in subheaders(app)
+    assert app.query_params["dataset"] in ("ml-1m", ["ml-1m"])
+    link = {key: app.query_params[key] for key in app.query_params}
+    assert keys.other_param("r", "ml-100k") in link and "r" not in link, link
+
+    reload = page_test()  # the same address, later: ml-1m still broken
+    for key, value in link.items():
+        reload.query_params[key] = value
+    reload.run()
+    assert not reload.exception
+    assert "Showing ml-100k meanwhile" in " ".join(i.value for i in reload.info)
+    assert f"⭐ My ratings ({len(scenario.liked)})" in subheaders(reload)
+
+    (scenario.data_dir / "ml-1m.zip").unlink()  # the operator puts the release in place
+    write_release(scenario.data_dir / "ml-1m", "ml-1m", two_taste_dataset())
+    reload.button(key=keys.RETRY_RELEASE).click().run()
+    assert not reload.exception and not reload.error, [e.value for e in reload.error]
+    assert release_box(reload).value == "ml-1m"
+    assert reload.query_params[keys.other_param("r", "ml-100k")] in (liked, [liked])
+
+    app.button(key=keys.STAY).click().run()
+    assert release_box(app).value == "ml-100k" and not app.error
+    assert "dataset" not in app.query_params and app.query_params["r"] in (liked, [liked])
+
+
 def test_a_release_chosen_by_link_opens_and_explains_missing_demographics(
     app: AppTest, scenario: Scenario
 ) -> None:

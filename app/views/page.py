@@ -4,8 +4,6 @@ gets a message and a retry, and the person's ratings stay."""
 
 from __future__ import annotations
 
-import logging
-
 import streamlit as st
 
 from app import state
@@ -19,10 +17,9 @@ from app.views.search import search_ui
 from app.views.sidebar import choices_ui
 from reco.group import DEFAULT_RULE
 from reco.recommend import IndexUnavailable, Recommender
-from reco.store import IndexNotBuilt, StoreUnavailable
+from reco.store import StoreUnavailable
 
 VIEWS = ("For me", "Movie night")
-log = logging.getLogger("reco.app")
 
 
 def messages_ui() -> None:
@@ -35,14 +32,7 @@ def messages_ui() -> None:
 
 
 def unavailable_ui(error: StoreUnavailable) -> None:
-    if isinstance(error, IndexNotBuilt):  # the folder and the engine's words go to the log
-        log.warning("%s", error)
-        st.error(
-            f"The index of this release cannot be built on this server just now: "
-            f"{md(error.reason)}. The site's operator can fix that."
-        )
-        st.info("Your ratings are kept. Choose another release in the sidebar meanwhile.")
-    elif isinstance(error, IndexUnavailable):  # on a server: its operator rebuilds it
+    if isinstance(error, IndexUnavailable):  # on a server: its operator rebuilds it
         st.error(md(str(error)[0].upper() + str(error)[1:]))
         st.info("Your ratings are kept. Retry once the index has been rebuilt.")
     else:
