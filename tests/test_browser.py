@@ -82,10 +82,12 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`streamlit run` on a free port over a data folder with ml-100k and its index built."""
+    """`streamlit run` on a free port over a data folder with ml-100k and its index built,
+    and ml-latest-small's zip (indexed when first chosen)."""
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     data = tmp_path_factory.mktemp("e2e-data")
     shutil.copy(shared_zip("ml-100k"), data / "ml-100k.zip")
+    shutil.copy(shared_zip("ml-latest-small"), data / "ml-latest-small.zip")
     try:
         with serving(data, data / "streamlit.log") as (_, url):
             yield url
@@ -669,6 +671,44 @@ def test_ratings_given_quickly_are_saved_as_shown(app_url: str, page: Page) -> N
             chosen[movie_id] = seen["search"][movie_id]
         assert all(stars is not None for stars in chosen.values()), (round_, chosen)
         assert not disagreements(seen, chosen), (round_, chosen, seen)
+
+
+def switch_release(page: Page, label: str) -> None:
+    """Choose a release in the sidebar's release section (opened first)."""
+    page.locator("[data-testid='stSidebar'] summary", has_text="MovieLens release:").click()
+    wait_idle(page)
+    choose(page, "dataset", label)
+
+
+def link_of(page: Page) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlparse(page.url).query).items()}
+
+
+def test_every_release_keeps_its_ratings_through_a_switch_and_a_reload(
+    app_url: str, page: Page
+) -> None:
+    """Three ratings on ml-100k, one on ml-latest-small (whose film 1 is also Toy Story: no
+    rating moves between them): each release's come back after a switch and a reload."""
+    page.goto(app_url + RATED_THREE)
+    wait_for_count(page, 3)
+    switch_release(page, "ml-latest-small (films to 2018)")
+    wait_for_count(page, 0)  # indexed on first choice, then opened
+    assert link_of(page) == {
+        "dataset": "ml-latest-small",
+        "r.ml-100k": RATED_THREE.removeprefix("?r="),
+    }
+    search(page, "toy story")
+    title = rate_result(page, 0)
+    wait_for_count(page, 1)
+    assert title.startswith("Toy Story") and link_of(page)["r"] == "1:5"
+    page.reload()
+    wait_for_count(page, 1)
+    shot(page, "12-other-release-after-reload", whole=False)
+    switch_release(page, "ml-100k (films to 1998)")
+    wait_for_count(page, 3)
+    page.reload()
+    wait_for_count(page, 3)
+    assert link_of(page) == {"r": RATED_THREE.removeprefix("?r="), "r.ml-latest-small": "1:5"}
 
 
 def test_the_page_on_a_phone(app_url: str, phone: Page) -> None:
