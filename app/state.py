@@ -13,6 +13,7 @@ from collections.abc import Container, Sequence
 from typing import Literal
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app.fetch import Member
 from reco.datasets import DEFAULT_DATASET, KNOWN_DATASETS, release_named
@@ -54,6 +55,7 @@ HIDDEN = "hidden"  # per release: films marked "not interested"
 STARTERS_SEEN = "starters_seen"  # per release: quick-rate films shown so far
 MEMBERS = "members"  # per release: the movie night's people
 RESTORED = "restored"  # the link was read (once per session)
+LINK_SENT = "link_sent"  # the link parameters the page last put in the address
 OPENED = "opened"  # the release the page showed last: where it stays when another cannot open
 LINK_KEPT = "link_kept"  # a link of a release not offered: the address is left as it came
 PENDING = "pending_links"  # other releases' ratings from the link, read when each opens
@@ -206,7 +208,9 @@ def take_flashes(place: Place = "page") -> list[tuple[Kind, str]]:
 # --------------------------------------------------------------------------- the page link
 
 
-def restore_from_link(name: str, known: Container[int], offered: Sequence[str]) -> None:
+def restore_from_link(
+    name: str, known: Container[int], offered: Sequence[str], *, announce: bool = True
+) -> None:
     """Once per session: ratings and hidden films from the URL (``?r=50:5,172:4.5&h=7``);
     what was left out is said once (`flash`), never the link's own text."""
     if st.session_state.get(RESTORED):
@@ -237,7 +241,7 @@ def restore_from_link(name: str, known: Container[int], offered: Sequence[str]) 
         if release != name and any(given.values())
     }
     own = texts.get(name, {})
-    _restore(name, own.get(RATINGS_PARAM), own.get(HIDDEN_PARAM), known)
+    _restore(name, own.get(RATINGS_PARAM), own.get(HIDDEN_PARAM), known, announce=announce)
 
 
 def restore_pending(name: str, known: Container[int]) -> None:
@@ -249,14 +253,20 @@ def restore_pending(name: str, known: Container[int]) -> None:
 
 
 def _restore(
-    name: str, rated: str | None, hid: str | None, known: Container[int], of: str = ""
+    name: str,
+    rated: str | None,
+    hid: str | None,
+    known: Container[int],
+    of: str = "",
+    *,
+    announce: bool = True,
 ) -> None:
     parsed = parse_profile(rated, known)
     hidden_films = parse_hidden(hid, known)
     mine = ratings(name)
     fresh = {m: s for m, s in parsed.ratings.items() if m not in mine}
-    if fresh:
-        mine.update(fresh)
+    mine.update(fresh)
+    if fresh and announce:
         where = f" of {of}" if of else ""
         flash(f"Restored {plural(len(fresh), 'rating')}{where} from the link.", "toast")
     hidden(name).update(hidden_films.hidden - mine.keys())
@@ -327,10 +337,33 @@ def sync_link(name: str) -> None:
     if st.session_state.get(LINK_KEPT):
         return
     wanted = link_params(name)
-    shown = {k: v for k, v in st.query_params.to_dict().items() if _is_link_param(k)}
-    if shown != wanted:
-        st.query_params.clear()
-        st.query_params.update(wanted)
+    if _shown_params() != wanted:
+        st.query_params.from_dict(wanted)  # one message: one entry in the browser's history
+    st.session_state[LINK_SENT] = wanted
+
+
+def _shown_params() -> dict[str, str]:
+    return {k: v for k, v in st.query_params.to_dict().items() if _is_link_param(k)}
+
+
+def follow_history(name: str, known: Container[int], offered: Sequence[str]) -> None:
+    """Back (or Forward) in the browser: each change put one address in its history, and
+    going back to one brings back the ratings and hidden films it holds, as an undo. Only
+    on Streamlit's own word that this run is a history navigation: an address merely older
+    than the last one sent (a rerun that crossed it on the way) changes nothing."""
+    sent = st.session_state.get(LINK_SENT)
+    ctx = get_script_run_ctx()
+    navigated = ctx is not None and getattr(ctx, "is_history_navigation", False)
+    if not navigated or sent is None or _shown_params() == sent:
+        return
+    before = len(ratings(name))
+    for release in offered:
+        st.session_state.pop(per_release(RATINGS, release), None)
+        st.session_state.pop(per_release(HIDDEN, release), None)
+    st.session_state.pop(RESTORED, None)
+    restore_from_link(name, known, offered, announce=False)
+    after = len(ratings(name))
+    flash(f"Back to {plural(after, 'rating')} (from {before}).", "toast")
 
 
 # --------------------------------------------------------------------------- changes

@@ -711,6 +711,25 @@ def test_every_release_keeps_its_ratings_through_a_switch_and_a_reload(
     assert link_of(page) == {"r": RATED_THREE.removeprefix("?r="), "r.ml-latest-small": "1:5"}
 
 
+def test_back_undoes_one_change_at_a_time_and_then_leaves(app_url: str, page: Page) -> None:
+    """Each rating is one entry in the browser's history: Back takes the ratings back one
+    at a time (Forward gives one again), and once they are all undone Back leaves the site."""
+    page.goto("about:blank")
+    page.goto(app_url)
+    wait_idle(page)
+    rate_three_star_wars_results(page, {})
+    for rated in (2, 1, 0):
+        page.go_back()
+        wait_for_count(page, rated)
+    page.go_forward()
+    wait_for_count(page, 1)
+    assert len(link_of(page)["r"].split(",")) == 1
+    page.go_back()
+    wait_for_count(page, 0)
+    page.go_back()
+    page.wait_for_url("about:blank")
+
+
 def test_the_page_on_a_phone(app_url: str, phone: Page) -> None:
     """390 x 844: the quick-rate set first; once three films are rated, the recommendations
     come before search and one's ratings; nothing wider than the screen; the chart readable."""

@@ -48,6 +48,7 @@ def retry() -> None:
 
 
 def page_ui(name: str, recommender: Recommender, offered: list[str]) -> None:
+    state.follow_history(name, recommender.movie_ids, offered)  # Back: an undo
     state.restore_from_link(name, recommender.movie_ids, offered)
     state.restore_pending(name, recommender.movie_ids)  # the link's ratings of this release
     state.sync_link(name)  # a full run; a change's callback keeps it in step from then on
