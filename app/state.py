@@ -9,7 +9,7 @@ differ between releases (the filters, the search's genres and years) is keyed th
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Container, Mapping, Sequence
 from typing import Literal
 
 import streamlit as st
@@ -41,7 +41,7 @@ def other_param(kind: str, release: str) -> str:
     return f"{kind}.{release}"
 
 
-def _is_link_param(key: str) -> bool:
+def is_link_param(key: str) -> bool:
     kind, _, release = key.partition(".")
     return key in LINK_PARAMS or (
         kind in (RATINGS_PARAM, HIDDEN_PARAM) and release in KNOWN_DATASETS
@@ -56,6 +56,8 @@ STARTERS_SEEN = "starters_seen"  # per release: quick-rate films shown so far
 MEMBERS = "members"  # per release: the movie night's people
 RESTORED = "restored"  # the link was read (once per session)
 LINK_SENT = "link_sent"  # the link parameters the page last put in the address
+KEEPER_STATE = "keeper"  # what the browser answered and what the person chose of it
+NEXT_RELEASE = "next_release"  # a release to choose before the sidebar is drawn
 OPENED = "opened"  # the release the page showed last: where it stays when another cannot open
 LINK_KEPT = "link_kept"  # a link of a release not offered: the address is left as it came
 PENDING = "pending_links"  # other releases' ratings from the link, read when each opens
@@ -84,6 +86,11 @@ DOWNLOAD = "download"
 UNDO_RESTORE = "undo-restore"
 RETRY = "retry"
 STAY = "stay-on-release"
+KEEPER = "keeper-component"
+USE_KEPT = "use-kept"
+USE_LINK = "use-link"
+KEEP_HERE = "keep-here"
+FORGET = "forget-me"
 RETRY_RELEASE = "retry-release"
 WIDEN = "widen"
 OTHER_FILMS = "other-films"
@@ -216,10 +223,23 @@ def restore_from_link(
     if st.session_state.get(RESTORED):
         return
     st.session_state[RESTORED] = True
-    linked = st.query_params.get(RELEASE_PARAM)
+    restore_params(name, known, offered, st.query_params, announce=announce)
+
+
+def restore_params(
+    name: str,
+    known: Container[int],
+    offered: Sequence[str],
+    given: Mapping[str, str],
+    *,
+    announce: bool = True,
+) -> None:
+    """Ratings and hidden films from link parameters (the address's, or the ones a browser
+    kept): release ``name``'s now, the other releases' when each opens (`restore_pending`)."""
+    linked = given.get(RELEASE_PARAM)
     if linked and linked not in offered:  # its movie ids mean other films here: none used
         named = release_named(linked, "a release")
-        held = RATINGS_PARAM in st.query_params or HIDDEN_PARAM in st.query_params
+        held = RATINGS_PARAM in given or HIDDEN_PARAM in given
         flash(
             f"The link holds {'ratings of ' if held else ''}{named}, which this site does not "
             f"offer; showing {name}"
@@ -230,7 +250,7 @@ def restore_from_link(
     linked = linked or DEFAULT_DATASET  # ``r`` and ``h`` are its; ``r.<release>`` the others'
     texts = {
         release: {
-            kind: st.query_params.get(kind if release == linked else other_param(kind, release), "")
+            kind: given.get(kind if release == linked else other_param(kind, release), "")
             for kind in (RATINGS_PARAM, HIDDEN_PARAM)
         }
         for release in offered
@@ -242,6 +262,15 @@ def restore_from_link(
     }
     own = texts.get(name, {})
     _restore(name, own.get(RATINGS_PARAM), own.get(HIDDEN_PARAM), known, announce=announce)
+
+
+def forget_all(offered: Sequence[str]) -> None:
+    """Every release's ratings and hidden films out of the session (before others replace
+    them)."""
+    for release in offered:
+        st.session_state.pop(per_release(RATINGS, release), None)
+        st.session_state.pop(per_release(HIDDEN, release), None)
+    st.session_state.pop(PENDING, None)
 
 
 def restore_pending(name: str, known: Container[int]) -> None:
@@ -302,11 +331,12 @@ def chosen_release(name: str) -> str:
     return chosen if chosen in KNOWN_DATASETS else name
 
 
-def link_params(name: str) -> dict[str, str]:
+def link_params(name: str, limit: int | None = MAX_LINK_CHARS) -> dict[str, str]:
     """The page link's query parameters: the release chosen (when not the default) with its
     ratings and hidden films as ``r`` and ``h``, every other release's as ``r.<release>`` and
     ``h.<release>`` (each left out when too long for a link: the page then says to keep them
-    as CSV). A release not opened this session carries on what the link gave it."""
+    as CSV; ``limit`` None: none left out). A release not opened this session carries on
+    what the link gave it."""
     linked = chosen_release(name)
     values = {RELEASE_PARAM: linked if linked != DEFAULT_DATASET else ""}
     pending = st.session_state.get(PENDING, {})
@@ -319,7 +349,11 @@ def link_params(name: str) -> dict[str, str]:
             values.update(zip(kinds, (texts[RATINGS_PARAM], texts[HIDDEN_PARAM]), strict=True))
         else:
             values.update(_release_params(release, *kinds))
-    return {key: value for key, value in values.items() if value and len(value) <= MAX_LINK_CHARS}
+    return {
+        key: value
+        for key, value in values.items()
+        if value and (limit is None or len(value) <= limit)
+    }
 
 
 def _release_params(release: str, rated: str, hid: str) -> dict[str, str]:
@@ -343,7 +377,7 @@ def sync_link(name: str) -> None:
 
 
 def _shown_params() -> dict[str, str]:
-    return {k: v for k, v in st.query_params.to_dict().items() if _is_link_param(k)}
+    return {k: v for k, v in st.query_params.to_dict().items() if is_link_param(k)}
 
 
 def follow_history(name: str, known: Container[int], offered: Sequence[str]) -> None:
@@ -357,11 +391,8 @@ def follow_history(name: str, known: Container[int], offered: Sequence[str]) -> 
     if not navigated or sent is None or _shown_params() == sent:
         return
     before = len(ratings(name))
-    for release in offered:
-        st.session_state.pop(per_release(RATINGS, release), None)
-        st.session_state.pop(per_release(HIDDEN, release), None)
-    st.session_state.pop(RESTORED, None)
-    restore_from_link(name, known, offered, announce=False)
+    forget_all(offered)
+    restore_params(name, known, offered, st.query_params, announce=False)
     after = len(ratings(name))
     flash(f"Back to {plural(after, 'rating')} (from {before}).", "toast")
 

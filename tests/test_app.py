@@ -3,6 +3,7 @@ otherwise on a small synthetic release written in the ml-100k layout."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -1041,3 +1042,59 @@ def test_a_failed_download_is_tried_once_and_remembered_for_the_next_visitors(
     said = " ".join(e.value for e in visitor.error).replace("\\", "")
     assert "Could not download ml-1m" in said
     assert attempts == ["ml-1m"]  # one attempt, not one per visitor
+
+
+def browser_answers(app: AppTest, params: dict[str, str] | str, storage: bool = True) -> None:
+    """What the keeper component reports from the browser's storage (its state, as the
+    browser sets it after the first run)."""
+    text = params if isinstance(params, str) else json.dumps({"params": params})
+    app.session_state[keys.KEEPER] = {"kept": {"text": text, "storage": storage}}
+
+
+def test_ratings_kept_in_the_browser_come_back_on_a_visit_without_a_link(
+    app: AppTest, scenario: Scenario
+) -> None:
+    liked = ",".join(f"{m}:5" for m in scenario.liked)
+    app.run()
+    assert ratings(app) == {}
+    browser_answers(app, {"r": liked, "h": str(scenario.other[0]) if scenario.other else ""})
+    app.run()
+    assert not app.exception
+    assert ratings(app) == {m: 5.0 for m in scenario.liked}
+    assert app.query_params["r"] in (liked, [liked])
+    assert any("Kept in this browser" in c.value for c in app.caption)
+    assert app.button(key=keys.FORGET)
+
+
+def test_a_link_of_other_ratings_asks_which_to_keep(app: AppTest, scenario: Scenario) -> None:
+    liked = ",".join(f"{m}:5" for m in scenario.liked)
+    app.query_params["r"] = f"{scenario.liked[0]}:2"
+    app.run()
+    browser_answers(app, {"r": liked})
+    app.run()
+    assert ratings(app) == {scenario.liked[0]: 2.0}  # nothing replaced before the person says
+    assert any("This browser keeps other ratings" in i.value for i in app.info)
+    app.button(key=keys.USE_KEPT).click().run()
+    assert ratings(app) == {m: 5.0 for m in scenario.liked}
+    assert not any("This browser keeps other ratings" in i.value for i in app.info)
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        "{not json",
+        json.dumps([1, 2]),
+        json.dumps({"params": {"r": 5}}),
+        json.dumps({"params": {"dataset": "../../etc", "r": "1:5"}}),
+        json.dumps({"params": {"x-evil": "1:5"}}),
+        "[" * 100_000,
+    ],
+)
+def test_what_a_browser_kept_is_checked_before_it_is_used(
+    app: AppTest, scenario: Scenario, kept: str
+) -> None:
+    app.run()
+    browser_answers(app, kept)
+    app.run()
+    assert not app.exception
+    assert ratings(app) == {}

@@ -187,3 +187,9 @@ def test_no_html_is_ever_rendered_from_data() -> None:
     source = "\n".join(p.read_text() for p in pages)
     assert "unsafe_allow_html" not in source
     assert not re.search(r"\bst\.html\(|components\.html\(", source)
+    # the one component: a fixed script that keeps the ratings in the browser's storage and
+    # never writes markup
+    users = sorted(p.name for p in pages if "components.v2" in p.read_text())
+    assert users == ["keeper.py"], users
+    script = (ROOT / "app" / "views" / "keeper.py").read_text()
+    assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(", script)

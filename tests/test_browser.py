@@ -730,6 +730,58 @@ def test_back_undoes_one_change_at_a_time_and_then_leaves(app_url: str, page: Pa
     page.wait_for_url("about:blank")
 
 
+KEPT = "() => (localStorage.getItem('reco-kept-v1') || '').includes(%s)"
+
+
+def test_ratings_come_back_in_the_same_browser_until_forget_me(
+    app_url: str, browser: Browser
+) -> None:
+    """Ratings are kept in the browser's own storage: a later visit without the link has
+    them; a link of other ratings asks which to keep; *Forget me* clears the browser's copy."""
+    first = browser.new_context(viewport=VIEWPORT)
+    page = first.new_page()
+    page.goto(app_url)
+    wait_idle(page)
+    rate_three_star_wars_results(page, {})
+    rated = link_of(page)["r"]
+    page.wait_for_function(KEPT % json.dumps(rated))
+    kept = first.storage_state()
+    first.close()
+
+    later = browser.new_context(viewport=VIEWPORT, storage_state=kept)  # the same browser
+    try:
+        again = later.new_page()
+        again.goto(app_url)  # no link
+        wait_for_count(again, 3)
+        assert link_of(again)["r"] == rated
+        expect(again.get_by_text("Kept in this browser (its own storage")).to_be_visible()
+        expect(again.get_by_text("Welcome back")).to_be_visible()
+        shot(again, "13-kept-in-this-browser", whole=False)
+
+        friend = later.new_page()
+        friend.goto(app_url + "?r=1:5")  # someone else's link, in this browser
+        wait_for_count(friend, 1)
+        expect(friend.get_by_text("This browser keeps other ratings")).to_be_visible()
+        friend.get_by_role("button", name="Mine, kept here").click()
+        wait_for_count(friend, 3)
+        assert link_of(friend)["r"] == rated
+
+        friend.get_by_role("button", name="Forget me in this browser").click()
+        friend.wait_for_function("() => localStorage.getItem('reco-kept-v1') === null")
+        forgotten = later.storage_state()
+    finally:
+        later.close()
+    fresh = browser.new_context(viewport=VIEWPORT, storage_state=forgotten)
+    try:
+        visit = fresh.new_page()
+        visit.goto(app_url)
+        wait_for_count(visit, 0)
+        visit.wait_for_timeout(1000)  # the browser's (empty) answer has come
+        wait_for_count(visit, 0)
+    finally:
+        fresh.close()
+
+
 def test_the_page_on_a_phone(app_url: str, phone: Page) -> None:
     """390 x 844: the quick-rate set first; once three films are rated, the recommendations
     come before search and one's ratings; nothing wider than the screen; the chart readable."""

@@ -12,6 +12,7 @@ import streamlit as st
 from app import state
 from app.text import label_md
 from app.views.cards import star_slider, unhide
+from app.views.keeper import keeper_ui
 from reco.profile import (
     MAX_LINK_CHARS,
     format_hidden,
@@ -28,7 +29,7 @@ HIDDEN_SHOWN = 50  # films a page of the "Not interested" list
 
 
 @st.fragment(key="mine")
-def my_ratings_ui(name: str, recommender: Recommender) -> None:
+def my_ratings_ui(name: str, recommender: Recommender, offered: Sequence[str]) -> None:
     """The latest ratings as sliders (every slider on the page is redrawn at each rerun, so a
     long profile is not all drawn), all of them by title in a list drawn when opened; the
     hidden films; the link. A fragment rerun with the main column after each change."""
@@ -71,6 +72,7 @@ def my_ratings_ui(name: str, recommender: Recommender) -> None:
                 rating_rows(name, ordered[:MY_RATINGS_LISTED], names, "all")
     hidden_ui(name, names)
     share_ui(name)
+    keeper_ui(name, recommender.movie_ids, offered)
     keep_ui(name, recommender, ratings)
 
 

@@ -59,7 +59,7 @@ def page_ui(name: str, recommender: Recommender, offered: list[str]) -> None:
     main_column, side = st.columns([7, 4], gap="large")
     with side:  # searching and rating go on while the engine is away
         search_ui(name, recommender)
-        my_ratings_ui(name, recommender)
+        my_ratings_ui(name, recommender, offered)
     with main_column:
         main_ui(name, recommender, choices)
 

@@ -39,6 +39,9 @@ def release_label(name: str) -> str:
 def release_ui(settings: Settings) -> str:
     """The release, picked in the sidebar with what each offers; in the link as ``dataset``."""
     choices = offered_releases(settings)
+    kept = st.session_state.pop(state.NEXT_RELEASE, None)  # the browser kept another release
+    if kept in choices:
+        st.session_state[state.RELEASE] = kept
     from_link = state.link_release()
     if state.RELEASE not in st.session_state and from_link in choices:
         st.session_state[state.RELEASE] = from_link
