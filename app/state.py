@@ -58,6 +58,8 @@ RESTORED = "restored"  # the link was read (once per session)
 LINK_SENT = "link_sent"  # the link parameters the page last put in the address
 KEEPER_STATE = "keeper"  # what the browser answered and what the person chose of it
 NEXT_RELEASE = "next_release"  # a release to choose before the sidebar is drawn
+NEXT_PREFS = "next_prefs"  # choices a browser kept, to set before the widgets are drawn
+KEPT_OTHERS = "kept_others"  # kept filters and people of releases not opened since
 OPENED = "opened"  # the release the page showed last: where it stays when another cannot open
 LINK_KEPT = "link_kept"  # a link of a release not offered: the address is left as it came
 PENDING = "pending_links"  # other releases' ratings from the link, read when each opens
@@ -110,6 +112,8 @@ ALL_RATINGS_OPEN = "all-ratings-open"
 HIDDEN_OPEN = "hidden-open"
 HIDDEN_PAGE = "hidden-page"
 LAZY_SECTIONS = (WHY_OPEN, NEIGHBOURS_OPEN, KEEP_OPEN, ALL_RATINGS_OPEN, HIDDEN_OPEN)
+
+VIEWS = ("For me", "Movie night")
 
 # where a film's slider is drawn: its key is "<where>-<movie id>"
 Where = Literal["search", "mine", "all", "quick", "rec", "pop", "why"]

@@ -1098,3 +1098,56 @@ def test_what_a_browser_kept_is_checked_before_it_is_used(
     app.run()
     assert not app.exception
     assert ratings(app) == {}
+
+
+def test_the_view_choices_and_movie_night_come_back_from_the_browser(
+    app: AppTest, scenario: Scenario
+) -> None:
+    from reco.filters import FILTERS
+
+    liked = ",".join(f"{m}:5" for m in scenario.liked)
+    other = ",".join(f"{m}:5" for m in scenario.other) or liked
+    ages = FILTERS[0]  # age groups
+    people = [
+        {"name": "Me", "source": "me", "r": "", "h": ""},
+        {"name": "Ann", "source": "link", "r": other, "h": ""},
+        {"name": "<b>x</b>" * 20, "source": "link", "r": other},  # a name too long
+    ]
+    chosen = {
+        keys.VIEW: "Movie night",
+        keys.LIMIT: 20,
+        keys.SEARCH: "star",
+        "filters": {"ml-100k": {ages.keyword: ["not a value", scenario.age_group]}},
+        "members": {"ml-100k": people},
+    }
+    app.run()
+    browser_answers(app, json.dumps({"params": {"r": liked}, "prefs": chosen}))
+    app.run()
+    app.run()
+    assert not app.exception
+    assert app.session_state[keys.VIEW] == "Movie night"
+    assert app.session_state[keys.LIMIT] == 20 and app.session_state[keys.SEARCH] == "star"
+    group = app.session_state[per_release(keys.MEMBERS, "ml-100k")]
+    assert [m.name for m in group] == ["Me", "Ann"]
+    assert app.session_state[keys.filter_key(ages, "ml-100k")] == [scenario.age_group]
+
+
+@pytest.mark.parametrize(
+    "chosen",
+    [
+        {keys.VIEW: "<script>", keys.LIMIT: 10_000, keys.NEIGHBOURS: True},
+        {"filters": [1, 2], "members": {"ml-100k": "Ann"}},
+        {keys.SEARCH: "x" * 100_000, "members": {"ml-100k": [{"name": 5}]}},
+        [1, 2, 3],
+    ],
+)
+def test_choices_a_browser_kept_are_checked_before_they_are_used(
+    app: AppTest, scenario: Scenario, chosen: object
+) -> None:
+    app.run()
+    browser_answers(app, json.dumps({"params": {}, "prefs": chosen}))
+    app.run()
+    app.run()
+    assert not app.exception
+    assert app.session_state[keys.VIEW] == "For me"
+    assert keys.SEARCH not in app.session_state or len(app.session_state[keys.SEARCH]) < 300

@@ -17,7 +17,7 @@ from typing import Any
 
 import streamlit as st
 
-from app import state
+from app import prefs, state
 from reco.datasets import DEFAULT_DATASET
 from reco.words import plural
 
@@ -43,26 +43,26 @@ export default function ({ data, setStateValue }) {
 _keeper = st.components.v2.component("reco_keeper", js=_SCRIPT)
 
 
-def kept_params(text: object, offered: Sequence[str]) -> dict[str, str]:
-    """The link parameters a browser kept, as far as they can be trusted: a JSON object of
-    known parameter names to strings (the values are parsed like a link's, later); {} for
-    anything else."""
+def kept_state(text: object, offered: Sequence[str]) -> tuple[dict[str, str], dict[str, Any]]:
+    """The link parameters and the choices (`app.prefs`) a browser kept, as far as they can
+    be trusted: known parameter names with string values (parsed like a link's, later) and
+    values the page's widgets could hold; ({}, {}) for anything else."""
     if not isinstance(text, str) or not text or len(text) > MAX_KEPT_CHARS:
-        return {}
+        return {}, {}
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
-        return {}
-    params = data.get("params") if isinstance(data, dict) else None
-    if not isinstance(params, dict):
-        return {}
+        return {}, {}
+    if not isinstance(data, dict):
+        return {}, {}
+    params = data.get("params") if isinstance(data.get("params"), dict) else {}
     return {
         key: value
         for key, value in params.items()
         if isinstance(key, str)
         and isinstance(value, str)
         and (key == state.RELEASE_PARAM or state.is_link_param(key))
-    }
+    }, prefs.checked(data.get("prefs"), offered)
 
 
 def _offered(params: Mapping[str, str], offered: Sequence[str]) -> bool:
@@ -84,11 +84,14 @@ def keeper_ui(name: str, known: Container[int], offered: Sequence[str]) -> None:
     if not keeping["answered"] and isinstance(kept, Mapping):
         keeping["answered"] = True
         keeping["blocked"] = not kept.get("storage", False)
-        _take(kept_params(kept.get("text"), offered), name, known, offered)
+        _take(*kept_state(kept.get("text"), offered), name, known, offered)
     stopped = keeping["off"] or keeping["blocked"] or keeping["other"] or keeping.get("foreign")
     if keeping["answered"] and not stopped:
-        everything = state.link_params(name, limit=None)
-        save: str | None = json.dumps({"params": everything}, separators=(",", ":"))
+        everything = {
+            "params": state.link_params(name, limit=None),
+            "prefs": prefs.collect(offered),
+        }
+        save: str | None = json.dumps(everything, separators=(",", ":"))
     else:
         save = "" if keeping.pop("forget", False) else None
     _keeper(
@@ -102,11 +105,15 @@ def keeper_ui(name: str, known: Container[int], offered: Sequence[str]) -> None:
 
 
 def _take(
-    params: Mapping[str, str], name: str, known: Container[int], offered: Sequence[str]
+    params: Mapping[str, str],
+    chosen: Mapping[str, Any],
+    name: str,
+    known: Container[int],
+    offered: Sequence[str],
 ) -> None:
     """The browser's copy: used when the page holds nothing yet, asked about when the page
     came from a link of other ratings."""
-    if not params:
+    if not params and not chosen:
         return
     if not _offered(params, offered):  # its ids are another release's: used for none here
         _session()["foreign"] = True  # and never written over
@@ -114,21 +121,27 @@ def _take(
     holds = state.link_params(name, limit=None)
     mine = {k: v for k, v in holds.items() if k != state.RELEASE_PARAM}
     theirs = {k: v for k, v in params.items() if k != state.RELEASE_PARAM}
-    if mine == theirs:
+    if mine and mine == theirs:
         return
     if mine:
-        _session()["other"] = dict(params)
+        _session()["other"] = {"params": dict(params), "prefs": dict(chosen)}
         return
-    _use(params, name, known, offered)
-    state.flash("Welcome back: your ratings were kept in this browser.", "toast")
+    _use(params, chosen, name, known, offered)
+    if params:
+        state.flash("Welcome back: your ratings were kept in this browser.", "toast")
     st.rerun()
 
 
 def _use(
-    params: Mapping[str, str], name: str, known: Container[int], offered: Sequence[str]
+    params: Mapping[str, str],
+    chosen: Mapping[str, Any],
+    name: str,
+    known: Container[int],
+    offered: Sequence[str],
 ) -> None:
     state.forget_all(offered)
     state.restore_params(name, known, offered, params, announce=False)
+    st.session_state[state.NEXT_PREFS] = dict(chosen)  # set before the widgets are drawn
     release = params.get(state.RELEASE_PARAM)
     if release and release != name:
         st.session_state[state.NEXT_RELEASE] = release  # chosen before the sidebar is drawn
@@ -139,7 +152,7 @@ def _where_ui(
 ) -> None:
     other = keeping["other"]
     if other is not None:
-        rated = sum(len(v.split(",")) for k, v in other.items() if k.split(".")[0] == "r")
+        rated = sum(len(v.split(",")) for k, v in other["params"].items() if k.split(".")[0] == "r")
         st.info(
             f"This browser keeps other ratings of yours ({plural(rated, 'rating')}) than "
             "the link you opened. Which shall this page keep?"
@@ -177,8 +190,8 @@ def _where_ui(
 
 def _use_kept(name: str, known: Container[int], offered: Sequence[str]) -> None:
     keeping = _session()
-    other, keeping["other"] = keeping["other"], None
-    _use(other or {}, name, known, offered)
+    other, keeping["other"] = keeping["other"] or {}, None
+    _use(other.get("params", {}), other.get("prefs", {}), name, known, offered)
     st.rerun()
 
 

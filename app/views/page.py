@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import state
+from app import prefs, state
 from app.fetch import Choices, GroupShown, Shown, fetch_group, fetch_shown
 from app.resources import reconnect
 from app.text import md
@@ -19,7 +19,7 @@ from reco.group import DEFAULT_RULE
 from reco.recommend import IndexUnavailable, Recommender
 from reco.store import StoreUnavailable
 
-VIEWS = ("For me", "Movie night")
+VIEWS = state.VIEWS
 
 
 def messages_ui() -> None:
@@ -48,9 +48,14 @@ def retry() -> None:
 
 
 def page_ui(name: str, recommender: Recommender, offered: list[str]) -> None:
-    state.follow_history(name, recommender.movie_ids, offered)  # Back: an undo
-    state.restore_from_link(name, recommender.movie_ids, offered)
-    state.restore_pending(name, recommender.movie_ids)  # the link's ratings of this release
+    known = recommender.movie_ids
+    state.follow_history(name, known, offered)  # Back: an undo
+    state.restore_from_link(name, known, offered)
+    state.restore_pending(name, known)  # the link's ratings of this release
+    kept = st.session_state.pop(state.NEXT_PREFS, None)  # what the browser kept, if just read
+    if kept is not None:
+        prefs.apply(kept, name, known, recommender.choices)
+    prefs.restore_pending(name, known, recommender.choices)  # its filters and people
     state.sync_link(name)  # a full run; a change's callback keeps it in step from then on
     messages_ui()
     choices = choices_ui(recommender, name)
