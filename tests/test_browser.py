@@ -744,7 +744,14 @@ def test_ratings_come_back_in_the_same_browser_until_forget_me(
     wait_idle(page)
     rate_three_star_wars_results(page, {})
     rated = link_of(page)["r"]
+    page.locator(".st-key-view button", has_text="Movie night").click()
+    expect(page.get_by_text("Add at least two people")).to_be_visible()
+    wait_idle(page)
+    add_person(page, "Ann", f"{app_url}/?r={FAMILY}")
+    add_person(page, "Sam", f"{app_url}/?r=50:5,172:5,181:5")
+    expect(page.locator(GROUP_CARDS)).to_have_count(10)
     page.wait_for_function(KEPT % json.dumps(rated))
+    page.wait_for_function(KEPT % json.dumps('"Sam"'))
     kept = first.storage_state()
     first.close()
 
@@ -756,7 +763,10 @@ def test_ratings_come_back_in_the_same_browser_until_forget_me(
         assert link_of(again)["r"] == rated
         expect(again.get_by_text("Kept in this browser (its own storage")).to_be_visible()
         expect(again.get_by_text("Welcome back")).to_be_visible()
+        expect(again.locator(GROUP_CARDS).first).to_contain_text("Sam ≈")  # movie night
         shot(again, "13-kept-in-this-browser", whole=False)
+        again.locator(".st-key-view button", has_text="For me").click()
+        wait_idle(again)
 
         friend = later.new_page()
         friend.goto(app_url + "?r=1:5")  # someone else's link, in this browser

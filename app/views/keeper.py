@@ -77,7 +77,9 @@ def _session() -> dict[str, Any]:
 
 
 def keeper_ui(name: str, known: Container[int], offered: Sequence[str]) -> None:
-    """Mount the keeper, take the browser's answer once, and say where the ratings live."""
+    """Take the browser's answer once, then mount the keeper with what to save. In the main
+    column's fragment, which reruns with every change of a rating, a hidden film, the view or
+    movie night's people (and with the whole page for the sidebar's choices)."""
     keeping = _session()
     answer = st.session_state.get(state.KEEPER)  # the component's state, before it is drawn
     kept = answer.get("kept") if isinstance(answer, Mapping) else None
@@ -85,6 +87,7 @@ def keeper_ui(name: str, known: Container[int], offered: Sequence[str]) -> None:
         keeping["answered"] = True
         keeping["blocked"] = not kept.get("storage", False)
         _take(*kept_state(kept.get("text"), offered), name, known, offered)
+        st.rerun()  # the whole page: *My ratings* says where they live from now on
     stopped = keeping["off"] or keeping["blocked"] or keeping["other"] or keeping.get("foreign")
     if keeping["answered"] and not stopped:
         everything = {
@@ -101,7 +104,6 @@ def keeper_ui(name: str, known: Container[int], offered: Sequence[str]) -> None:
         on_kept_change=lambda: None,
         height=0,
     )
-    _where_ui(name, known, offered, keeping)
 
 
 def _take(
@@ -129,7 +131,6 @@ def _take(
     _use(params, chosen, name, known, offered)
     if params:
         state.flash("Welcome back: your ratings were kept in this browser.", "toast")
-    st.rerun()
 
 
 def _use(
@@ -147,9 +148,10 @@ def _use(
         st.session_state[state.NEXT_RELEASE] = release  # chosen before the sidebar is drawn
 
 
-def _where_ui(
-    name: str, known: Container[int], offered: Sequence[str], keeping: dict[str, Any]
-) -> None:
+def where_ui(name: str, known: Container[int], offered: Sequence[str]) -> None:
+    """Under *My ratings*: where the ratings live, *Forget me*; or which to keep, when the
+    browser kept other ratings than the link's."""
+    keeping = _session()
     other = keeping["other"]
     if other is not None:
         rated = sum(len(v.split(",")) for k, v in other["params"].items() if k.split(".")[0] == "r")
@@ -197,12 +199,15 @@ def _use_kept(name: str, known: Container[int], offered: Sequence[str]) -> None:
 
 def _keep_link() -> None:
     _session()["other"] = None  # the link's ratings are written over the browser's
+    st.rerun()  # the whole page: the keeper is in the main column
 
 
 def _forget() -> None:
     keeping = _session()
     keeping["off"], keeping["forget"] = True, True
+    st.rerun()
 
 
 def _keep_here() -> None:
     _session()["off"] = False
+    st.rerun()

@@ -12,7 +12,7 @@ import streamlit as st
 from app import state
 from app.text import label_md
 from app.views.cards import star_slider, unhide
-from app.views.keeper import keeper_ui
+from app.views.keeper import where_ui
 from reco.profile import (
     MAX_LINK_CHARS,
     format_hidden,
@@ -72,7 +72,7 @@ def my_ratings_ui(name: str, recommender: Recommender, offered: Sequence[str]) -
                 rating_rows(name, ordered[:MY_RATINGS_LISTED], names, "all")
     hidden_ui(name, names)
     share_ui(name)
-    keeper_ui(name, recommender.movie_ids, offered)
+    where_ui(name, recommender.movie_ids, offered)
     keep_ui(name, recommender, ratings)
 
 

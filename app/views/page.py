@@ -4,6 +4,8 @@ gets a message and a retry, and the person's ratings stay."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import streamlit as st
 
 from app import prefs, state
@@ -11,6 +13,7 @@ from app.fetch import Choices, GroupShown, Shown, fetch_group, fetch_shown
 from app.resources import reconnect
 from app.text import md
 from app.views.for_me import recommendations_ui
+from app.views.keeper import keeper_ui
 from app.views.movie_night import group_ui
 from app.views.my_ratings import my_ratings_ui
 from app.views.search import search_ui
@@ -66,11 +69,11 @@ def page_ui(name: str, recommender: Recommender, offered: list[str]) -> None:
         search_ui(name, recommender)
         my_ratings_ui(name, recommender, offered)
     with main_column:
-        main_ui(name, recommender, choices)
+        main_ui(name, recommender, choices, offered)
 
 
 @st.fragment(key="main")
-def main_ui(name: str, recommender: Recommender, choices: Choices) -> None:
+def main_ui(name: str, recommender: Recommender, choices: Choices, offered: Sequence[str]) -> None:
     """The main column: the quick-rate set and popular films, the recommendations, or the
     movie night. Fetches its one result, then draws it. A fragment: a rating or a hidden film
     reruns it with *My ratings* (`app.state.rerun_rated_parts`), and so do its own widgets."""
@@ -103,3 +106,4 @@ def main_ui(name: str, recommender: Recommender, choices: Choices) -> None:
         group_ui(name, recommender, group)
     elif shown is not None:
         recommendations_ui(name, recommender, shown)
+    keeper_ui(name, recommender.movie_ids, offered)  # the browser's copy of all of it
