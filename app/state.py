@@ -16,6 +16,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app.fetch import Member
+from app.group_link import NIGHT_PARAM, parse_night
 from reco.datasets import DEFAULT_DATASET, KNOWN_DATASETS, release_named
 from reco.filters import FilterField
 from reco.profile import (
@@ -266,6 +267,15 @@ def restore_params(
     }
     own = texts.get(name, {})
     _restore(name, own.get(RATINGS_PARAM), own.get(HIDDEN_PARAM), known, announce=announce)
+    night = given.get(NIGHT_PARAM)
+    if night and linked == name:  # a movie night's own link: its people, in its view
+        people, problems = parse_night(night, known)
+        if people:
+            st.session_state[per_release(MEMBERS, name)] = people
+            st.session_state[VIEW] = VIEWS[1]
+            flash(f"Movie night with {', '.join(m.name for m in people)}, from the link.", "toast")
+        for problem in problems:
+            flash(problem)
 
 
 def forget_all(offered: Sequence[str]) -> None:

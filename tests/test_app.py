@@ -1151,3 +1151,39 @@ def test_choices_a_browser_kept_are_checked_before_they_are_used(
     assert not app.exception
     assert app.session_state[keys.VIEW] == "For me"
     assert keys.SEARCH not in app.session_state or len(app.session_state[keys.SEARCH]) < 300
+
+
+def test_a_movie_night_travels_in_its_own_link(app: AppTest, scenario: Scenario) -> None:
+    liked = ",".join(f"{m}:5" for m in scenario.liked)
+    other = ",".join(f"{m}:5" for m in scenario.other) or liked
+    app.query_params["night"] = f"Ann~{liked}|Sam~{other}~{scenario.liked[0]}"
+    app.run()
+    assert not app.exception
+    assert app.session_state[keys.VIEW] == "Movie night"
+    group = app.session_state[per_release(keys.MEMBERS, "ml-100k")]
+    assert [m.name for m in group] == ["Ann", "Sam"]
+    assert group[1].hidden == frozenset({scenario.liked[0]})
+    shared = [c.value for c in app.code if "night=" in c.value]
+    assert shared and "Ann~" in shared[0] and "Sam~" in shared[0], shared
+    assert any("Films for Ann, Sam" in s.value for s in app.markdown)
+
+    again = page_test()  # whoever opens that link gets the same people
+    again.query_params["night"] = shared[0].split("night=", 1)[1]
+    again.run()
+    regrouped = again.session_state[per_release(keys.MEMBERS, "ml-100k")]
+    assert [(m.name, m.ratings, m.hidden) for m in regrouped] == [
+        (m.name, m.ratings, m.hidden) for m in group
+    ]
+
+
+def test_a_hostile_movie_night_link_is_bounded_and_said(app: AppTest, scenario: Scenario) -> None:
+    liked = ",".join(f"{m}:5" for m in scenario.liked)
+    people = [f"**P{i}** <script>~{liked}" for i in range(9)] + ["Nobody~999999:5"]
+    app.query_params["night"] = "|".join(people)
+    app.run()
+    assert not app.exception
+    group = app.session_state[per_release(keys.MEMBERS, "ml-100k")]
+    assert len(group) == 6
+    said = " ".join(w.value for w in app.warning)
+    assert "holds 10 people; the first 6 are in" in said, said
+    assert "<script>" not in " ".join(m.value for m in app.markdown if "script" in m.value)

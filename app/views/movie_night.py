@@ -4,12 +4,15 @@ chooses for the group, then the films for everyone with each person's predicted 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from urllib.parse import urlencode
 
 import streamlit as st
 
 from app import state
 from app.fetch import ME, GroupShown, Member
+from app.group_link import NIGHT_PARAM, night_param
 from app.text import link_line, md
+from reco.datasets import DEFAULT_DATASET
 from reco.group import MAX_MEMBERS, RULE_LABELS, RULES
 from reco.profile import parse_link, profile_from_csv
 from reco.recommend import GroupRecommendation, Recommender
@@ -128,6 +131,7 @@ def group_ui(name: str, recommender: Recommender, shown: GroupShown | None) -> N
         st.warning(problem)
     if len(group) < MAX_MEMBERS:
         add_people_ui(name, recommender, group)
+    share_night_ui(name, group)
     st.selectbox(
         "How to choose for the group",
         RULES,
@@ -182,3 +186,15 @@ def add_people_ui(name: str, recommender: Recommender, group: Sequence[Member]) 
             on_click=add_member,
             args=(name, recommender.movie_ids, recommender.name, recommender.catalog.titles()),
         )
+
+
+def share_night_ui(name: str, group: Sequence[Member]) -> None:
+    """The group in a link of its own, for everyone in it (`app.group_link`)."""
+    night = night_param(group, state.ratings(name), state.hidden(name))
+    if night.count("|") < 1:  # fewer than two people with ratings
+        return
+    params = {state.RELEASE_PARAM: name} if name != DEFAULT_DATASET else {}
+    params[NIGHT_PARAM] = night
+    base = (st.context.url or "").split("?")[0] or "/"
+    st.caption("This movie night's link: whoever opens it gets the same people.")
+    st.code(f"{base}?{urlencode(params, safe=':,|~')}", language=None, wrap_lines=True)
