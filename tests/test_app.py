@@ -1187,3 +1187,25 @@ def test_a_hostile_movie_night_link_is_bounded_and_said(app: AppTest, scenario: 
     said = " ".join(w.value for w in app.warning)
     assert "holds 10 people; the first 6 are in" in said, said
     assert "<script>" not in " ".join(m.value for m in app.markdown if "script" in m.value)
+
+
+def test_a_search_the_release_cannot_match_names_its_last_year_and_later_releases(
+    app: AppTest, scenario: Scenario
+) -> None:
+    app.run()
+    app.text_input(key=keys.SEARCH).input("qwertyuiop").run()  # in no release here
+    said = " ".join(c.value for c in app.caption)
+    assert "holds films up to 1998" in said, said
+    assert "ml-latest-small (to 2018)" in said and "ml-32m (to 2023)" in said
+    app.text_input(key=keys.SEARCH).input(scenario.found_title.lower()).run()
+    assert "holds films up to" not in " ".join(c.value for c in app.caption)
+
+
+def test_the_page_says_what_the_order_of_recommendations_means(
+    app: AppTest, scenario: Scenario
+) -> None:
+    app.query_params["r"] = ",".join(f"{m}:5" for m in scenario.liked)
+    app.run()
+    said = " ".join(c.value for c in app.caption)
+    assert "First the films they back most strongly" in said
+    assert "can come above one of higher predicted stars" in said

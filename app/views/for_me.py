@@ -84,8 +84,10 @@ def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> Non
     st.caption(
         f"From the {len(result.neighbours)} users whose ratings are most like yours"
         + (f" ({chosen})" if chosen else "")
-        + ". Rate a film you have seen, or hide one you do not want (restore it under *My "
-        "ratings*): the list updates."
+        + ". First the films they back most strongly (how many of them rated it, how alike "
+        "their taste is to yours and how much they liked it), so a film can come above one "
+        "of higher predicted stars. Rate a film you have seen, or hide one you do not want "
+        "(restore it under *My ratings*): the list updates."
     )
     film_list(name, shown, "rec")
     draw_chart(

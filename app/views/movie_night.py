@@ -150,7 +150,11 @@ def group_ui(name: str, recommender: Recommender, shown: GroupShown | None) -> N
         f"{md(m.name)} {n}" for m, n in zip(shown.members, result.neighbours, strict=True)
     )
     st.markdown(f"#### Films for {', '.join(md(m.name) for m in shown.members)}")
-    st.caption(f"Neighbours of similar taste found per person: {counts}.")
+    st.caption(
+        f"Neighbours of similar taste found per person: {counts}. The order follows the rule "
+        "chosen above, on how strongly each person's neighbours back a film (its score over "
+        "their best film's), not on the stars shown."
+    )
     if not result.items:
         st.info("Nothing to show: every film these neighbours rated is already seen.")
     for rank, item in enumerate(result.items, start=1):

@@ -66,7 +66,7 @@ def page_ui(name: str, recommender: Recommender, offered: list[str]) -> None:
     # recommendations are at the top, searching and one's ratings below.
     main_column, side = st.columns([7, 4], gap="large")
     with side:  # searching and rating go on while the engine is away
-        search_ui(name, recommender)
+        search_ui(name, recommender, offered)
         my_ratings_ui(name, recommender, offered)
     with main_column:
         main_ui(name, recommender, choices, offered)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 import streamlit as st
 
@@ -10,6 +12,7 @@ from app.resources import movie_search
 from app.text import link_line, md
 from app.views.cards import star_slider
 from app.views.sidebar import filters_on
+from reco.datasets import KNOWN_DATASETS
 from reco.recommend import Recommender
 from reco.search import CLOSE_SPELLING, PARTIAL_MATCH
 from reco.words import plural
@@ -23,8 +26,20 @@ def search_examples(recommender: Recommender) -> str:
     return ", ".join(catalog.movie(m)["title"].lower() for m in top)
 
 
+def later_releases(name: str, offered: Sequence[str]) -> str:
+    """The releases offered that hold films after ``name``'s last year, with their spans
+    ("ml-latest-small (to 2018) or ml-32m (to 2023)"); "" when none."""
+    last = KNOWN_DATASETS[name].last_year
+    later = [
+        f"{release} (to {KNOWN_DATASETS[release].last_year})"
+        for release in offered
+        if KNOWN_DATASETS[release].last_year > last
+    ]
+    return ", ".join(later[:-1]) + f" or {later[-1]}" if len(later) > 1 else "".join(later)
+
+
 @st.fragment(key=state.SEARCH_PART)
-def search_ui(name: str, recommender: Recommender) -> None:
+def search_ui(name: str, recommender: Recommender, offered: Sequence[str]) -> None:
     """Search the catalog and rate what it finds. A fragment: typing a title reruns only the
     search; a rating given here reruns the parts that show ratings
     (`app.state.rerun_rated_parts`)."""
@@ -57,8 +72,17 @@ def search_ui(name: str, recommender: Recommender) -> None:
         st.caption("Type part of a title; case, accents, “The” and small typos do not matter.")
         return
     found = search.search(text, genres=genres, years=year_filter, limit=10)
+    close = not found.empty and found["match"].max() >= CLOSE_SPELLING
     if found.empty:
         st.info("No movie matches. Try fewer words or another spelling.")
+    if text.strip() and not close:  # perhaps a film after the release's last year
+        later = later_releases(name, offered)
+        if later:
+            st.caption(
+                f"Not found closely in {name}, which holds films up to "
+                f"{KNOWN_DATASETS[name].last_year}: a later film may be in {later}."
+            )
+    if found.empty:
         return
     st.session_state[state.SEARCH_LISTED] = frozenset(found["movie_id"].astype(int).tolist())
     results = st.container(key="search-results")
