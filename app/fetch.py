@@ -34,24 +34,28 @@ class Choices:
     ``neighbours`` and ``min_raters``); a movie night keeps its own neighbour count."""
 
 
-NoticeKind = Literal["popular-instead", "nothing-rated-enough", "few-neighbours"]
+NoticeKind = Literal[
+    "popular-instead", "nothing-popular-enough", "nothing-rated-enough", "few-neighbours"
+]
 
 
 @dataclass(frozen=True)
 class Notice:
     """What to tell the person before the films: nobody shares their taste (popular films
     instead), no film rated by ``min_raters`` of their neighbours, or few neighbours in the
-    chosen groups; ``filtered``: groups are chosen (so widening them may help)."""
+    chosen groups; ``filtered``: groups are chosen (so widening them may help); ``users``:
+    how many the chosen groups hold, when popular films among them are too few."""
 
     kind: NoticeKind
     neighbours: int
     min_raters: int
     filtered: bool
+    users: int = 0
 
     @property
     def stop(self) -> bool:
         """Nothing to show after it."""
-        return self.kind == "nothing-rated-enough"
+        return self.kind in ("nothing-rated-enough", "nothing-popular-enough")
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,10 @@ def fetch_shown(
         return shown
     found, filtered = len(result.neighbours), bool(result.where)
     kind: NoticeKind | None = None
-    if result.popular:
+    users = 0
+    if result.popular and not result.items and filtered:
+        kind, users = "nothing-popular-enough", recommender.store.count(result.where)
+    elif result.popular:
         kind = "popular-instead"
     elif not result.items:
         kind = "nothing-rated-enough"
@@ -151,7 +158,7 @@ def fetch_shown(
     if kind is None:
         return shown
     min_raters = recommender.options.override(choices.scoring).min_raters
-    return replace(shown, notice=Notice(kind, found, min_raters, filtered))
+    return replace(shown, notice=Notice(kind, found, min_raters, filtered, users))
 
 
 def fetch_group(

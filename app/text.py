@@ -44,6 +44,12 @@ def notice_text(notice: Notice) -> str:
             f"Nobody {groups}shares your ratings closely enough yet, so these are "
             "popular movies instead."
         )
+    if notice.kind == "nothing-popular-enough":
+        return (
+            "Nobody in the chosen groups shares your ratings closely enough yet, and no film "
+            f"is rated by {notice.min_raters} or more of the {plural(notice.users, 'user')} "
+            "in them. Widen the filter, or lower “Minimum raters” under Advanced."
+        )
     if notice.kind == "nothing-rated-enough":
         return (
             f"None of your {plural(notice.neighbours, 'neighbour')}' other movies is rated "

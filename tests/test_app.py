@@ -1209,3 +1209,21 @@ def test_the_page_says_what_the_order_of_recommendations_means(
     said = " ".join(c.value for c in app.caption)
     assert "First the films they back most strongly" in said
     assert "can come above one of higher predicted stars" in said
+
+
+def test_a_group_of_one_says_how_small_it_is_and_keeps_minimum_raters(
+    app: AppTest, scenario: Scenario
+) -> None:
+    if scenario.search != "star wars":
+        pytest.skip("needs ml-100k's one 25-34 female lawyer")
+    app.session_state[keys.per_release("age_groups", "ml-100k")] = ["25-34"]
+    app.session_state[keys.per_release("genders", "ml-100k")] = ["F"]
+    app.session_state[keys.per_release("occupations", "ml-100k")] = ["lawyer"]
+    app.query_params["r"] = "50:5,172:5,181:5"
+    app.run()
+    assert not app.exception
+    said = " ".join(c.value for c in app.sidebar.caption)
+    assert "1 user in these groups together" in said, said
+    warned = " ".join(w.value for w in app.warning)
+    assert "no film is rated by 2 or more of the 1 user in them" in warned, warned
+    assert not [s for s in app.select_slider if s.key.startswith("pop-")]  # none "liked by 1 of 1"

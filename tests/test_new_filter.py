@@ -65,10 +65,14 @@ def test_a_made_up_field_gets_its_own_multiselect_in_the_sidebar(
     page.run()
     assert not page.exception
     regions = page.multiselect(key=keys.filter_key(REGION, "ml-100k"))
-    assert regions.label == "Regions" and list(regions.options) == ["north", "south"]
+    users = with_region.users["region"].value_counts()  # each region with its users
+    assert regions.label == "Regions"
+    assert list(regions.options) == [f"north · {users['north']}", f"south · {users['south']}"]
     page.session_state[per_release(RATINGS, "ml-100k")] = dict(FAN)
     regions.set_value(["north"]).run()
     assert not page.exception
+    said = " ".join(c.value for c in page.sidebar.caption)
+    assert f"{users['north']} users in these groups together" in said, said
     shown = [frame.value for frame in page.dataframe if "Region" in frame.value.columns]
     assert shown and set(pd.concat(shown)["Region"]) == {"north"}
     st.cache_resource.clear()

@@ -98,6 +98,15 @@ def test_empty_profile_returns_popular_movies_flagged(recommender: Recommender) 
     assert [i.movie_id for i in filtered] == [1, 2, 3]
 
 
+def test_popular_films_respect_minimum_raters(recommender: Recommender) -> None:
+    every = recommender.popular(limit=50)
+    assert min(i.raters for i in every) < 5  # some films are rated by few
+    enough = recommender.popular(limit=50, min_raters=5)
+    assert enough and all(i.raters >= 5 for i in enough)
+    assert [i.movie_id for i in enough] == [i.movie_id for i in every if i.raters >= 5]
+    assert recommender.popular(limit=50, min_raters=10_000) == ()
+
+
 @pytest.mark.parametrize(
     ("profile", "message"),
     [

@@ -18,6 +18,7 @@ from reco.group import GROUP_NEIGHBOURS
 from reco.recommend import Recommender
 from reco.settings import Settings
 from reco.store import has_local_index
+from reco.words import plural
 
 
 def offered_releases(settings: Settings) -> list[str]:
@@ -147,18 +148,33 @@ def neighbour_filters_ui(recommender: Recommender, name: str) -> dict[str, list[
     )
     if not groups.open:
         filters_on(sidebar, UserFilter(**chosen).shown())
+        group_size_ui(sidebar, recommender, chosen)
         return chosen
     with groups:
         st.caption("Only take neighbours from these groups (empty: everyone).")
         for field in filters.FILTERS:
+            counts = recommender.population(field.name)
             chosen[field.keyword] = st.multiselect(
                 field.label,
                 recommender.choices(field.name),
                 key=state.filter_key(field, name),
-                format_func=field.show,
+                format_func=lambda value, f=field, n=counts: (
+                    f"{f.show(value)} · {n.get(value, 0):,}"
+                ),
                 persist_state="page",
+                help="Each group with how many users it holds.",
             )
+        group_size_ui(st, recommender, chosen)
     return chosen
+
+
+def group_size_ui(where: DeltaGenerator, recommender: Recommender, chosen: dict) -> None:
+    """How many users the chosen groups hold together (the engine counts them)."""
+    where_filter = UserFilter(**chosen)
+    if not where_filter:
+        return
+    users = recommender.store.count(where_filter)
+    where.caption(f"{plural(users, 'user')} in these groups together.")
 
 
 def filter_section_label() -> str:

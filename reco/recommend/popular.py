@@ -5,17 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+import numpy as np
+
 from reco.catalog import Catalog, Popular
 from reco.recommend.results import Recommendation, item
 
 
 def popular_items(
-    catalog: Catalog, ranked: Popular, limit: int, exclude: Collection[int] = ()
+    catalog: Catalog,
+    ranked: Popular,
+    limit: int,
+    exclude: Collection[int] = (),
+    min_raters: int = 1,
 ) -> list[Recommendation]:
-    """The first ``limit`` films of ``ranked`` that ``exclude`` does not hold, flagged
-    ``popular``: their score is how many liked them."""
+    """The first ``limit`` films of ``ranked`` rated by ``min_raters`` or more that
+    ``exclude`` does not hold, flagged ``popular``: their score is how many liked them."""
     items = []
-    for position, movie_id in enumerate(ranked.movie_ids[: limit + len(exclude)].tolist()):
+    enough = np.flatnonzero(ranked.raters >= min_raters)
+    for position in enough[: limit + len(exclude)].tolist():
+        movie_id = int(ranked.movie_ids[position])
         if movie_id in exclude:
             continue
         items.append(

@@ -188,13 +188,15 @@ class Recommender:
         options = self.options.override(overrides)
         where = check_filter(self.catalog, **filters)
         if not profile:
-            return Recommendations(self.popular(limit, where, skipped), (), True, where)
+            fallback = self.popular(limit, where, skipped, options.min_raters)
+            return Recommendations(fallback, (), True, where)
         asked = self.ask(profile, options, where, with_payload=explain)
         exclude = np.fromiter(profile.keys() | skipped, dtype=np.int64)
         found, candidates = self.rank(asked, profile, exclude, options, limit)
         if not len(found):
             unwanted = skipped | profile.keys()
-            return Recommendations(self.popular(limit, where, unwanted), (), True, where)
+            fallback = self.popular(limit, where, unwanted, options.min_raters)
+            return Recommendations(fallback, (), True, where)
         predicted = candidates.predicted(self._own_mean(profile))
         items = tuple(
             item(self.catalog, int(m), float(s), int(r), float(mean), predicted=float(p))
@@ -363,12 +365,17 @@ class Recommender:
     # ------------------------------------------------------------------ without neighbours
 
     def popular(
-        self, limit: int = 10, where: UserFilter | None = None, exclude: Collection[int] = ()
+        self,
+        limit: int = 10,
+        where: UserFilter | None = None,
+        exclude: Collection[int] = (),
+        min_raters: int = 1,
     ) -> tuple[Recommendation, ...]:
-        """Most liked movies (count of 4+ star ratings) among the users matching ``where``:
-        sums of the catalog's demographic cells, never the ratings."""
+        """Most liked movies (count of 4+ star ratings) among the users matching ``where``,
+        rated by at least ``min_raters`` of them: sums of the catalog's demographic cells,
+        never the ratings."""
         ranked = self.catalog.popular((where or UserFilter()).conditions())
-        return tuple(popular_items(self.catalog, ranked, limit, exclude))
+        return tuple(popular_items(self.catalog, ranked, limit, exclude, min_raters))
 
     def starter_movies(
         self, limit: int = 12, pool: int = 200, exclude: Collection[int] = ()
