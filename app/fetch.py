@@ -108,11 +108,13 @@ def fetch_shown(
     ratings: Mapping[int, float],
     hidden: Collection[int],
     starters_seen: Collection[int] = (),
+    starting: bool = False,
 ) -> Shown:
     """Ask the engine once for what the main column shows (raises `ValueError` for a bad
-    profile or filter, `reco.store.StoreUnavailable` when the engine is gone)."""
+    profile or filter, `reco.store.StoreUnavailable` when the engine is gone); ``starting``:
+    the person is rating the quick-rate set, which stays until they move on."""
     hidden = set(hidden)
-    personalised = len(ratings) >= ONBOARDING_MIN
+    personalised = len(ratings) >= ONBOARDING_MIN and not starting
     starters: tuple[Recommendation, ...] = ()
     if not personalised:
         starters = recommender.starter_movies(QUICK_RATE, exclude={*starters_seen, *hidden})

@@ -54,6 +54,7 @@ def is_link_param(key: str) -> bool:
 RATINGS = "ratings"  # per release: {movie_id: stars}
 HIDDEN = "hidden"  # per release: films marked "not interested"
 STARTERS_SEEN = "starters_seen"  # per release: quick-rate films shown so far
+STARTING = "starting"  # per release: rating the quick-rate set (it stays until they move on)
 MEMBERS = "members"  # per release: the movie night's people
 RESTORED = "restored"  # the link was read (once per session)
 LINK_SENT = "link_sent"  # the link parameters the page last put in the address
@@ -97,6 +98,8 @@ FORGET = "forget-me"
 RETRY_RELEASE = "retry-release"
 WIDEN = "widen"
 OTHER_FILMS = "other-films"
+SEE_RECOMMENDATIONS = "see-recommendations"
+BACK_TO_QUICK = "back-to-quick"
 ADD_ME = "add-me"
 NEIGHBOUR_TAB = "neighbour-tab"
 
@@ -189,6 +192,16 @@ def excluded(name: str) -> set[int]:
     """The films kept out of every list: those the person marked with a card action that
     persists (*Not interested*)."""
     return set(hidden(name))
+
+
+def quick_starting(name: str) -> bool:
+    """Whether the person is rating the quick-rate set: it stays, whatever the count, until
+    they move on (*Show my recommendations*, or a rating given elsewhere)."""
+    return bool(st.session_state.get(per_release(STARTING, name)))
+
+
+def keep_starting(name: str, starting: bool) -> None:
+    st.session_state[per_release(STARTING, name)] = starting
 
 
 def starters_seen(name: str) -> list[int]:

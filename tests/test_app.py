@@ -1227,3 +1227,17 @@ def test_a_group_of_one_says_how_small_it_is_and_keeps_minimum_raters(
     warned = " ".join(w.value for w in app.warning)
     assert "no film is rated by 2 or more of the 1 user in them" in warned, warned
     assert not [s for s in app.select_slider if s.key.startswith("pop-")]  # none "liked by 1 of 1"
+
+
+def test_the_quick_rate_set_stays_until_the_person_moves_on(app: AppTest) -> None:
+    app.run()
+    quick = slider_ids(app, "quick-")
+    for movie_id in quick[:4]:
+        changed(app, rating_slider(app, "quick", movie_id).set_value(4.0))
+        assert subheaders(app)[0] == "👋 Quick start"  # in place, the fourth click too
+        assert slider_ids(app, "quick-") == quick
+    app.button(key=keys.SEE_RECOMMENDATIONS).click().run()
+    assert "🎯 Recommended for you" in subheaders(app)
+    app.button(key=keys.BACK_TO_QUICK).click().run()
+    assert subheaders(app)[0] == "👋 Quick start"
+    assert app.button(key=keys.SEE_RECOMMENDATIONS).label.startswith("Show my recommendations (4")

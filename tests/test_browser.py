@@ -223,7 +223,9 @@ def choose(page: Page, key: str, option: str) -> None:
     for _ in range(5):
         page.locator(f".st-key-{key} input").click()
         try:
-            page.get_by_role("option", name=option, exact=True).click(timeout=3_000)
+            # a neighbour filter's options also say how many users they hold: "25-34 · 339"
+            label = re.compile(rf"^{re.escape(option)}( · [\d,]+)?$")
+            page.get_by_role("option", name=label).click(timeout=3_000)
             return
         except PlaywrightTimeout:
             page.keyboard.press("Escape")

@@ -38,6 +38,7 @@ def set_rating(name: str, movie_id: int, key: str, where: state.Where) -> None:
     if shows.get(key, value) == value:
         return
     shows[key] = value
+    state.keep_starting(name, where == "quick")  # the quick-rate set stays while in use
     ratings = state.ratings(name)
     if value == NOT_RATED:
         ratings.pop(movie_id, None)

@@ -26,6 +26,16 @@ def other_starters(name: str, shown: Sequence[int]) -> None:
 
 def onboarding_ui(name: str, picks: Sequence[Recommendation]) -> None:
     st.subheader("👋 Quick start")
+    rated = len(state.ratings(name))
+    if rated >= ONBOARDING_MIN:  # the set stays in place until the person moves on
+        st.button(
+            f"Show my recommendations ({plural(rated, 'film')} rated)",
+            key=state.SEE_RECOMMENDATIONS,
+            type="primary",
+            icon=":material/arrow_forward:",
+            on_click=state.keep_starting,
+            args=(name, False),
+        )
     st.caption(
         f"Rate at least {ONBOARDING_MIN} movies you know, from “Not rated” to 5 stars; "
         "leave the others."
@@ -54,6 +64,8 @@ def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> Non
         st.caption(
             f"Not personalised yet: rate {plural(missing, 'more movie')} "
             "for recommendations from people of similar taste."
+            if missing > 0
+            else "Not personalised yet: your recommendations are one click away, above."
         )
         # Drawn when opened: the quick-rate set is what a first visit is for, and ten more
         # cards (a slider, a button and a text each) would double what the browser draws first.
@@ -97,3 +109,11 @@ def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> Non
     st.caption("The chart shows the neighbours' verdicts listed under each film above.")
     why_ui(name, result, shown)
     neighbours_ui(recommender, result, shown.populations)
+    st.button(
+        "Rate more popular films",
+        key=state.BACK_TO_QUICK,
+        icon=":material/arrow_back:",
+        help="The quick-rate set again; your recommendations come back when you move on",
+        on_click=state.keep_starting,
+        args=(name, True),
+    )

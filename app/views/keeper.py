@@ -86,8 +86,8 @@ def keeper_ui(name: str, known: Container[int], offered: Sequence[str]) -> None:
     if not keeping["answered"] and isinstance(kept, Mapping):
         keeping["answered"] = True
         keeping["blocked"] = not kept.get("storage", False)
-        _take(*kept_state(kept.get("text"), offered), name, known, offered)
-        st.rerun()  # the whole page: *My ratings* says where they live from now on
+        if _take(*kept_state(kept.get("text"), offered), name, known, offered):
+            st.rerun()  # the whole page: the widgets take what was kept, *My ratings* asks
     stopped = keeping["off"] or keeping["blocked"] or keeping["other"] or keeping.get("foreign")
     if keeping["answered"] and not stopped:
         everything = {
@@ -112,25 +112,27 @@ def _take(
     name: str,
     known: Container[int],
     offered: Sequence[str],
-) -> None:
+) -> bool:
     """The browser's copy: used when the page holds nothing yet, asked about when the page
-    came from a link of other ratings."""
+    came from a link of other ratings. Whether the page must be drawn again (not for a
+    first visit: nothing was kept)."""
     if not params and not chosen:
-        return
+        return False
     if not _offered(params, offered):  # its ids are another release's: used for none here
         _session()["foreign"] = True  # and never written over
-        return
+        return False
     holds = state.link_params(name, limit=None)
     mine = {k: v for k, v in holds.items() if k != state.RELEASE_PARAM}
     theirs = {k: v for k, v in params.items() if k != state.RELEASE_PARAM}
     if mine and mine == theirs:
-        return
+        return False
     if mine:
         _session()["other"] = {"params": dict(params), "prefs": dict(chosen)}
-        return
+        return True
     _use(params, chosen, name, known, offered)
     if params:
         state.flash("Welcome back: your ratings were kept in this browser.", "toast")
+    return True
 
 
 def _use(
@@ -168,8 +170,6 @@ def where_ui(name: str, known: Container[int], offered: Sequence[str]) -> None:
         )
         row.button("The link's", key=state.USE_LINK, on_click=_keep_link)
         return
-    if not keeping["answered"]:
-        return
     if keeping["blocked"]:
         st.caption("This browser does not let the page keep them: its link holds them.")
         return
@@ -187,7 +187,8 @@ def where_ui(name: str, known: Container[int], offered: Sequence[str]) -> None:
         "Kept in this browser (its own storage: no account, nothing on the server) and in "
         "the page's link."
     )
-    st.button("Forget me in this browser", key=state.FORGET, on_click=_forget)
+    if keeping["answered"]:  # before the browser has answered, there is nothing to forget
+        st.button("Forget me in this browser", key=state.FORGET, on_click=_forget)
 
 
 def _use_kept(name: str, known: Container[int], offered: Sequence[str]) -> None:

@@ -87,7 +87,14 @@ def main_ui(name: str, recommender: Recommender, choices: Choices, offered: Sequ
             rule = st.session_state.get(state.GROUP_RULE, DEFAULT_RULE)
             group = fetch_group(recommender, choices, state.members(name), ratings, hidden, rule)
         else:
-            shown = fetch_shown(recommender, choices, ratings, hidden, state.starters_seen(name))
+            shown = fetch_shown(
+                recommender,
+                choices,
+                ratings,
+                hidden,
+                state.starters_seen(name),
+                state.quick_starting(name),
+            )
     except (ValueError, StoreUnavailable) as error:
         problem = error
     st.segmented_control(
