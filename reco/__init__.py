@@ -7,6 +7,7 @@ evaluate (`evaluate`); the command line in `cli`, speed and scale in `bench`.
 from reco.catalog import Catalog, CatalogError, display_title
 from reco.datasets import AGE_GROUPS, Dataset, DatasetError, DatasetUnavailable, load_movielens
 from reco.encode import Encoding, SparseVector
+from reco.explore import FilmFilter
 from reco.filters import FILTERS, FilterField, UserFilter
 from reco.recommend import (
     GroupRecommendation,
@@ -31,6 +32,7 @@ __all__ = [
     "DatasetError",
     "DatasetUnavailable",
     "FILTERS",
+    "FilmFilter",
     "FilterField",
     "GroupRecommendation",
     "GroupRecommendations",

@@ -83,6 +83,13 @@ class Popular:
     def __len__(self) -> int:
         return len(self.movie_ids)
 
+    def only(self, allowed: np.ndarray) -> Popular:
+        """The films ``allowed`` (booleans by movie id) holds, in the same order."""
+        keep = allowed[self.movie_ids]
+        return Popular(
+            self.movie_ids[keep], self.liked[keep], self.raters[keep], self.mean_rating[keep]
+        )
+
 
 @dataclass(frozen=True)
 class CellFigures:

@@ -25,6 +25,7 @@ from reco.bench.reference import PostingLists
 from reco.bench.synthetic import sample_profiles, synthetic_movielens
 from reco.bench.timing import folder_bytes, percentiles, popular_timings, rss_mb, time_each
 from reco.datasets import AGE_GROUPS, Dataset, load_movielens
+from reco.explore import FilmFilter, genre_names
 from reco.recommend import Recommender
 from reco.reports import write_report
 from reco.store import local_store, open_store
@@ -83,6 +84,7 @@ def bench_one(source: str | int, options: BenchOptions = BenchOptions()) -> dict
 
             result["edge_filtered"] = percentiles(time_each(filtered, profiles))
         result["group_of_4"] = _group_timings(reopened, profiles)
+        result["explore"] = _explore_timings(reopened, profiles)
         reference = PostingLists(dataset, reopened)
         time_each(reference.recommend, profiles[:5])
         result["numpy"] = percentiles(time_each(reference.recommend, profiles))
@@ -110,6 +112,29 @@ def _group_timings(recommender: Recommender, profiles: Sequence[dict[int, float]
         together.extend(time_each(recommender.recommend_group, [group]))
     one, four = percentiles(alone)["p50"], percentiles(together)["p50"]
     return {"groups": len(groups), "one_p50": one, "p50": four, "ratio": round(four / one, 2)}
+
+
+def _explore_timings(recommender: Recommender, profiles: Sequence[dict[int, float]]) -> dict:
+    """``recommend()`` narrowed to the release's most common genre and decade
+    (`reco.explore`) beside the same query unnarrowed, alternated in one run: the p50 of
+    each and their ratio (target: at most 1.2x)."""
+    catalog = recommender.catalog
+    genres = catalog.movies["genres"].astype(str).str.split("|").explode()
+    genre = str(genres[genres.isin(genre_names(catalog))].value_counts().index[0])
+    decade = int((catalog.movies["year"].dropna() // 10 * 10).value_counts().index[0])
+    films = FilmFilter((genre,), (decade, decade + 9))
+    plain: list[float] = []
+    narrowed: list[float] = []
+    for profile in profiles:
+        plain.extend(time_each(recommender.recommend, [profile]))
+        narrowed.extend(time_each(lambda p: recommender.recommend(p, films=films), [profile]))
+    one, explored = percentiles(plain)["p50"], percentiles(narrowed)["p50"]
+    return {
+        "films": f"{genre}, {decade}s",
+        "plain_p50": one,
+        "p50": explored,
+        "ratio": round(explored / one, 2),
+    }
 
 
 def _seed_engine(
@@ -177,9 +202,9 @@ def table(results: Sequence[dict[str, Any]]) -> str:
     header = (
         "| Dataset | Users | Ratings | Build s | Ratings/s | Peak RSS MB | Disk MB | Reopen s "
         "| First query s | p50 ms | p95 ms | p99 ms | p50 filtered | numpy p50 | "
-        "seed engine p50 | seed / edge | group of 4 p50 ms (× one) |"
+        "seed engine p50 | seed / edge | group of 4 p50 ms (× one) | explore p50 ms (× plain) |"
     )
-    lines = [header, "|" + "---|" * 17]
+    lines = [header, "|" + "---|" * 18]
     for r in results:
         seed = r["seed_engine"]
         seed_p50 = seed.get("p50")
@@ -191,9 +216,15 @@ def table(results: Sequence[dict[str, Any]]) -> str:
             f"| {r.get('first_query_s', '–')} "
             f"| {r['edge']['p50']} | {r['edge']['p95']} | {r['edge']['p99']} "
             f"| {filtered if filtered is not None else '–'} | {r['numpy']['p50']} "
-            f"| {seed_p50 if seed_p50 is not None else '–'} | {ratio} | {_group_cell(r)} |"
+            f"| {seed_p50 if seed_p50 is not None else '–'} | {ratio} | {_group_cell(r)} "
+            f"| {_explore_cell(r)} |"
         )
     return "\n".join(lines)
+
+
+def _explore_cell(result: dict[str, Any]) -> str:
+    explore = result.get("explore")
+    return f"{explore['p50']} ({explore['ratio']}×; {explore['films']})" if explore else "–"
 
 
 def _group_cell(result: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 from reco import filters
 from reco.datasets import DEFAULT_DATASET, KNOWN_DATASETS
 from reco.encode import ENCODINGS, check_stars
+from reco.explore import KNOWN, ORDERS, FilmFilter, parse_years
 from reco.recommend import (
     DEFAULT_ENCODING,
     DEFAULT_IDF,
@@ -155,6 +156,44 @@ def add_filters(parser: argparse.ArgumentParser, whose: str) -> None:
 def chosen_filters(args: argparse.Namespace) -> dict[str, list[str]]:
     """The neighbour filters given on the command line, by their keywords."""
     return {field.keyword: getattr(args, field.keyword) for field in filters.FILTERS}
+
+
+def add_explore(parser: argparse.ArgumentParser) -> None:
+    """The explore options (`reco.explore`): genres, years, how well known, the order."""
+    parser.add_argument(
+        "--genre",
+        action="append",
+        default=[],
+        dest="genres",
+        help="only films of this genre (repeatable: any of them)",
+    )
+    parser.add_argument(
+        "--years", type=years, default=None, help="only films of these years: 1990-1999, 1990s"
+    )
+    parser.add_argument(
+        "--known",
+        choices=KNOWN,
+        default="any",
+        help="only well-known films (the most rated, holding half of all ratings) or the rest",
+    )
+    parser.add_argument(
+        "--order",
+        choices=ORDERS,
+        default="rank",
+        help="rank: the ranking; stars: its best films by predicted stars",
+    )
+
+
+def years(text: str) -> tuple[int, int]:
+    try:
+        return parse_years(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def chosen_films(args: argparse.Namespace) -> FilmFilter:
+    """The explore options given on the command line."""
+    return FilmFilter(tuple(args.genres), args.years, args.known)
 
 
 def parse_rating(text: str) -> tuple[int, float]:

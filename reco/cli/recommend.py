@@ -8,7 +8,9 @@ from dataclasses import asdict
 from typing import TextIO
 
 from reco.cli.common import (
+    add_explore,
     add_filters,
+    chosen_films,
     chosen_filters,
     open_from,
     parse_rating,
@@ -46,6 +48,7 @@ def add(
         metavar="MOVIE_ID",
         help="a film you are not interested in: never recommended (repeatable)",
     )
+    add_explore(recommend)
     recommend.add_argument("--limit", type=whole(1, 1_000), default=10)
     recommend.add_argument("--neighbours", type=whole(1, 10_000), default=None)
     recommend.add_argument("--min-raters", type=whole(1, 10_000), default=None)
@@ -63,6 +66,8 @@ def run(args: argparse.Namespace, out: TextIO) -> None:
         neighbours=args.neighbours,
         min_raters=args.min_raters,
         hidden=args.hide,
+        films=chosen_films(args),
+        order=args.order,
         **chosen_filters(args),
     )
     seconds = time.perf_counter() - started
@@ -81,6 +86,8 @@ def run(args: argparse.Namespace, out: TextIO) -> None:
             ),
             file=out,
         )
+    if result.films:
+        print(f"Only films: {'; '.join(result.films.shown())}", file=out)
     if result.popular:
         print(
             "Popular movies (not personalised: "
@@ -110,6 +117,11 @@ def _as_json(
         "dataset": recommender.name,
         "ratings": {str(m): s for m, s in profile.items()},
         "filter": dict(result.where.conditions()),
+        "films": {
+            "genres": list(result.films.genres),
+            "years": list(result.films.years) if result.films.years else None,
+            "known": result.films.known,
+        },
         "popular": result.popular,
         "seconds": round(seconds, 4),
         "recommendations": [asdict(item) for item in result.items],

@@ -18,6 +18,7 @@ from reco.catalog import Catalog
 from reco.datasets import Dataset, Progress
 from reco.encode import Encoding, EncodingName, SparseRows
 from reco.explain import person_mean, predict_stars, predict_stars_each
+from reco.explore import STARS_POOL, FilmFilter, Order, check_films, check_order
 from reco.filters import UserFilter
 from reco.group import (
     DEFAULT_RULE,
@@ -60,6 +61,12 @@ def one_blas_thread() -> None:
     on ml-100k), so a library user keeps numpy's default unless they call this. Limiting
     around each query instead cost 0.19 ms a query (the pool's threads stop and restart)."""
     threadpool_limits(limits=1, user_api="blas")
+
+
+WIDER_BY = 5
+MAX_NEIGHBOURS = 1_000
+"""A narrowed query (`reco.explore`) whose neighbours rated too few of the films it allows
+asks ``WIDER_BY`` times as many (at most ``MAX_NEIGHBOURS``), once."""
 
 
 class IndexUnavailable(StoreUnavailable):
@@ -141,6 +148,8 @@ class Recommender:
         min_raters: int | None = None,
         hidden: Collection[int] = (),
         scoring: Mapping[str, Any] | None = None,
+        films: FilmFilter | None = None,
+        order: Order = "rank",
         **filters: Sequence[str] | None,
     ) -> list[Recommendation]:
         """The best ``limit`` movies for a profile, best first; never a rated movie, nor one
@@ -149,12 +158,18 @@ class Recommender:
         ``neighbours``, ``min_raters`` and ``scoring`` (any other `ScoringOptions` field)
         override this recommender's options for this query. ``filters``: neighbours only from
         users holding one of the values of each filter of `reco.filters.FILTERS` given by its
-        keyword (``age_groups=["25-34"]``, ``genders``, ``occupations``). Raises `ValueError`
-        for unknown movie ids, ratings outside 0.5-5, unknown options or filter values. An
-        empty profile gets popular movies, flagged ``popular=True``.
+        keyword (``age_groups=["25-34"]``, ``genders``, ``occupations``). ``films``
+        (`reco.explore.FilmFilter`): only films of those genres, years and fame, from more
+        neighbours when the usual ones rated too few of them, then the most liked of them
+        (flagged ``popular``); ``order`` "stars": the best of the ranking by predicted stars.
+        Raises `ValueError` for unknown movie ids, ratings outside 0.5-5, unknown options,
+        filter values or genres. An empty profile gets popular movies, flagged
+        ``popular=True``.
         """
         overrides = {"neighbours": neighbours, "min_raters": min_raters, **(scoring or {})}
-        result = self._answer(ratings, limit, overrides, hidden, filters, explain=False)
+        result = self._answer(
+            ratings, limit, overrides, hidden, filters, films, order, explain=False
+        )
         return list(result.items)
 
     def recommend_explained(
@@ -166,11 +181,13 @@ class Recommender:
         min_raters: int | None = None,
         hidden: Collection[int] = (),
         scoring: Mapping[str, Any] | None = None,
+        films: FilmFilter | None = None,
+        order: Order = "rank",
         **filters: Sequence[str] | None,
     ) -> Recommendations:
         """Like `recommend`, with the neighbours used and each item's "why"."""
         overrides = {"neighbours": neighbours, "min_raters": min_raters, **(scoring or {})}
-        return self._answer(ratings, limit, overrides, hidden, filters, explain=True)
+        return self._answer(ratings, limit, overrides, hidden, filters, films, order, explain=True)
 
     def _answer(
         self,
@@ -179,6 +196,8 @@ class Recommender:
         overrides: Mapping[str, Any],
         hidden: Collection[int],
         filters: Mapping[str, Sequence[str] | None],
+        films: FilmFilter | None = None,
+        order: Order = "rank",
         *,
         explain: bool,
     ) -> Recommendations:
@@ -187,31 +206,50 @@ class Recommender:
         check_limit(limit)
         options = self.options.override(overrides)
         where = check_filter(self.catalog, **filters)
+        narrow = check_films(self.catalog, films)
+        allowed = narrow.mask(self.catalog) if narrow else None
+        by_stars = check_order(order) == "stars"
         if not profile:
-            fallback = self.popular(limit, where, skipped, options.min_raters)
-            return Recommendations(fallback, (), True, where)
+            fallback = self.popular(limit, where, skipped, options.min_raters, allowed)
+            return Recommendations(fallback, (), True, where, films=narrow)
+        pool = max(STARS_POOL, 5 * limit) if by_stars else limit
         asked = self.ask(profile, options, where, with_payload=explain)
         exclude = np.fromiter(profile.keys() | skipped, dtype=np.int64)
-        found, candidates = self.rank(asked, profile, exclude, options, limit)
+        found, candidates = self.rank(asked, profile, exclude, options, pool, allowed)
+        wider = min(options.neighbours * WIDER_BY, MAX_NEIGHBOURS)
+        few = allowed is not None and len(candidates.movie_ids) < pool
+        if few and len(asked) >= options.neighbours and wider > options.neighbours:
+            options = options.override({"neighbours": wider})  # more people, more films
+            asked = self.ask(profile, options, where, with_payload=explain)
+            found, candidates = self.rank(asked, profile, exclude, options, pool, allowed)
         if not len(found):
             unwanted = skipped | profile.keys()
-            fallback = self.popular(limit, where, unwanted, options.min_raters)
-            return Recommendations(fallback, (), True, where)
+            fallback = self.popular(limit, where, unwanted, options.min_raters, allowed)
+            return Recommendations(fallback, (), True, where, films=narrow)
         predicted = candidates.predicted(self._own_mean(profile))
+        ranked = np.arange(len(predicted))
+        if by_stars:  # the best of the ranking, by the stars shown (ties: the ranking)
+            ranked = np.lexsort((ranked, -np.round(predicted, 2)))
+        ranked = ranked[:limit]
         items = tuple(
             item(self.catalog, int(m), float(s), int(r), float(mean), predicted=float(p))
             for m, s, r, mean, p in zip(
-                candidates.movie_ids,
-                candidates.scores[:limit],
-                candidates.raters[:limit],
-                candidates.mean_stars[:limit],
-                predicted,
+                candidates.movie_ids[ranked],
+                candidates.scores[ranked],
+                candidates.raters[ranked],
+                candidates.mean_stars[ranked],
+                predicted[ranked],
                 strict=True,
             )
         )
+        if allowed is not None and len(items) < limit:  # the most liked of the rest
+            unwanted = skipped | profile.keys() | {i.movie_id for i in items}
+            more = self.popular(limit - len(items), where, unwanted, options.min_raters, allowed)
+            items += more
         if not explain:  # recommend(): the items are all it returns
-            return Recommendations(items, (), False, where)
-        return Recommendations(items, neighbour_list(found, exclude), False, where, found.stars)
+            return Recommendations(items, (), False, where, films=narrow, order=order)
+        neighbours = neighbour_list(found, exclude)
+        return Recommendations(items, neighbours, False, where, found.stars, narrow, order)
 
     def predict(
         self,
@@ -335,12 +373,14 @@ class Recommender:
         exclude: np.ndarray,
         options: ScoringOptions,
         limit: int | None = None,
+        allowed: np.ndarray | None = None,
     ) -> tuple[Neighbours, Candidates]:
         """The one neighbours -> rank path: ``options`` as they apply to a profile of that
         many films (`ScoringOptions.for_profile`), the first ``options.neighbours`` of
         ``found`` (the engine may have been asked for more), those whose ratings count
         (`counting`), and the films ``exclude`` does not hold, scored best first (only the
-        best ``limit`` when given). Returns the neighbours that counted and the candidates."""
+        best ``limit`` when given; only films ``allowed`` holds, when given). Returns the
+        neighbours that counted and the candidates."""
         applied = options.for_profile(len(profile))
         if len(found) > applied.neighbours:
             found = found.take(np.arange(applied.neighbours))
@@ -355,6 +395,7 @@ class Recommender:
             self.rating_counts,
             limit=limit,
             rated=rated,
+            allowed=allowed,
         )
         return found, candidates
 
@@ -370,11 +411,15 @@ class Recommender:
         where: UserFilter | None = None,
         exclude: Collection[int] = (),
         min_raters: int = 1,
+        allowed: np.ndarray | None = None,
     ) -> tuple[Recommendation, ...]:
         """Most liked movies (count of 4+ star ratings) among the users matching ``where``,
-        rated by at least ``min_raters`` of them: sums of the catalog's demographic cells,
-        never the ratings."""
+        rated by at least ``min_raters`` of them (and held by ``allowed``, a
+        `reco.explore.FilmFilter.mask`): sums of the catalog's demographic cells, never the
+        ratings."""
         ranked = self.catalog.popular((where or UserFilter()).conditions())
+        if allowed is not None:
+            ranked = ranked.only(allowed)
         return tuple(popular_items(self.catalog, ranked, limit, exclude, min_raters))
 
     def starter_movies(

@@ -12,6 +12,7 @@ from reco import filters
 from reco.catalog import Catalog, display_title
 from reco.encode import SparseRows
 from reco.explain import Explanation, explain_all
+from reco.explore import FilmFilter, Order
 from reco.filters import UserFilter
 from reco.group import GroupRule, disliked_by
 from reco.store import Neighbours
@@ -85,6 +86,8 @@ class Recommendations:
     popular: bool
     where: UserFilter
     _stars: SparseRows | None = field(default=None, repr=False)  # row i: neighbours[i]
+    films: FilmFilter = field(default_factory=FilmFilter)  # the narrowing asked for
+    order: Order = "rank"  # what the items' order is (`reco.explore.ORDERS`)
 
     def explain(
         self, movie_ids: Sequence[int], profile: Mapping[int, float]

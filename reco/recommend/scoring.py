@@ -59,6 +59,7 @@ def score_candidates(
     popularity: np.ndarray | None = None,
     limit: int | None = None,
     rated: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
 ) -> Candidates:
     """Score every movie the neighbours rated and ``exclude`` does not hold, best first.
 
@@ -67,7 +68,8 @@ def score_candidates(
     is needed when ``options.popularity_penalty`` is set, ``rated`` (the person's own films)
     when ``options.regression_weight`` is (`neighbour_fit`; apply `ScoringOptions.for_profile`
     first). With ``limit``, only the best ``limit``: the head of the full ranking, found
-    without sorting the rest.
+    without sorting the rest. ``allowed`` (booleans by movie id, `reco.explore.FilmFilter.mask`):
+    only the films it holds are candidates, in the order the full ranking gives them.
     """
     similarities = np.asarray(similarities, dtype=np.float64)
     positive = np.maximum(similarities, 0.0)
@@ -114,6 +116,8 @@ def score_candidates(
         keep[_positions(movies, exclude)] = False
     if fit is not None:  # each signal scaled to a peak of 1 over the candidates
         scores = _unit_peak(scores, keep) + options.regression_weight * _unit_peak(fit, keep)
+    if allowed is not None:  # after the scaling: the order within is the full ranking's
+        keep &= allowed[movies]
     order = _ranked(movies[keep], scores[keep], limit)
     order = np.flatnonzero(keep)[order]
     return Candidates(
