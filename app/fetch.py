@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from reco import filters
 from reco.explain import Explanation
+from reco.explore import FilmFilter, Order
 from reco.group import DEFAULT_RULE, RULES
 from reco.recommend import (
     GroupRecommendations,
@@ -109,10 +110,13 @@ def fetch_shown(
     hidden: Collection[int],
     starters_seen: Collection[int] = (),
     starting: bool = False,
+    films: FilmFilter | None = None,
+    order: Order = "rank",
 ) -> Shown:
     """Ask the engine once for what the main column shows (raises `ValueError` for a bad
     profile or filter, `reco.store.StoreUnavailable` when the engine is gone); ``starting``:
-    the person is rating the quick-rate set, which stays until they move on."""
+    the person is rating the quick-rate set, which stays until they move on; ``films`` and
+    ``order``: what the person explores (`reco.explore`), once their list is personalised."""
     hidden = set(hidden)
     personalised = len(ratings) >= ONBOARDING_MIN and not starting
     starters: tuple[Recommendation, ...] = ()
@@ -126,6 +130,8 @@ def fetch_shown(
         scoring=choices.scoring,
         # unpersonalised, the popular list leaves out what is rated or offered to rate
         hidden=hidden | {s.movie_id for s in starters} | (set() if personalised else set(ratings)),
+        films=films if personalised else None,
+        order=order if personalised else "rank",
         **choices.filters,
     )
     items = tuple(i for i in result.items if i.movie_id not in ratings)

@@ -15,9 +15,12 @@ from typing import Literal
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from app import explore_link
+from app.explore_link import EXPLORE_PARAMS
 from app.fetch import Member
 from app.group_link import NIGHT_PARAM, parse_night
 from reco.datasets import DEFAULT_DATASET, KNOWN_DATASETS, release_named
+from reco.explore import ORDERS, FilmFilter, Order
 from reco.filters import FilterField
 from reco.profile import (
     MAX_LINK_CHARS,
@@ -44,8 +47,10 @@ def other_param(kind: str, release: str) -> str:
 
 def is_link_param(key: str) -> bool:
     kind, _, release = key.partition(".")
-    return key in LINK_PARAMS or (
-        kind in (RATINGS_PARAM, HIDDEN_PARAM) and release in KNOWN_DATASETS
+    return (
+        key in LINK_PARAMS
+        or key in EXPLORE_PARAMS
+        or (kind in (RATINGS_PARAM, HIDDEN_PARAM) and release in KNOWN_DATASETS)
     )
 
 
@@ -72,6 +77,8 @@ SLIDERS_SHOW = "sliders_show"  # slider key -> the rating it was drawn at, or la
 UPLOADED = "uploaded_id"  # the CSV file last restored (its messages stay until another)
 UPLOAD_MESSAGES = "upload_messages"
 BEFORE_RESTORE = "before_restore"  # per release: what a restore replaced, for its undo
+EXPLORE_PENDING = "explore_pending"  # release -> what a link asked to explore, until it opens
+EXPLORE_SPAN = "explore_span"  # per release: its films' first and last year
 
 # widgets
 RELEASE = "dataset"
@@ -82,6 +89,12 @@ MIN_RATERS = "min_raters"
 SEARCH = "search"
 GENRES = "genres"  # per release
 YEARS = "years"  # per release
+EXPLORE_GENRES = "explore-genres"  # per release, like the rest of explore
+EXPLORE_YEARS = "explore-years"
+EXPLORE_KNOWN = "explore-known"
+EXPLORE_ORDER = "explore-order"
+EXPLORE_WIDGETS = (EXPLORE_GENRES, EXPLORE_YEARS, EXPLORE_KNOWN, EXPLORE_ORDER)
+EXPLORE_CLEAR = "explore-clear"
 WHY = "why"
 GROUP_RULE = "group-rule"
 MEMBER_NAME, MEMBER_LINK, MEMBER_FILE = "member-name", "member-link", "member-file"
@@ -107,6 +120,7 @@ NEIGHBOUR_TAB = "neighbour-tab"
 RELEASE_OPEN = "release-open"
 NEIGHBOUR_FILTERS_OPEN = "neighbour-filters-open"
 ADVANCED_OPEN = "advanced-open"
+EXPLORE_OPEN = "explore-open"
 SEARCH_FILTERS_OPEN = "search-filters-open"
 POPULAR_OPEN = "popular-open"
 WHY_OPEN = "why-open"
@@ -214,6 +228,25 @@ def members(name: str) -> list[Member]:
     return st.session_state.setdefault(per_release(MEMBERS, name), [])
 
 
+def explore_chosen(name: str) -> tuple[FilmFilter, Order]:
+    """The narrowing and order the person chose for their recommendations (`reco.explore`):
+    the explore widgets' values, years only when narrower than the release's span."""
+    session = st.session_state
+    genres = tuple(session.get(per_release(EXPLORE_GENRES, name)) or ())
+    years = session.get(per_release(EXPLORE_YEARS, name))
+    span = session.get(per_release(EXPLORE_SPAN, name))
+    narrowed = tuple(years) if years and span and tuple(years) != tuple(span) else None
+    known = session.get(per_release(EXPLORE_KNOWN, name)) or "any"
+    order = session.get(per_release(EXPLORE_ORDER, name)) or ORDERS[0]
+    return FilmFilter(genres, narrowed, known), order
+
+
+def clear_explore(name: str) -> None:
+    """Every release's explore choices of ``name`` back to the whole list (before drawn)."""
+    for key in EXPLORE_WIDGETS:
+        st.session_state.pop(per_release(key, name), None)
+
+
 # --------------------------------------------------------------------------- messages
 
 Kind = Literal["warning", "success", "info", "toast"]
@@ -280,6 +313,11 @@ def restore_params(
     }
     own = texts.get(name, {})
     _restore(name, own.get(RATINGS_PARAM), own.get(HIDDEN_PARAM), known, announce=announce)
+    explore, problems = explore_link.parse(given)
+    if explore:  # applied once the release's catalog is there (`app.views.explore`)
+        st.session_state.setdefault(EXPLORE_PENDING, {})[linked] = explore
+    for problem in problems:
+        flash(problem)
     night = given.get(NIGHT_PARAM)
     if night and linked == name:  # a movie night's own link: its people, in its view
         people, problems = parse_night(night, known)
@@ -292,12 +330,14 @@ def restore_params(
 
 
 def forget_all(offered: Sequence[str]) -> None:
-    """Every release's ratings and hidden films out of the session (before others replace
-    them)."""
+    """Every release's ratings, hidden films and explore choices out of the session (before
+    others replace them)."""
     for release in offered:
         st.session_state.pop(per_release(RATINGS, release), None)
         st.session_state.pop(per_release(HIDDEN, release), None)
+        clear_explore(release)
     st.session_state.pop(PENDING, None)
+    st.session_state.pop(EXPLORE_PENDING, None)
 
 
 def restore_pending(name: str, known: Container[int]) -> None:
@@ -376,6 +416,8 @@ def link_params(name: str, limit: int | None = MAX_LINK_CHARS) -> dict[str, str]
             values.update(zip(kinds, (texts[RATINGS_PARAM], texts[HIDDEN_PARAM]), strict=True))
         else:
             values.update(_release_params(release, *kinds))
+    if linked == name:
+        values.update(explore_link.params(*explore_chosen(name)))
     return {
         key: value
         for key, value in values.items()

@@ -741,6 +741,7 @@ def test_ratings_come_back_in_the_same_browser_until_forget_me(
     """Ratings are kept in the browser's own storage: a later visit without the link has
     them; a link of other ratings asks which to keep; *Forget me* clears the browser's copy."""
     first = browser.new_context(viewport=VIEWPORT)
+    first.set_default_timeout(TIMEOUT_MS)
     page = first.new_page()
     page.goto(app_url)
     wait_idle(page)
@@ -758,6 +759,7 @@ def test_ratings_come_back_in_the_same_browser_until_forget_me(
     first.close()
 
     later = browser.new_context(viewport=VIEWPORT, storage_state=kept)  # the same browser
+    later.set_default_timeout(TIMEOUT_MS)
     try:
         again = later.new_page()
         again.goto(app_url)  # no link
@@ -784,6 +786,7 @@ def test_ratings_come_back_in_the_same_browser_until_forget_me(
     finally:
         later.close()
     fresh = browser.new_context(viewport=VIEWPORT, storage_state=forgotten)
+    fresh.set_default_timeout(TIMEOUT_MS)
     try:
         visit = fresh.new_page()
         visit.goto(app_url)
@@ -792,6 +795,48 @@ def test_ratings_come_back_in_the_same_browser_until_forget_me(
         wait_for_count(visit, 0)
     finally:
         fresh.close()
+
+
+PREDICTED = re.compile(r"≈ ([\d.]+)\s★ predicted for you")
+
+
+def cards_read(page: Page) -> list[tuple[str, str, float]]:
+    """Each recommendation card's title, genres line and predicted stars, top to bottom."""
+    found = []
+    for text in page.locator(CARDS).all_inner_texts():
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        stars = PREDICTED.search(text)
+        found.append((lines[0], lines[1], float(stars.group(1)) if stars else 0.0))
+    return found
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_explore_a_genre_and_a_decade_then_order_by_stars(
+    app_url: str, request: pytest.FixtureRequest, width: str
+) -> None:
+    """A link narrows the recommendations to comedies of the 1990s; *Predicted stars* orders
+    them by the stars shown; Back undoes that one change."""
+    page: Page = request.getfixturevalue("phone" if width == "phone" else "page")
+    page.goto("about:blank")
+    page.goto(f"{app_url}/{RATED_THREE}&g=Comedy&y=1990-1999")
+    wait_for_count(page, 3)
+    expect(page.locator(CARDS)).to_have_count(10)
+    for title, genres, _ in cards_read(page):
+        assert re.search(r"\(199\d\)$", title), title
+        assert "Comedy" in genres.split(" · ")[0], (title, genres)
+    expect(page.get_by_text("Filters on: Comedy · 1990–1998")).to_be_visible()  # its last year
+    page.get_by_text("Explore: genre, years, how well known, order").click()
+    order = page.locator(".st-key-explore-order-ml-100k")
+    order.locator("button", has_text="Predicted stars").click()
+    page.wait_for_function("() => new URL(location.href).searchParams.get('o') === 'stars'")
+    wait_idle(page)
+    stars = [predicted for _, _, predicted in cards_read(page)]
+    assert len(stars) == 10 and stars == sorted(stars, reverse=True), stars
+    shot(page, f"14-explore-{width}", whole=False)
+    page.go_back()
+    page.wait_for_function("() => !new URL(location.href).searchParams.get('o')")
+    wait_idle(page)
+    assert link_of(page)["g"] == "Comedy" and link_of(page)["y"] == "1990-1998"
 
 
 def test_the_page_on_a_phone(app_url: str, phone: Page) -> None:

@@ -13,9 +13,10 @@ from app.charts import recommendation_chart
 from app.fetch import ONBOARDING_MIN, Shown
 from app.text import label_md, md, notice_text
 from app.views.cards import draw_chart, film_list, star_slider
+from app.views.explore import explore_ui
 from app.views.neighbours import neighbours_ui, why_ui
 from app.views.sidebar import widen_filters
-from reco.recommend import Recommendation, Recommender
+from reco.recommend import Recommendation, Recommendations, Recommender
 from reco.words import plural
 
 
@@ -54,6 +55,39 @@ def onboarding_ui(name: str, picks: Sequence[Recommendation]) -> None:
     )
 
 
+def about_the_list(result: Recommendations, items: Sequence[Recommendation]) -> str:
+    """Where the films come from and what their order means (markdown, data escaped)."""
+    chosen = "; ".join(map(md, result.where.shown()))
+    narrowed = "; ".join(map(md, result.films.shown()))
+    text = f"From the {len(result.neighbours)} users whose ratings are most like yours" + (
+        f" ({chosen})" if chosen else ""
+    )
+    if narrowed:
+        text += f", only films: {narrowed}"
+    if result.order == "stars":
+        text += (
+            ". By the stars predicted for you: the best of the films they back most strongly "
+            "(how many of them rated it, how alike their taste is to yours and how much they "
+            "liked it)."
+        )
+    else:
+        text += (
+            ". First the films they back most strongly (how many of them rated it, how alike "
+            "their taste is to yours and how much they liked it), so a film can come above one "
+            "of higher predicted stars."
+        )
+    filled = sum(item.popular for item in items)
+    if filled:
+        text += (
+            f" Your neighbours rated too few of these: the last {plural(filled, 'film')} "
+            "are the most liked of them."
+        )
+    return (
+        text + " Rate a film you have seen, or hide one you do not want (restore it under "
+        "*My ratings*): the list updates."
+    )
+
+
 def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> None:
     """Draw what `app.fetch.fetch_shown` fetched."""
     result = shown.result
@@ -77,6 +111,7 @@ def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> Non
                 film_list(name, shown, "pop")
         return
     st.subheader("🎯 Recommended for you")
+    explore_ui(name, recommender.catalog)
     notice = shown.notice
     if notice is not None:
         st.warning(notice_text(notice))
@@ -92,15 +127,7 @@ def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> Non
     if result.popular:
         film_list(name, shown, "pop")
         return
-    chosen = "; ".join(map(md, result.where.shown()))
-    st.caption(
-        f"From the {len(result.neighbours)} users whose ratings are most like yours"
-        + (f" ({chosen})" if chosen else "")
-        + ". First the films they back most strongly (how many of them rated it, how alike "
-        "their taste is to yours and how much they liked it), so a film can come above one "
-        "of higher predicted stars. Rate a film you have seen, or hide one you do not want "
-        "(restore it under *My ratings*): the list updates."
-    )
+    st.caption(about_the_list(result, shown.items))
     film_list(name, shown, "rec")
     draw_chart(
         st.container(key="recommendation-chart"),

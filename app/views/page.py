@@ -12,6 +12,7 @@ from app import prefs, state
 from app.fetch import Choices, GroupShown, Shown, fetch_group, fetch_shown
 from app.resources import reconnect
 from app.text import md
+from app.views import explore
 from app.views.for_me import recommendations_ui
 from app.views.keeper import keeper_ui
 from app.views.movie_night import group_ui
@@ -59,6 +60,7 @@ def page_ui(name: str, recommender: Recommender, offered: list[str]) -> None:
     if kept is not None:
         prefs.apply(kept, name, known, recommender.choices)
     prefs.restore_pending(name, known, recommender.choices)  # its filters and people
+    explore.prepare(name, recommender.catalog)  # what the link asked to explore
     state.sync_link(name)  # a full run; a change's callback keeps it in step from then on
     messages_ui()
     choices = choices_ui(recommender, name)
@@ -87,6 +89,7 @@ def main_ui(name: str, recommender: Recommender, choices: Choices, offered: Sequ
             rule = st.session_state.get(state.GROUP_RULE, DEFAULT_RULE)
             group = fetch_group(recommender, choices, state.members(name), ratings, hidden, rule)
         else:
+            films, order = state.explore_chosen(name)
             shown = fetch_shown(
                 recommender,
                 choices,
@@ -94,6 +97,8 @@ def main_ui(name: str, recommender: Recommender, choices: Choices, offered: Sequ
                 hidden,
                 state.starters_seen(name),
                 state.quick_starting(name),
+                films,
+                order,
             )
     except (ValueError, StoreUnavailable) as error:
         problem = error
