@@ -1,6 +1,7 @@
 """Building an index from a release, and deciding whether the one in a store is still current.
 
-A build writes the users (`user_batches`), the catalog of films and a manifest into a store.
+A build writes the users (`user_batches`), the films over their raters (`film_batches`), the
+catalog of films and a manifest into a store.
 Whether an index is current is decided from the manifest alone: its layout version, the
 encoding it was built with and what the release file looked like (`release_signature`: sizes,
 modification time and a hash of the first and last bytes of each file), so opening never
@@ -21,9 +22,10 @@ import pandas as pd
 from reco.catalog import Catalog
 from reco.datasets import Dataset, Progress
 from reco.datasets.readers import release_files
-from reco.encode import Encoding, EncodingName, SparseRows, rows_from_ratings
+from reco.encode import Encoding, EncodingName, SparseRows, SparseVector, rows_from_ratings
 from reco.filters import field_names
-from reco.store import INDEX_VERSION, Manifest, OpenIndex, UserPoint, UserStore
+from reco.scale import STAR_STEPS
+from reco.store import INDEX_VERSION, FilmPoint, Manifest, OpenIndex, UserPoint, UserStore
 
 _EDGE_BYTES = 1 << 16  # bytes hashed at each end of every release file
 
@@ -125,6 +127,43 @@ def user_batches(
         ]
 
 
+def film_batches(
+    dataset: Dataset, encoding: Encoding, batch_size: int = 1_000
+) -> Iterator[list[FilmPoint]]:
+    """The dataset's rated films as `FilmPoint` batches: each film's raters as a unit-length
+    vector over user ids, valued as the users' own vectors value their ratings (`Encoding`,
+    before normalisation: so a film's vector is its column of the users' matrix), and how
+    many gave it each half star."""
+    user_ids, stars = user_rows(dataset)
+    owner = np.repeat(np.arange(len(user_ids)), np.diff(stars.indptr))
+    values = encoding.entry_values(stars, owner)
+    users = user_ids[owner]
+    movies = stars.indices.astype(np.int64)
+    order = np.lexsort((users, movies))
+    movies, users, values = movies[order], users[order], values[order]
+    steps = np.rint(stars.values[order].astype(np.float64) * 2).astype(np.int64) - 1
+    films, starts = np.unique(movies, return_index=True)
+    ends = np.append(starts[1:], len(movies))
+    counts = np.zeros((len(films), len(STAR_STEPS)), dtype=np.int64)
+    np.add.at(counts, (np.repeat(np.arange(len(films)), ends - starts), steps), 1)
+    for first in range(0, len(films), batch_size):
+        batch = []
+        for at in range(first, min(first + batch_size, len(films))):
+            row = slice(starts[at], ends[at])
+            vector, raters = values[row], users[row]
+            norm = float(np.sqrt(vector @ vector))
+            keep = vector != 0
+            scaled = (vector[keep] / (norm if norm > 0 else 1.0)).astype(np.float32)
+            batch.append(
+                FilmPoint(
+                    int(films[at]),
+                    SparseVector(raters[keep].astype(np.int32), scaled),
+                    tuple(int(c) for c in counts[at]),
+                )
+            )
+        yield batch
+
+
 def build_index(
     dataset: Dataset,
     store: UserStore,
@@ -159,6 +198,7 @@ def build_index(
         progress=progress,
         idf=encoding.idf,
         force=force,
+        films=film_batches(dataset, encoding, batch_size),
     )
 
 

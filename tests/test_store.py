@@ -219,6 +219,7 @@ def test_edge_index_persists_and_reopens_without_rebuilding(tmp_path: Path) -> N
     assert manifest["users"] == 4 and manifest["fingerprint"] == "fp1"
     assert sorted(p.name for p in (tmp_path / "ml-fp1").iterdir()) == [
         "catalog",
+        "films",
         "manifest.json",
         "shard",
     ]

@@ -4,6 +4,7 @@
 - `reco.recommend.scoring`: the votes and the neighbours' fit over the candidates;
 - `reco.recommend.results`: what a query returns;
 - `reco.recommend.checks`, `reco.recommend.popular`: a query's checks, films without neighbours;
+- `reco.recommend.similar`: more like this, from the index's films;
 - `reco.recommend.recommender`: the `Recommender` and its one neighbours -> rank path;
 - `reco.recommend.opening`: `open_recommender`, a release's index opened or built.
 """
@@ -26,6 +27,7 @@ from reco.recommend.results import (
     Recommendations,
 )
 from reco.recommend.scoring import Candidates, counting, neighbour_fit, score_candidates
+from reco.recommend.similar import LikeThis, MoreLikeThis
 
 __all__ = [
     "DEFAULT_ENCODING",
@@ -36,6 +38,8 @@ __all__ = [
     "GroupRecommendation",
     "GroupRecommendations",
     "IndexUnavailable",
+    "LikeThis",
+    "MoreLikeThis",
     "Neighbour",
     "NeighbourRating",
     "Recommendation",

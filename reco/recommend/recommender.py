@@ -48,6 +48,8 @@ from reco.recommend.results import (
     neighbour_list,
 )
 from reco.recommend.scoring import Candidates, counted, score_candidates
+from reco.recommend.similar import MoreLikeThis, more_like_this
+from reco.scale import STAR_STEPS
 from reco.store import Neighbours, OpenIndex, StoreUnavailable, UserStore, temporary_store
 
 
@@ -350,6 +352,25 @@ class Recommender:
             for column, (at, score) in enumerate(zip(top.tolist(), scores.tolist(), strict=True))
         )
         return GroupRecommendations(items, rule, counts, False, where)
+
+    def similar(
+        self,
+        movie_id: int,
+        limit: int = 10,
+        *,
+        ratings: Mapping[int, float] | None = None,
+        hidden: Collection[int] = (),
+    ) -> MoreLikeThis:
+        """More like this: the films whose raters rated them most like ``movie_id``, from the
+        index's films collection with Qdrant's recommendation query, steered by the person's
+        ``ratings`` when given; never a film they rated or hid (`reco.recommend.similar`)."""
+        return more_like_this(self.store, self.catalog, movie_id, limit, ratings, hidden)
+
+    def stars_given(self, movie_id: int) -> tuple[int, ...]:
+        """How many gave the film each half star, 0.5 to 5 (all zero: nobody rated it), from
+        the engine. Raises `ValueError` for an unknown film."""
+        (film,) = check_movies(self.catalog, [movie_id])
+        return self.store.film_stars([film]).get(film, (0,) * len(STAR_STEPS))
 
     # ------------------------------------------------------------------ the one path
 

@@ -6,6 +6,10 @@ An index is the single source of truth after a build. It holds:
 - one point per user: id = user id, a sparse ``taste`` vector (the encoded ratings, searched by
   dot product) and as payload the demographics and ``stars``, the raw ratings packed into one
   string (`reco.packed`), returned with each neighbour by `UserStore.similar_users`;
+- one point per rated film: id = movie id, a sparse ``raters`` vector (dimension = user id,
+  value = that user's encoded rating, unit length: films rated alike by the same people are
+  near) and as payload ``stars``, how many gave it each half star (`FilmPoint`), queried by
+  `UserStore.similar_films` ("more like this");
 - the *catalog* of films and their figures (`reco.catalog.Catalog`);
 - a *manifest* (`Manifest`): the index layout version, the fingerprint of data and encoding,
   the encoding's parameters, what the release file looked like (for staleness checks without
@@ -18,7 +22,7 @@ why it cannot be used); `UserStore.rebuild` builds aside and switches only when 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Protocol
 
@@ -29,11 +33,11 @@ from reco.datasets import Progress
 from reco.encode import SparseRows, SparseVector
 from reco.filters import UserFilter
 
-TASTE, STARS = "taste", "stars"
-INDEX_VERSION = 4
-"""Layout of an index: 4 = users with stars packed in 16-bit words (`reco.packed`) + catalog +
-manifest (3 packed them in 32-bit words, 2 kept them in a second sparse vector, 1 had no
-catalog)."""
+TASTE, STARS, RATERS = "taste", "stars", "raters"
+INDEX_VERSION = 5
+"""Layout of an index: 5 = users with stars packed in 16-bit words (`reco.packed`) + films
+over their raters + catalog + manifest (4 had no films, 3 packed the stars in 32-bit words,
+2 kept them in a second sparse vector, 1 had no catalog)."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,40 @@ class UserPoint:
 
 
 @dataclass(frozen=True)
+class FilmPoint:
+    """One film to store: its raters as a vector, and how many gave it each half star."""
+
+    movie_id: int
+    raters: SparseVector
+    stars: tuple[int, ...]  # ratings of 0.5, 1, ..., 5 stars (`reco.scale.STAR_STEPS`)
+
+
+@dataclass(frozen=True)
+class SimilarFilm:
+    """A film found by `UserStore.similar_films`, and how near it is (the engine's score)."""
+
+    movie_id: int
+    similarity: float
+
+
+EXAMPLE_RATERS = 200
+"""A recommendation query's example films count by their strongest raters (largest values),
+this many at most: the engine's work grows with the ratings of each rater in the query, so a
+film of 50,000 raters then costs what one of 200 does (on ml-100k the same quality:
+`python -m reco evaluate --similar`)."""
+
+
+def strongest(indices: Sequence[int], values: Sequence[float], keep: int = EXAMPLE_RATERS):
+    """A film's raters cut to the ``keep`` of largest magnitude, as (indices, values) arrays in
+    index order."""
+    indices, values = np.asarray(indices, dtype=np.int64), np.asarray(values, dtype=np.float64)
+    if len(values) > keep:
+        chosen = np.sort(np.argpartition(-np.abs(values), keep - 1)[:keep])
+        indices, values = indices[chosen], values[chosen]
+    return indices, values
+
+
+@dataclass(frozen=True)
 class Neighbours:
     """Users found for a query, most similar first: row ``i`` of ``stars`` holds the raw
     ratings of ``user_ids[i]``; ``payloads`` (demographics, ``n_ratings``) when asked for."""
@@ -238,11 +276,12 @@ class UserStore(Protocol):
         progress: Progress | None = None,
         idf: bool = False,
         force: bool = False,
+        films: Iterable[Sequence[FilmPoint]] = (),
     ) -> OpenIndex:
-        """Build the index aside from ``batches`` (users), ``catalog`` and ``manifest`` and
-        switch to it once complete (a store may instead open the same fingerprint when
-        another process has just built it). Raises `StoreUnavailable` when the engine cannot
-        be reached.
+        """Build the index aside from ``batches`` (users), ``films``, ``catalog`` and
+        ``manifest`` and switch to it once complete (a store may instead open the same
+        fingerprint when another process has just built it). Raises `StoreUnavailable` when
+        the engine cannot be reached.
 
         ``force``: build even when the store holds a sound index of this fingerprint (a
         store that always builds aside, as a server's does, has nothing to skip).
@@ -275,6 +314,23 @@ class UserStore(Protocol):
     ) -> list[Neighbours]:
         """`similar_users` for several queries sent to the engine as one batch, answers in
         the same order (an empty query: no neighbours)."""
+        ...
+
+    def similar_films(
+        self,
+        positive: Sequence[int],
+        negative: Sequence[int] = (),
+        limit: int = 10,
+        exclude: Collection[int] = (),
+    ) -> list[SimilarFilm]:
+        """Qdrant's recommendation query over the films (the average-vector strategy: nearest
+        to ``2 * mean(positive) - mean(negative)``, or to the positives' mean alone), best
+        first, never one of ``positive``, ``negative`` or ``exclude``. Films without raters are
+        not stored: an unknown id among the examples is left out."""
+        ...
+
+    def film_stars(self, movie_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
+        """How many gave each film each half star (the films that have raters)."""
         ...
 
     def count(self, where: UserFilter | None = None) -> int: ...

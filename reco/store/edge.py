@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,16 +29,19 @@ from reco.packed import pack_many
 from reco.store.base import (
     STARS,
     TASTE,
+    FilmPoint,
     IndexDamaged,
     IndexNotBuilt,
     Manifest,
     Neighbours,
     OpenIndex,
+    SimilarFilm,
     StoreUnavailable,
     UserPoint,
     is_index_name,
     read_manifest,
 )
+from reco.store.edge_films import EdgeFilms, write_films
 from reco.store.hits import neighbours_each, neighbours_from_hits
 from reco.store.inventory import engine_counts, inventory, inventory_problem
 from reco.store.readonly import cannot_write, writable_copy
@@ -55,6 +58,9 @@ def space_needed(ratings: int) -> int:
     with `reco bench`'s generator: 24 MB at 142,310 ratings, 104 MB at 2.1 million, 251 MB
     at 6.9 million)."""
     return (32 << 20) + 48 * ratings
+
+
+FILMS = "films"  # the films shard's folder in an index
 
 
 def _edge_vector(vector: SparseVector) -> qe.SparseVector:
@@ -95,8 +101,8 @@ def _edge_filter(where: UserFilter | None) -> qe.Filter | None:
 
 
 class EdgeStore:
-    """Qdrant Edge shards persisted under ``root/<name>-<fingerprint>/`` (``shard/``,
-    ``catalog/``, ``manifest.json``).
+    """Qdrant Edge shards persisted under ``root/<name>-<fingerprint>/`` (``shard/`` of users,
+    ``films/`` (`reco.store.edge_films`), ``catalog/``, ``manifest.json``).
 
     Building writes into a hidden temporary folder beside it and renames it into place when
     complete, so a crash never leaves a half-built index under the final name. Builds of one
@@ -111,6 +117,7 @@ class EdgeStore:
         self.root = Path(root)
         self.name = name
         self._shard: qe.EdgeShard | None = None
+        self._films: EdgeFilms | None = None
         self._path: Path | None = None
         self._open: OpenIndex | None = None
         self._cleanup: weakref.finalize | None = None
@@ -185,36 +192,50 @@ class EdgeStore:
             raise IndexDamaged(str(error)) from None
         if len(catalog) != manifest.movies:
             raise IndexDamaged(f"the catalog of {path.name} does not hold every film")
-        copy: Path | None = None
+        copies: list[Path] = []
+        shard = self._open_part(path, "shard", copies)
         try:
-            shard = qe.EdgeShard.load(str(path / "shard"))
-        except Exception as error:
-            if not cannot_write(error):  # whatever else the engine says: a damaged index
-                raise IndexDamaged(f"the engine cannot open {path.name} ({error})"[:300]) from None
-            shard, copy = self._load_copy(path)
+            films = EdgeFilms(self._open_part(path, FILMS, copies))
+        except IndexDamaged:
+            shard.close()
+            _remove_copies(copies)
+            raise
         try:  # the engine counts what the build left: every user, vector and payload index
-            counts = engine_counts(shard.info())
+            counts = {**engine_counts(shard.info()), "films": films.count()}
         except Exception:
             counts = {}
         if counts != manifest.engine or counts.get("points") != manifest.users:
             shard.close()
-            if copy is not None:
-                shutil.rmtree(copy.parent, ignore_errors=True)
-            raise IndexDamaged(f"the index {path.name} is missing users")
+            films.close()
+            _remove_copies(copies)
+            raise IndexDamaged(f"the index {path.name} is missing users or films")
         opened = OpenIndex(manifest, catalog)
         self._switch(shard, path, opened)
-        if copy is None:
+        self._films = films
+        if not copies:
             _prefetch(path / "shard")
         else:  # removed when the shard closes, or with the process
-            self._copy = weakref.finalize(self, shutil.rmtree, copy.parent, True)
+            self._copy = weakref.finalize(self, _remove_copies, copies)
         return opened
 
-    def _load_copy(self, path: Path) -> tuple[qe.EdgeShard, Path]:
-        """The shard of an index in a folder this process cannot write, opened from a
+    def _open_part(self, path: Path, part: str, copies: list[Path]) -> qe.EdgeShard:
+        """One shard of the index in ``path`` (users or films), from a temporary copy when
+        the folder cannot be written (the copy's path added to ``copies``)."""
+        try:
+            return qe.EdgeShard.load(str(path / part))
+        except Exception as error:
+            if not cannot_write(error):  # whatever else the engine says: a damaged index
+                raise IndexDamaged(f"the engine cannot open {path.name} ({error})"[:300]) from None
+        shard, copy = self._load_copy(path, part)
+        copies.append(copy)
+        return shard
+
+    def _load_copy(self, path: Path, part: str) -> tuple[qe.EdgeShard, Path]:
+        """A shard of an index in a folder this process cannot write, opened from a
         temporary copy (`reco.store.readonly`)."""
         started = time.perf_counter()
         try:
-            copy = writable_copy(path / "shard", self.name)
+            copy = writable_copy(path / part, self.name)
         except OSError as error:
             raise self._not_built(error) from None
         try:
@@ -241,6 +262,7 @@ class EdgeStore:
         progress: Progress | None = None,
         idf: bool = False,
         force: bool = False,
+        films: Iterable[Sequence[FilmPoint]] = (),
     ) -> OpenIndex:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -258,6 +280,7 @@ class EdgeStore:
                     manifest=manifest,
                     progress=progress,
                     idf=idf,
+                    films=films,
                 )
         except OSError as error:  # the folder, the catalog or the manifest cannot be written
             raise self._not_built(error) from None
@@ -318,6 +341,7 @@ class EdgeStore:
         manifest: Manifest,
         progress: Progress | None,
         idf: bool,
+        films: Iterable[Sequence[FilmPoint]],
     ) -> OpenIndex:
         final = self.index_path(fingerprint)
         building = self.root / f".building-{self.name}-{fingerprint}-{uuid.uuid4().hex[:8]}"
@@ -338,9 +362,11 @@ class EdgeStore:
             shard.flush()
             counts = engine_counts(shard.info())
             shard.close()
+            counts["films"] = write_films(building / FILMS, films, idf)
             # the engine settles its files when it first opens a shard (its journals folded
-            # in): open it once, so the inventory is of the files as they stay
+            # in): open each once, so the inventory is of the files as they stay
             qe.EdgeShard.load(str(building / "shard")).close()
+            qe.EdgeShard.load(str(building / FILMS)).close()
             catalog.save(building / CATALOG)
             written = manifest.completed(
                 fingerprint=fingerprint,
@@ -422,6 +448,23 @@ class EdgeStore:
             with_payload=False,  # read by `_edge_payloads`
         )
 
+    def similar_films(
+        self,
+        positive: Sequence[int],
+        negative: Sequence[int] = (),
+        limit: int = 10,
+        exclude: Collection[int] = (),
+    ) -> list[SimilarFilm]:
+        return self._require_films().similar(positive, negative, limit, exclude)
+
+    def film_stars(self, movie_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
+        return self._require_films().stars(movie_ids)
+
+    def _require_films(self) -> EdgeFilms:
+        if self._films is None:
+            raise StoreUnavailable(f"no index is open in {self.root}; build one first")
+        return self._films
+
     def count(self, where: UserFilter | None = None) -> int:
         return self._require().count(qe.CountRequest(exact=True, filter=_edge_filter(where)))
 
@@ -432,6 +475,9 @@ class EdgeStore:
     def close_shard(self) -> None:
         if self._shard is not None:
             self._shard.close()
+        if self._films is not None:
+            self._films.close()
+            self._films = None
         if self._copy is not None:  # the temporary copy of a read-only index's shard
             self._copy()
         self._shard, self._path, self._open, self._copy = None, None, None, None
@@ -458,6 +504,11 @@ class EdgeStore:
             older = path.is_dir() and is_index_name(self.name, path.name)
             if (moved_aside or older) and path != keep:
                 shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_copies(copies: Sequence[Path]) -> None:
+    for copy in copies:
+        shutil.rmtree(copy.parent, ignore_errors=True)
 
 
 def _prefetch(shard: Path) -> None:

@@ -7,7 +7,7 @@ import functools
 import itertools
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,16 +17,20 @@ from reco.encode import SparseVector
 from reco.filters import UserFilter, field_names
 from reco.packed import pack_many
 from reco.store.base import (
+    RATERS,
     STARS,
     TASTE,
+    FilmPoint,
     IndexDamaged,
     Manifest,
     Neighbours,
     OpenIndex,
+    SimilarFilm,
     StoreUnavailable,
     UserPoint,
     is_index_name,
     read_manifest,
+    strongest,
 )
 from reco.store.hits import neighbours_each, neighbours_from_hits
 
@@ -119,6 +123,7 @@ class QdrantServerStore:
         self.replication_factor = replication_factor
         self.where = where
         self._open: OpenIndex | None = None
+        self._films: str | None = None  # the open index's movies collection
 
     @classmethod
     def from_url(
@@ -220,7 +225,9 @@ class QdrantServerStore:
             points, offset = self.client.scroll(
                 movies, limit=2_000, offset=offset, with_payload=True, with_vectors=False
             )
-            records.extend(point.payload or {} for point in points)
+            records.extend(  # a film's stars are read when its page opens (`film_stars`)
+                {k: v for k, v in (point.payload or {}).items() if k != STARS} for point in points
+            )
             if offset is None:
                 break
         try:
@@ -228,6 +235,7 @@ class QdrantServerStore:
         except CatalogError as error:
             raise IndexDamaged(str(error)) from None
         self._open = OpenIndex(manifest, catalog)
+        self._films = movies
         return self._open
 
     @_answering
@@ -242,23 +250,34 @@ class QdrantServerStore:
         progress: Progress | None = None,
         idf: bool = False,
         force: bool = False,
+        films: Iterable[Sequence[FilmPoint]] = (),
     ) -> OpenIndex:
         from qdrant_client import models
 
         started = time.perf_counter()
+        rated = {film.movie_id: film for batch in films for film in batch}
         target = self.collection(fingerprint)
         if self.client.collection_exists(target):  # in use, maybe: build beside it
             target = f"{target}r{uuid.uuid4().hex[:8]}"  # no dash: still this name's index
         movies = self.catalog_collection(target)
+        modifier = models.Modifier.IDF if idf else None
         self.client.create_collection(
             movies,
             vectors_config={},
+            sparse_vectors_config={RATERS: models.SparseVectorParams(modifier=modifier)},
             shard_number=self.shard_number,
             replication_factor=self.replication_factor,
         )
         batch: list[Any] = []
         for record in catalog.records():
-            batch.append(models.PointStruct(id=record["movie_id"], vector={}, payload=record))
+            film = rated.get(record["movie_id"])
+            vector: dict[str, Any] = {}
+            if film is not None:  # a film with raters: "more like this" finds it
+                vector[RATERS] = models.SparseVector(
+                    indices=film.raters.indices.tolist(), values=film.raters.values.tolist()
+                )
+                record = {**record, STARS: list(film.stars)}
+            batch.append(models.PointStruct(id=record["movie_id"], vector=vector, payload=record))
             if len(batch) == 1_000:
                 self.client.upsert(movies, points=batch, wait=True)
                 batch = []
@@ -378,6 +397,71 @@ class QdrantServerStore:
         for i, neighbours in zip(asked, found, strict=True):
             answers[i] = neighbours
         return answers
+
+    @_answering
+    def similar_films(
+        self,
+        positive: Sequence[int],
+        negative: Sequence[int] = (),
+        limit: int = 10,
+        exclude: Collection[int] = (),
+    ) -> list[SimilarFilm]:
+        from qdrant_client import models
+
+        if not positive or limit <= 0:
+            return []
+        films = self._films_collection()
+        examples = {
+            int(point.id): strongest(point.vector[RATERS].indices, point.vector[RATERS].values)
+            for point in self.client.retrieve(
+                films, [int(m) for m in (*positive, *negative)], with_vectors=[RATERS]
+            )
+            if isinstance(point.vector, dict) and RATERS in point.vector
+        }
+
+        def vectors(movie_ids: Sequence[int]) -> list[Any]:
+            return [
+                models.SparseVector(indices=examples[m][0].tolist(), values=examples[m][1].tolist())
+                for m in movie_ids
+                if m in examples
+            ]
+
+        liked, disliked = vectors(positive), vectors(negative)
+        if not liked:
+            return []
+        skipped = sorted({int(m) for m in (*exclude, *positive, *negative)})
+        response = self.client.query_points(
+            films,
+            query=models.RecommendQuery(
+                recommend=models.RecommendInput(
+                    positive=liked,
+                    negative=disliked or None,
+                    strategy=models.RecommendStrategy.AVERAGE_VECTOR,
+                )
+            ),
+            using=RATERS,
+            limit=limit,
+            query_filter=models.Filter(must_not=[models.HasIdCondition(has_id=skipped)]),
+            with_payload=False,
+            with_vectors=False,
+        )
+        return [SimilarFilm(int(hit.id), float(hit.score)) for hit in response.points]
+
+    @_answering
+    def film_stars(self, movie_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
+        points = self.client.retrieve(
+            self._films_collection(), [int(m) for m in movie_ids], with_payload=[STARS]
+        )
+        return {
+            int(p.id): tuple(int(c) for c in p.payload[STARS])
+            for p in points
+            if p.payload and STARS in p.payload
+        }
+
+    def _films_collection(self) -> str:
+        if self._films is None:
+            raise StoreUnavailable(f"no index is open on {self.where}; build one first")
+        return self._films
 
     @_answering
     def count(self, where: UserFilter | None = None) -> int:
