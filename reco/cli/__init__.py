@@ -1,4 +1,5 @@
-"""Command line: ``python -m reco build | recommend | group | search | evaluate | bench``.
+"""Command line: ``python -m reco build | recommend | similar | group | search | evaluate |
+bench``.
 
 Each command is a module of this package with its options next to its handler: ``add``
 declares its parser, ``run`` does the work.
@@ -11,13 +12,13 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from reco.cli import bench, build, evaluate, group, recommend, search
+from reco.cli import bench, build, evaluate, group, recommend, search, similar
 from reco.cli.common import TextProgress, common_options, engine_options, parse_rating
 from reco.datasets import DatasetError
 from reco.fatal import trace_fatal_signals
 from reco.store import StoreUnavailable
 
-COMMANDS = (build, recommend, group, evaluate, bench, search)
+COMMANDS = (build, recommend, similar, group, evaluate, bench, search)
 
 __all__ = ["TextProgress", "main", "parse_rating"]
 

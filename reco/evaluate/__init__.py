@@ -46,6 +46,7 @@ from reco.evaluate.protocol import (
 )
 from reco.evaluate.report import Report, prediction_markdown
 from reco.evaluate.run import evaluate, evaluate_predictions
+from reco.evaluate.similar import evaluate_similar, similar_markdown
 from reco.evaluate.sizes import evaluate_profile_sizes, profile_size_markdown, tuning_markdown
 from reco.evaluate.tuning import (
     ENCODING_GRID,
@@ -77,6 +78,7 @@ __all__ = [
     "default_methods",
     "evaluate",
     "evaluate_groups",
+    "evaluate_similar",
     "evaluate_predictions",
     "evaluate_profile_sizes",
     "exponent_settings",
@@ -85,6 +87,7 @@ __all__ = [
     "hit_rate",
     "make_folds",
     "make_groups",
+    "similar_markdown",
     "mean_interval",
     "ndcg_at",
     "precision_at",
