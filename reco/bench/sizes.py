@@ -85,6 +85,7 @@ def bench_one(source: str | int, options: BenchOptions = BenchOptions()) -> dict
             result["edge_filtered"] = percentiles(time_each(filtered, profiles))
         result["group_of_4"] = _group_timings(reopened, profiles)
         result["explore"] = _explore_timings(reopened, profiles)
+        result["similar"] = _similar_timings(reopened, profiles)
         reference = PostingLists(dataset, reopened)
         time_each(reference.recommend, profiles[:5])
         result["numpy"] = percentiles(time_each(reference.recommend, profiles))
@@ -135,6 +136,16 @@ def _explore_timings(recommender: Recommender, profiles: Sequence[dict[int, floa
         "p50": explored,
         "ratio": round(explored / one, 2),
     }
+
+
+def _similar_timings(recommender: Recommender, profiles: Sequence[dict[int, float]]) -> dict:
+    """More like this (`Recommender.similar`) for each profile's best-rated film: alone, and
+    steered by the profile (one more query: the films near it)."""
+    asked = [{"movie_id": max(p, key=p.__getitem__), "ratings": p} for p in profiles]
+    alone = time_each(lambda ask: recommender.similar(ask["movie_id"]), asked)  # type: ignore[arg-type]
+    steered = time_each(lambda ask: recommender.similar(**ask), asked)  # type: ignore[arg-type]
+    return {"p50": percentiles(alone)["p50"], "p99": percentiles(alone)["p99"],
+            "steered_p50": percentiles(steered)["p50"]}  # fmt: skip
 
 
 def _seed_engine(
@@ -202,9 +213,10 @@ def table(results: Sequence[dict[str, Any]]) -> str:
     header = (
         "| Dataset | Users | Ratings | Build s | Ratings/s | Peak RSS MB | Disk MB | Reopen s "
         "| First query s | p50 ms | p95 ms | p99 ms | p50 filtered | numpy p50 | "
-        "seed engine p50 | seed / edge | group of 4 p50 ms (× one) | explore p50 ms (× plain) |"
+        "seed engine p50 | seed / edge | group of 4 p50 ms (× one) | explore p50 ms (× plain) "
+        "| more like this p50 / p99 ms (with ratings p50) |"
     )
-    lines = [header, "|" + "---|" * 18]
+    lines = [header, "|" + "---|" * 19]
     for r in results:
         seed = r["seed_engine"]
         seed_p50 = seed.get("p50")
@@ -217,9 +229,16 @@ def table(results: Sequence[dict[str, Any]]) -> str:
             f"| {r['edge']['p50']} | {r['edge']['p95']} | {r['edge']['p99']} "
             f"| {filtered if filtered is not None else '–'} | {r['numpy']['p50']} "
             f"| {seed_p50 if seed_p50 is not None else '–'} | {ratio} | {_group_cell(r)} "
-            f"| {_explore_cell(r)} |"
+            f"| {_explore_cell(r)} | {_similar_cell(r)} |"
         )
     return "\n".join(lines)
+
+
+def _similar_cell(result: dict[str, Any]) -> str:
+    similar = result.get("similar")
+    if not similar:
+        return "–"
+    return f"{similar['p50']} / {similar['p99']} ({similar['steered_p50']})"
 
 
 def _explore_cell(result: dict[str, Any]) -> str:
