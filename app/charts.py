@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from reco.explain import Explanation
 from reco.recommend import Neighbour, Recommendation
-from reco.scale import VERDICT_WORDS
+from reco.scale import STAR_STEPS, VERDICT_WORDS
 
 NEIGHBOURS, EVERYONE = "Your neighbours", "Everyone"
 
@@ -130,16 +130,18 @@ def composition_rows(
     neighbours: Mapping[str, int],
     population: Mapping[str, int],
     order: Sequence[str] | None = None,
+    who: str = NEIGHBOURS,
 ) -> list[dict[str, Any]]:
-    """Shares of each value among the neighbours and in the whole population, two rows per
-    value (neighbours, then everyone), values in chart order (``position``)."""
+    """Shares of each value among the neighbours (or ``who`` else is counted first) and in
+    the whole population, two rows per value (them, then everyone), values in chart order
+    (``position``)."""
     values = _values(neighbours, population, order)
     total_n = sum(neighbours.values()) or 1
     total_p = sum(population.values()) or 1
     rows = []
     for position, value in enumerate(values):
         for group, counts, total in (
-            (NEIGHBOURS, neighbours, total_n),
+            (who, neighbours, total_n),
             (EVERYONE, population, total_p),
         ):
             users = counts.get(value, 0)
@@ -160,6 +162,8 @@ def composition_caption(
     population: Mapping[str, int],
     order: Sequence[str] | None = None,
     limit: int = 6,
+    who: str = NEIGHBOURS,
+    rest: str = "in the table below",
 ) -> str:
     """The composition chart's figures as text (its text equivalent): each value's share among
     your neighbours and among everyone, the values with most neighbours first."""
@@ -173,9 +177,7 @@ def composition_caption(
     ]
     more = len(values) - len(parts)
     return (
-        f"{NEIGHBOURS} vs everyone: "
-        + " · ".join(parts)
-        + (f" · {more} more in the table below" if more > 0 else "")
+        f"{who} vs everyone: " + " · ".join(parts) + (f" · {more} more {rest}" if more > 0 else "")
     )
 
 
@@ -196,14 +198,16 @@ def composition_chart(
     neighbours: Mapping[str, int],
     population: Mapping[str, int],
     order: Sequence[str] | None = None,
+    who: str = NEIGHBOURS,
 ) -> Spec:
-    """Grouped bars: the share of each value among your neighbours next to everyone."""
-    rows = composition_rows(neighbours, population, order)
-    return with_rows(_composition_template(title), rows)
+    """Grouped bars: the share of each value among your neighbours (or ``who``) next to
+    everyone."""
+    rows = composition_rows(neighbours, population, order, who)
+    return with_rows(_composition_template(title, who), rows)
 
 
 @functools.lru_cache(maxsize=16)
-def _composition_template(title: str) -> Spec:
+def _composition_template(title: str, who: str = NEIGHBOURS) -> Spec:
     chart = (
         alt.Chart(alt.NamedData(ROWS), title=title)
         .mark_bar()
@@ -215,11 +219,11 @@ def _composition_template(title: str) -> Spec:
                 axis=alt.Axis(labelLimit=180),
             ),
             x=alt.X("share:Q", title="Share", axis=alt.Axis(format="%")),
-            yOffset=alt.YOffset("group:N", sort=[NEIGHBOURS, EVERYONE]),
+            yOffset=alt.YOffset("group:N", sort=[who, EVERYONE]),
             color=alt.Color(
                 "group:N",
                 title=None,
-                sort=[NEIGHBOURS, EVERYONE],
+                sort=[who, EVERYONE],
                 scale=alt.Scale(range=["#f5c518", "#5b6b7f"]),
                 legend=alt.Legend(orient="bottom"),
             ),
@@ -252,5 +256,52 @@ def _similarity_template(measure: str) -> Spec:
             tooltip=[alt.Tooltip("count():Q", title="Neighbours")],
         )
         .properties(height=200)
+    )
+    return chart.to_dict()
+
+
+def stars_rows(everyone: Sequence[int], neighbours: Sequence[int]) -> list[dict[str, Any]]:
+    """A film's ratings by half star: each step's share among everyone who rated it and among
+    your neighbours who did (``neighbours`` empty: everyone's alone)."""
+    rows = []
+    groups = [(EVERYONE, everyone)] + ([(NEIGHBOURS, neighbours)] if sum(neighbours) else [])
+    for group, counts in groups:
+        total = sum(counts) or 1
+        for step, count in zip(STAR_STEPS, counts, strict=True):
+            rows.append(
+                {"stars": f"{step:g}", "group": group, "ratings": count, "share": count / total}
+            )
+    return rows
+
+
+def stars_chart(everyone: Sequence[int], neighbours: Sequence[int]) -> Spec:
+    """How a film was rated: grouped bars per half star, everyone and your neighbours."""
+    return with_rows(_stars_template(), stars_rows(everyone, neighbours))
+
+
+@functools.cache
+def _stars_template() -> Spec:
+    steps = [f"{step:g}" for step in STAR_STEPS]
+    chart = (
+        alt.Chart(alt.NamedData(ROWS), title="How people rated it")
+        .mark_bar()
+        .encode(
+            x=alt.X("stars:N", sort=steps, title="Stars", axis=alt.Axis(labelAngle=0)),
+            xOffset=alt.XOffset("group:N", sort=[EVERYONE, NEIGHBOURS]),
+            y=alt.Y("share:Q", title="Share of their ratings", axis=alt.Axis(format="%")),
+            color=alt.Color(
+                "group:N",
+                title=None,
+                sort=[EVERYONE, NEIGHBOURS],
+                scale=alt.Scale(domain=[EVERYONE, NEIGHBOURS], range=["#5b6b7f", "#f5c518"]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=[
+                alt.Tooltip("group:N", title="Who"),
+                alt.Tooltip("stars:N", title="Stars"),
+                alt.Tooltip("ratings:Q", title="Ratings"),
+                alt.Tooltip("share:Q", title="Share", format=".1%"),
+            ],
+        )  # no fixed height: Streamlit draws a chart of a set height blank
     )
     return chart.to_dict()

@@ -14,10 +14,12 @@ from reco.explore import FilmFilter, Order
 from reco.group import DEFAULT_RULE, RULES
 from reco.recommend import (
     GroupRecommendations,
+    MoreLikeThis,
     Recommendation,
     Recommendations,
     Recommender,
 )
+from reco.scale import STAR_STEPS
 
 ONBOARDING_MIN = 3  # fewer ratings than this: quick-rate set and popular movies
 QUICK_RATE = 8  # films in the quick-rate set
@@ -167,6 +169,84 @@ def fetch_shown(
         return shown
     min_raters = recommender.options.override(choices.scoring).min_raters
     return replace(shown, notice=Notice(kind, found, min_raters, filtered, users))
+
+
+@dataclass(frozen=True)
+class FilmShown:
+    """A film's page, fetched before any of it is drawn."""
+
+    movie_id: int
+    title: str  # display title
+    genres: str
+    links: dict[str, str]
+    raters: int
+    mean_rating: float | None
+    stars: tuple[int, ...]  # everyone's ratings of it by half star (from the engine)
+    neighbour_stars: tuple[int, ...]  # your neighbours' ratings of it by half star
+    neighbours: int  # how many neighbours were asked (0: no ratings yet)
+    predicted: float | None  # the stars you would likely give it (None: rated, or no ratings)
+    groups: dict[str, tuple[dict[str, int], dict[str, int]]]
+    """Per filter field: the raters who liked it by value, and everyone by value."""
+    like_this: MoreLikeThis
+    links_of_like: dict[int, dict]
+
+
+def fetch_film(
+    recommender: Recommender,
+    choices: Choices,
+    movie_id: int,
+    ratings: Mapping[int, float],
+    hidden: Collection[int],
+) -> FilmShown:
+    """Ask the engine for what a film's page shows: its ratings' histogram, the person's
+    neighbours' ratings of it and their predicted stars (when they have ratings), who liked
+    it, and more like this. Raises `ValueError` for an unknown film."""
+    catalog = recommender.catalog
+    movie = catalog.movie(movie_id) if movie_id in catalog else None
+    if movie is None:
+        raise ValueError(f"{recommender.name} has no film {movie_id}")
+    neighbour_stars = [0] * len(STAR_STEPS)
+    asked, predicted = 0, None
+    if ratings:
+        result = recommender.recommend_explained(
+            ratings, 1, scoring=choices.scoring, **choices.filters
+        )
+        asked = len(result.neighbours)
+        for reason in result.why(movie_id):
+            neighbour_stars[STAR_STEPS.index(reason.stars)] += 1
+        if movie_id not in ratings:
+            predicted = float(
+                recommender.predict(
+                    ratings,
+                    [movie_id],
+                    neighbours=choices.scoring.get("neighbours"),
+                    **choices.filters,
+                )[0]
+            )
+    groups = {}
+    if catalog.has_demographics:
+        for field in filters.FILTERS:
+            liked = {
+                v: counts[1] for v, counts in catalog.film_groups(movie_id, field.name).items()
+            }
+            groups[field.name] = (liked, recommender.population(field.name))
+    like_this = recommender.similar(movie_id, 10, ratings=ratings, hidden=hidden)
+    mean = movie.get("mean_rating")
+    return FilmShown(
+        movie_id,
+        catalog.display_title(movie_id),
+        movie["genres"],
+        catalog.links(movie_id),
+        int(movie["raters"]),
+        None if mean is None or mean != mean else float(mean),
+        recommender.stars_given(movie_id),
+        tuple(neighbour_stars),
+        asked,
+        predicted,
+        groups,
+        like_this,
+        {item.movie_id: catalog.links(item.movie_id) for item in like_this.items},
+    )
 
 
 def fetch_group(

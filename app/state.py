@@ -34,6 +34,7 @@ from reco.words import plural
 # --------------------------------------------------------------------------- URL parameters
 
 RATINGS_PARAM, HIDDEN_PARAM, RELEASE_PARAM = "r", "h", "dataset"
+FILM_PARAM = "film"  # the film whose page is open, of the release shown
 LINK_PARAMS = (RATINGS_PARAM, HIDDEN_PARAM, RELEASE_PARAM)
 """The release shown and its ratings and hidden films; every other release a person rated
 films of this session has its own, ``r.<release>`` and ``h.<release>`` (`other_param`), so a
@@ -61,6 +62,8 @@ HIDDEN = "hidden"  # per release: films marked "not interested"
 STARTERS_SEEN = "starters_seen"  # per release: quick-rate films shown so far
 STARTING = "starting"  # per release: rating the quick-rate set (it stays until they move on)
 MEMBERS = "members"  # per release: the movie night's people
+FILM = "film"  # per release: the film whose page is open
+FILM_OPENED = "film_opened"  # how many times a film's page was opened
 RESTORED = "restored"  # the link was read (once per session)
 LINK_SENT = "link_sent"  # the link parameters the page last put in the address
 KEEPER_STATE = "keeper"  # what the browser answered and what the person chose of it
@@ -114,6 +117,9 @@ OTHER_FILMS = "other-films"
 SEE_RECOMMENDATIONS = "see-recommendations"
 BACK_TO_QUICK = "back-to-quick"
 ADD_ME = "add-me"
+CLOSE_FILM = "close-film"
+OPEN_RATED, OPEN_RATED_PAGE = "open-rated", "open-rated-page"
+FILM_GROUP = "film-group"
 NEIGHBOUR_TAB = "neighbour-tab"
 
 # sections drawn when opened (an expander's open state, kept in the session)
@@ -134,7 +140,7 @@ LAZY_SECTIONS = (WHY_OPEN, NEIGHBOURS_OPEN, KEEP_OPEN, ALL_RATINGS_OPEN, HIDDEN_
 VIEWS = ("For me", "Movie night")
 
 # where a film's slider is drawn: its key is "<where>-<movie id>"
-Where = Literal["search", "mine", "all", "quick", "rec", "pop", "why"]
+Where = Literal["search", "mine", "all", "quick", "rec", "pop", "why", "film", "like"]
 RATED_PARTS = ("main", "mine")  # the fragments that show one's ratings and hidden films
 SEARCH_PART = "search"
 
@@ -241,6 +247,30 @@ def explore_chosen(name: str) -> tuple[FilmFilter, Order]:
     return FilmFilter(genres, narrowed, known), order
 
 
+def film_open(name: str) -> int | None:
+    """The film whose page the main column shows, if any."""
+    return st.session_state.get(per_release(FILM, name))
+
+
+def film_opened() -> int:
+    """How many times a film's page was opened in this session (each brings it into view)."""
+    return st.session_state.get(FILM_OPENED, 0)
+
+
+def open_film(name: str, movie_id: int | None, *, elsewhere: bool = False) -> None:
+    """Callback: open a film's page (None: close it) in the main column, the address in step
+    (one entry in the browser's history: Back closes it). ``elsewhere``: the button is not in
+    the main column (the search, *My ratings*), which is then rerun too."""
+    if movie_id is None:
+        st.session_state.pop(per_release(FILM, name), None)
+    else:
+        st.session_state[per_release(FILM, name)] = int(movie_id)
+        st.session_state[FILM_OPENED] = film_opened() + 1
+    sync_link(name)
+    if elsewhere:
+        st.rerun(["main"])
+
+
 def clear_explore(name: str) -> None:
     """Every release's explore choices of ``name`` back to the whole list (before drawn)."""
     for key in EXPLORE_WIDGETS:
@@ -313,6 +343,13 @@ def restore_params(
     }
     own = texts.get(name, {})
     _restore(name, own.get(RATINGS_PARAM), own.get(HIDDEN_PARAM), known, announce=announce)
+    film = given.get(FILM_PARAM)
+    if linked == name and film:  # a film's page, of a film this release has
+        movie_id = int(film) if str(film).isdigit() and len(str(film)) < 10 else None
+        if movie_id is not None and movie_id in known:
+            st.session_state[per_release(FILM, name)] = movie_id
+        else:
+            flash("The link names a film this release does not have: its page is not open.")
     explore, problems = explore_link.parse(given)
     if explore:  # applied once the release's catalog is there (`app.views.explore`)
         st.session_state.setdefault(EXPLORE_PENDING, {})[linked] = explore
@@ -335,6 +372,7 @@ def forget_all(offered: Sequence[str]) -> None:
     for release in offered:
         st.session_state.pop(per_release(RATINGS, release), None)
         st.session_state.pop(per_release(HIDDEN, release), None)
+        st.session_state.pop(per_release(FILM, release), None)
         clear_explore(release)
     st.session_state.pop(PENDING, None)
     st.session_state.pop(EXPLORE_PENDING, None)
@@ -418,6 +456,8 @@ def link_params(name: str, limit: int | None = MAX_LINK_CHARS) -> dict[str, str]
             values.update(_release_params(release, *kinds))
     if linked == name:
         values.update(explore_link.params(*explore_chosen(name)))
+        film = film_open(name)
+        values[FILM_PARAM] = "" if film is None else str(film)
     return {
         key: value
         for key, value in values.items()
@@ -440,7 +480,10 @@ def sync_link(name: str) -> None:
     if st.session_state.get(LINK_KEPT):
         return
     wanted = link_params(name)
-    if _shown_params() != wanted:
+    # Against what was sent too: a change set from a callback in a fragment's run is not
+    # always read back in the next runs' query parameters (a film's page closed from its
+    # own button left the address naming it).
+    if _shown_params() != wanted or st.session_state.get(LINK_SENT) != wanted:
         st.query_params.from_dict(wanted)  # one message: one entry in the browser's history
     st.session_state[LINK_SENT] = wanted
 

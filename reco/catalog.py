@@ -117,6 +117,10 @@ class CellFigures:
             frame["star_sum"].to_numpy(np.float64),
         )
 
+    def cell_of(self, rows: np.ndarray) -> np.ndarray:
+        """The cell each of ``rows`` belongs to."""
+        return np.searchsorted(self.start, rows, side="right") - 1
+
     def frame(self) -> pd.DataFrame:
         cell = np.repeat(np.arange(len(self.start) - 1), np.diff(self.start))
         return pd.DataFrame(
@@ -401,6 +405,26 @@ class Catalog:
                 self._popular.clear()
             self._popular[key] = ranked
         return ranked
+
+    def film_groups(self, movie_id: int, field_name: str) -> dict[str, tuple[int, int]]:
+        """Of one film's raters, per value of a demographic field: how many rated it and how
+        many liked it (empty without demographics; ``KeyError`` for an unknown film)."""
+        self._row[int(movie_id)]  # an unknown film raises
+        if self.cells is None or self.cell_figures is None:
+            return {}
+        figures = self.cell_figures
+        rows = np.flatnonzero(figures.movie_id == int(movie_id))
+        values = self.cells[field_name].astype(str).to_numpy()[figures.cell_of(rows)]
+        found: dict[str, tuple[int, int]] = {}
+        for value, raters, liked in zip(
+            values.tolist(),
+            figures.raters[rows].tolist(),
+            figures.liked[rows].tolist(),
+            strict=True,
+        ):
+            before = found.get(value, (0, 0))
+            found[value] = (before[0] + int(raters), before[1] + int(liked))
+        return found
 
     def _cell_sums(
         self, key: tuple[tuple[str, tuple[str, ...]], ...]

@@ -839,6 +839,67 @@ def test_explore_a_genre_and_a_decade_then_order_by_stars(
     assert link_of(page)["g"] == "Comedy" and link_of(page)["y"] == "1990-1998"
 
 
+FILM_HEADING = "h3:has-text('🎬')"
+LIKE_CARDS = "[class*='st-key-like-card-']"
+
+
+def film_heading(page: Page) -> str:
+    return page.locator(FILM_HEADING).inner_text().removeprefix("🎬").strip()
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_open_a_film_rate_it_there_and_open_one_like_it(
+    app_url: str, request: pytest.FixtureRequest, timings, width: str
+) -> None:
+    """From a card to the film's page (its own address): how people rated it, who liked it,
+    more like this; rated there, then a film like it opened; Back returns step by step."""
+    page: Page = request.getfixturevalue("phone" if width == "phone" else "page")
+    page.goto("about:blank")
+    page.goto(f"{app_url}/{RATED_THREE}")
+    wait_for_count(page, 3)
+    expect(page.locator(CARDS)).to_have_count(10)
+    first = card(page, 0)
+    title = re.sub(r"^\d+\. ", "", first.locator("strong").first.inner_text())
+    started = time.perf_counter()
+    first.get_by_role("button", name="About it").click()
+    page.wait_for_function(HEADING_SAYS, arg=f"🎬 {title}")
+    wait_idle(page)
+    timings.setdefault(f"film page from a card ({width})", []).append(time.perf_counter() - started)
+    film = link_of(page)["film"]
+    assert film.isdigit() and link_of(page)["r"]
+    expect(page.locator(".st-key-film-stars svg.marks")).to_be_visible()
+    expect(page.locator(".st-key-film-groups svg.marks")).to_be_visible()
+    expect(page.get_by_text("predicted for you")).to_be_visible()
+    expect(page.locator(LIKE_CARDS)).to_have_count(10)
+    shot(page, f"15-film-page-{width}", whole=width == "desktop")
+
+    page.locator(f".st-key-film-{film} {SLIDERS}").focus()
+    page.keyboard.press("End")  # 5 stars, given on its page
+    wait_for_count(page, 4)
+    assert f"{film}:5" in link_of(page)["r"]
+    like = page.locator(LIKE_CARDS).first
+    other = re.sub(r"^\d+\. ", "", like.locator("strong").first.inner_text())
+    like.get_by_role("button", name="Its page").click()
+    page.wait_for_function(HEADING_SAYS, arg=f"🎬 {other}")
+    wait_idle(page)
+    assert link_of(page)["film"] != film
+
+    page.go_back()  # the first film's page again
+    page.wait_for_function(HEADING_SAYS, arg=f"🎬 {title}")
+    page.go_back()  # before it was rated: three ratings, its page
+    wait_for_count(page, 3)
+    page.go_back()  # the recommendations
+    page.wait_for_function("() => !new URL(location.href).searchParams.get('film')")
+    expect(page.locator(CARDS).first).to_be_visible()
+    wait_idle(page)
+    card(page, 1).get_by_role("button", name="About it").click()
+    page.wait_for_function("() => !!new URL(location.href).searchParams.get('film')")
+    wait_idle(page)
+    page.get_by_role("button", name="Back", exact=True).click()  # the page's own Back
+    page.wait_for_function("() => !new URL(location.href).searchParams.get('film')")
+    expect(page.locator(CARDS).first).to_be_visible()
+
+
 def test_the_page_on_a_phone(app_url: str, phone: Page) -> None:
     """390 x 844: the quick-rate set first; once three films are rated, the recommendations
     come before search and one's ratings; nothing wider than the screen; the chart readable."""

@@ -95,6 +95,22 @@ def star_slider(
     )
 
 
+def film_button(
+    name: str, movie_id: int, where: str, *, label: str = "About it", elsewhere: bool = False
+) -> None:
+    """A button that opens a film's page (``where``: the place, for a unique key;
+    ``elsewhere``: drawn outside the main column's own run, `app.state.open_film`)."""
+    st.button(
+        label,
+        key=f"open-{where}-{movie_id}",
+        icon=":material/info:",
+        help="Its page: how people rated it, who liked it, more like this",
+        on_click=state.open_film,
+        args=(name, movie_id),
+        kwargs={"elsewhere": elsewhere},
+    )
+
+
 def draw_chart(where: DeltaGenerator, spec: Spec) -> None:
     """Draw a chart of `app.charts`: its cached specification, its rows as Arrow bytes, so a
     rerun neither builds an Altair chart nor converts data through pandas (together about a
@@ -168,3 +184,4 @@ def film_list(name: str, shown: Shown, where: state.Where) -> None:
                     on_click=hide,
                     args=(name, item.movie_id),
                 )
+                film_button(name, item.movie_id, where)

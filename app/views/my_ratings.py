@@ -55,6 +55,8 @@ def my_ratings_ui(name: str, recommender: Recommender, offered: Sequence[str]) -
     if len(ratings) > MY_RATINGS_SHOWN:
         st.caption(f"The {MY_RATINGS_SHOWN} you rated last; all {len(ratings):,} below.")
     rating_rows(name, latest, names, "mine")
+    if ratings:
+        open_page_ui(name, ratings, names)
     if len(ratings) > MY_RATINGS_SHOWN:
         every = st.expander(
             f"All {len(ratings):,} ratings, by title",
@@ -74,6 +76,26 @@ def my_ratings_ui(name: str, recommender: Recommender, offered: Sequence[str]) -
     share_ui(name)
     where_ui(name, recommender.movie_ids, offered)
     keep_ui(name, recommender, ratings)
+
+
+def open_page_ui(name: str, ratings: Mapping[int, float], names: Mapping[int, str]) -> None:
+    """One film's page, of any film rated: a choice and a button (not a button per film)."""
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        chosen = st.selectbox(
+            "A film you rated",
+            list(reversed(ratings)),
+            key=state.OPEN_RATED,
+            format_func=lambda m: names.get(m, str(m)),
+            label_visibility="collapsed",
+            width=240,
+        )
+        st.button(
+            "Its page",
+            key=state.OPEN_RATED_PAGE,
+            icon=":material/info:",
+            help="How people rated it, who liked it, more like this",
+            on_click=lambda: state.open_film(name, chosen, elsewhere=True),
+        )
 
 
 def rating_rows(

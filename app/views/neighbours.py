@@ -18,7 +18,7 @@ from app.charts import (
 )
 from app.fetch import Shown
 from app.text import md
-from app.views.cards import draw_chart, explanation_lines, star_slider
+from app.views.cards import draw_chart, explanation_lines, film_button, star_slider
 from reco import filters
 from reco.recommend import Neighbour, Recommendations, Recommender
 from reco.scale import DISLIKED_BELOW, LIKED_WORDS, stars_text, verdict
@@ -124,6 +124,7 @@ def why_ui(name: str, result: Recommendations, shown: Shown) -> None:
             st.caption("  \n".join(explanation_lines(explained, shown.titles)))
         st.markdown("Seen it? Rate it here:")
         star_slider(name, movie_id, "why", item.display_title)
+        film_button(name, movie_id, "why", label="Its page", elsewhere=True)
         st.container(key="why-panel").dataframe(
             neighbour_frame(
                 [r.neighbour for r in reasons],

@@ -9,10 +9,11 @@ from collections.abc import Sequence
 import streamlit as st
 
 from app import prefs, state
-from app.fetch import Choices, GroupShown, Shown, fetch_group, fetch_shown
+from app.fetch import Choices, FilmShown, GroupShown, Shown, fetch_film, fetch_group, fetch_shown
 from app.resources import reconnect
 from app.text import md
 from app.views import explore
+from app.views.film import film_ui
 from app.views.for_me import recommendations_ui
 from app.views.keeper import keeper_ui
 from app.views.movie_night import group_ui
@@ -80,12 +81,16 @@ def main_ui(name: str, recommender: Recommender, choices: Choices, offered: Sequ
     movie night. Fetches its one result, then draws it. A fragment: a rating or a hidden film
     reruns it with *My ratings* (`app.state.rerun_rated_parts`), and so do its own widgets."""
     night = st.session_state.get(state.VIEW) == VIEWS[1]
+    film = state.film_open(name)
     shown: Shown | None = None
     group: GroupShown | None = None
+    page: FilmShown | None = None
     problem: Exception | None = None
     ratings, hidden = state.ratings(name), state.excluded(name)
     try:  # fetch what the column shows, then draw it
-        if night:
+        if film is not None:
+            page = fetch_film(recommender, choices, film, ratings, hidden)
+        elif night:
             rule = st.session_state.get(state.GROUP_RULE, DEFAULT_RULE)
             group = fetch_group(recommender, choices, state.members(name), ratings, hidden, rule)
         else:
@@ -109,11 +114,15 @@ def main_ui(name: str, recommender: Recommender, choices: Choices, offered: Sequ
         default=VIEWS[0],
         required=True,
         label_visibility="collapsed",
+        on_change=state.open_film,  # another view closes a film's page
+        args=(name, None),
     )
     if isinstance(problem, StoreUnavailable):
         unavailable_ui(problem)
     elif problem is not None:
         st.error(f"Cannot recommend: {md(problem)}")
+    elif page is not None:
+        film_ui(name, page)
     elif night:
         group_ui(name, recommender, group)
     elif shown is not None:
