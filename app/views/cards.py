@@ -96,10 +96,17 @@ def star_slider(
 
 
 def film_button(
-    name: str, movie_id: int, where: str, *, label: str = "About it", elsewhere: bool = False
+    name: str,
+    movie_id: int,
+    where: str,
+    *,
+    label: str = "About it",
+    elsewhere: bool = False,
+    small: bool = False,
 ) -> None:
     """A button that opens a film's page (``where``: the place, for a unique key;
-    ``elsewhere``: drawn outside the main column's own run, `app.state.open_film`)."""
+    ``elsewhere``: drawn outside the main column's own run, `app.state.open_film`; ``small``:
+    a link-like button, under a title)."""
     st.button(
         label,
         key=f"open-{where}-{movie_id}",
@@ -108,6 +115,7 @@ def film_button(
         on_click=state.open_film,
         args=(name, movie_id),
         kwargs={"elsewhere": elsewhere},
+        type="tertiary" if small else "secondary",
     )
 
 
@@ -184,4 +192,4 @@ def film_list(name: str, shown: Shown, where: state.Where) -> None:
                     on_click=hide,
                     args=(name, item.movie_id),
                 )
-                film_button(name, item.movie_id, where)
+                film_button(name, item.movie_id, where, small=True)

@@ -96,7 +96,7 @@ def search_ui(name: str, recommender: Recommender, offered: Sequence[str]) -> No
             _, caption = sections.pop(0)
             if not sections or row.match >= sections[0][0]:
                 results.caption(caption)
-        left, right, page = results.columns([6, 4, 2], vertical_alignment="center")
+        left, right = results.columns([3, 2], vertical_alignment="center")
         year = f" ({row.year})" if pd.notna(row.year) else ""
         links = link_line(recommender.catalog.links(movie_id))
         left.markdown(
@@ -105,5 +105,4 @@ def search_ui(name: str, recommender: Recommender, offered: Sequence[str]) -> No
         )
         with right:
             star_slider(name, movie_id, "search", f"{row.title}{year}")
-        with page:
-            film_button(name, movie_id, "search", label="Page", elsewhere=True)
+            film_button(name, movie_id, "search", label="Its page", elsewhere=True, small=True)
