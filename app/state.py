@@ -118,6 +118,7 @@ SEE_RECOMMENDATIONS = "see-recommendations"
 BACK_TO_QUICK = "back-to-quick"
 ADD_ME = "add-me"
 CLOSE_FILM = "close-film"
+SEARCH_ANCHOR, MINE_ANCHOR = "find-movies", "my-ratings"  # where the page's jump links go
 OPEN_RATED, OPEN_RATED_PAGE = "open-rated", "open-rated-page"
 FILM_GROUP = "film-group"
 NEIGHBOUR_TAB = "neighbour-tab"

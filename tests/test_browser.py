@@ -937,6 +937,16 @@ def test_the_page_on_a_phone(app_url: str, phone: Page) -> None:
     for box in labels.evaluate_all("ts => ts.map(t => t.getBoundingClientRect().left)"):
         assert box >= 0  # axis labels not cut at the left edge
 
+    jumps = (("🔎 Find movies", "Find movies to rate"), ("⭐ My ratings", "My ratings"))
+    for link, heading in jumps:
+        phone.get_by_role("link", name=link).click()  # one tap from the top
+        target = phone.locator(f"h3:has-text('{heading}')")
+        phone.wait_for_function(
+            "e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.top < 844; }",
+            arg=target.element_handle(),
+        )
+        phone.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 0)")
+
     # rate a recommendation on the phone: it leaves the list
     title = re.sub(r"^\d+\. ", "", first.locator("strong").first.inner_text())
     first.locator(SLIDERS).focus()

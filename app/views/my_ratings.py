@@ -35,7 +35,7 @@ def my_ratings_ui(name: str, recommender: Recommender, offered: Sequence[str]) -
     hidden films; the link. A fragment rerun with the main column after each change."""
     ratings = state.ratings(name)
     names = recommender.catalog.titles()
-    st.subheader(f"⭐ My ratings ({len(ratings)})")
+    st.subheader(f"⭐ My ratings ({len(ratings)})", anchor=state.MINE_ANCHOR)
     if not ratings:
         st.caption("Nothing rated yet.")
     too_long = [

@@ -44,7 +44,7 @@ def search_ui(name: str, recommender: Recommender, offered: Sequence[str]) -> No
     search; a rating given here reruns the parts that show ratings
     (`app.state.rerun_rated_parts`)."""
     st.session_state[state.SEARCH_LISTED] = frozenset()
-    st.subheader("🔎 Find movies to rate")
+    st.subheader("🔎 Find movies to rate", anchor=state.SEARCH_ANCHOR)
     search = movie_search(name)
     text = st.text_input(
         "Title", key=state.SEARCH, placeholder=f"e.g. {search_examples(recommender)}"
