@@ -120,6 +120,7 @@ ADD_ME = "add-me"
 CLOSE_FILM = "close-film"
 SEARCH_ANCHOR, MINE_ANCHOR = "find-movies", "my-ratings"  # where the page's jump links go
 OPEN_RATED, OPEN_RATED_PAGE = "open-rated", "open-rated-page"
+OPEN_RATED_OPEN = "open-rated-open"  # the section with them, drawn when opened
 FILM_GROUP = "film-group"
 NEIGHBOUR_TAB = "neighbour-tab"
 
@@ -136,7 +137,14 @@ KEEP_OPEN = "keep-open"
 ALL_RATINGS_OPEN = "all-ratings-open"
 HIDDEN_OPEN = "hidden-open"
 HIDDEN_PAGE = "hidden-page"
-LAZY_SECTIONS = (WHY_OPEN, NEIGHBOURS_OPEN, KEEP_OPEN, ALL_RATINGS_OPEN, HIDDEN_OPEN)
+LAZY_SECTIONS = (
+    WHY_OPEN,
+    NEIGHBOURS_OPEN,
+    KEEP_OPEN,
+    ALL_RATINGS_OPEN,
+    HIDDEN_OPEN,
+    OPEN_RATED_OPEN,
+)
 
 VIEWS = ("For me", "Movie night")
 

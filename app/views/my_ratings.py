@@ -79,8 +79,12 @@ def my_ratings_ui(name: str, recommender: Recommender, offered: Sequence[str]) -
 
 
 def open_page_ui(name: str, ratings: Mapping[int, float], names: Mapping[int, str]) -> None:
-    """One film's page, of any film rated: a choice and a button (not a button per film)."""
-    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+    """One film's page, of any film rated: a choice and a button (not a button per film), in
+    a section drawn when opened (this part reruns with every rating)."""
+    section = st.expander("A film's page", key=state.OPEN_RATED_OPEN, on_change="rerun")
+    if not section.open:
+        return
+    with section, st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
         chosen = st.selectbox(
             "A film you rated",
             list(reversed(ratings)),
