@@ -51,6 +51,7 @@ def is_link_param(key: str) -> bool:
     return (
         key in LINK_PARAMS
         or key in EXPLORE_PARAMS
+        or key == FILM_PARAM
         or (kind in (RATINGS_PARAM, HIDDEN_PARAM) and release in KNOWN_DATASETS)
     )
 
@@ -489,10 +490,7 @@ def sync_link(name: str) -> None:
     if st.session_state.get(LINK_KEPT):
         return
     wanted = link_params(name)
-    # Against what was sent too: a change set from a callback in a fragment's run is not
-    # always read back in the next runs' query parameters (a film's page closed from its
-    # own button left the address naming it).
-    if _shown_params() != wanted or st.session_state.get(LINK_SENT) != wanted:
+    if _shown_params() != wanted:
         st.query_params.from_dict(wanted)  # one message: one entry in the browser's history
     st.session_state[LINK_SENT] = wanted
 

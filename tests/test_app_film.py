@@ -54,7 +54,7 @@ def test_a_link_opens_a_films_page_with_films_like_it(app: AppTest) -> None:
     assert "of your" in captions and "neighbours rated it" in captions
     assert "Liked it vs everyone" in captions.replace("\\", "")
     app.button(key=keys.CLOSE_FILM).click().run()
-    assert heading(app) is None  # the address follows in the browser (test_browser)
+    assert heading(app) is None and "film" not in app.query_params
     assert keys.per_release(keys.FILM, NAME) not in app.session_state
 
 
@@ -94,7 +94,7 @@ def test_another_view_closes_the_page(app: AppTest) -> None:
     app.run()
     assert heading(app) is not None
     app.segmented_control(key=keys.VIEW).set_value("Movie night").run()
-    assert heading(app) is None
+    assert heading(app) is None and "film" not in app.query_params
     app.run()
     assert heading(app) is None and keys.per_release(keys.FILM, NAME) not in app.session_state
 
