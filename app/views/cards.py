@@ -181,15 +181,23 @@ def film_list(name: str, shown: Shown, where: state.Where) -> None:
         return
     names = shown.titles
     for rank, item in enumerate(shown.items, start=1):
-        with st.container(border=True, key=f"{where}-card-{item.movie_id}"):
-            st.markdown(card_text(item, rank, shown, names))
-            with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-                star_slider(name, item.movie_id, where, item.display_title, width=CARD_SLIDER_PX)
-                st.button(
-                    "Not interested",
-                    key=state.hide_key(where, item.movie_id),
-                    icon=":material/visibility_off:",
-                    on_click=hide,
-                    args=(name, item.movie_id),
-                )
-                film_button(name, item.movie_id, where, small=True)
+        # One wrapping row: the text takes a line of its own, the slider and the buttons the
+        # next (a row inside the card would be one more element redrawn with every rating).
+        card = st.container(
+            border=True,
+            key=f"{where}-card-{item.movie_id}",
+            horizontal=True,
+            vertical_alignment="bottom",
+            gap="small",
+        )
+        with card:
+            st.markdown(card_text(item, rank, shown, names), width="stretch")
+            star_slider(name, item.movie_id, where, item.display_title, width=CARD_SLIDER_PX)
+            st.button(
+                "Not interested",
+                key=state.hide_key(where, item.movie_id),
+                icon=":material/visibility_off:",
+                on_click=hide,
+                args=(name, item.movie_id),
+            )
+            film_button(name, item.movie_id, where, small=True)
