@@ -207,22 +207,15 @@ def fetch_film(
         raise ValueError(f"{recommender.name} has no film {movie_id}")
     neighbour_stars = [0] * len(STAR_STEPS)
     asked, predicted = 0, None
-    if ratings:
-        result = recommender.recommend_explained(
-            ratings, 1, scoring=choices.scoring, **choices.filters
+    if ratings:  # one query: the neighbours' ratings of it and the stars predicted
+        verdict = recommender.film_verdict(
+            ratings, movie_id, scoring=choices.scoring, **choices.filters
         )
-        asked = len(result.neighbours)
-        for reason in result.why(movie_id):
-            neighbour_stars[STAR_STEPS.index(reason.stars)] += 1
+        asked = verdict.neighbours
+        for stars in verdict.stars:
+            neighbour_stars[STAR_STEPS.index(stars)] += 1
         if movie_id not in ratings:
-            predicted = float(
-                recommender.predict(
-                    ratings,
-                    [movie_id],
-                    neighbours=choices.scoring.get("neighbours"),
-                    **choices.filters,
-                )[0]
-            )
+            predicted = verdict.predicted
     groups = {}
     if catalog.has_demographics:
         for field in filters.FILTERS:

@@ -119,3 +119,14 @@ def test_cli_similar_lists_the_films_like_one_as_json(tmp_path: Path) -> None:
     assert main([*argv, "--rate", "2=5"], out=out) == 0
     assert "steered by your ratings: like The Matrix (1999)" in out.getvalue()
     assert main([*argv[:1], "999", *argv[2:]], out=io.StringIO()) == 2
+
+
+def test_a_films_verdict_is_its_neighbours_ratings_and_the_prediction(
+    recommender: Recommender,
+) -> None:
+    fan = {1: 5.0, 2: 5.0, 3: 4.5}
+    verdict = recommender.film_verdict(fan, 4)
+    assert verdict.neighbours == 10 and verdict.stars == (5.0,) * 10  # the sci-fi fans
+    assert verdict.predicted == pytest.approx(float(recommender.predict(fan, [4])[0]))
+    with pytest.raises(ValueError, match="at least one rating"):
+        recommender.film_verdict({}, 4)

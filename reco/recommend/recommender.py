@@ -39,6 +39,7 @@ from reco.recommend.options import (
 )
 from reco.recommend.popular import popular_items, starter_movies
 from reco.recommend.results import (
+    FilmVerdict,
     GroupRecommendation,
     GroupRecommendations,
     Recommendation,
@@ -208,7 +209,7 @@ class Recommender:
         check_limit(limit)
         options = self.options.override(overrides)
         where = check_filter(self.catalog, **filters)
-        narrow = check_films(self.catalog, films)
+        narrow = check_films(self.catalog, films) if films else FilmFilter()
         allowed = narrow.mask(self.catalog) if narrow else None
         by_stars = check_order(order) == "stars"
         if not profile:
@@ -268,12 +269,42 @@ class Recommender:
         profile = check_profile(self.catalog, ratings)
         check_movies(self.catalog, movie_ids)
         wanted = np.array([int(m) for m in movie_ids], dtype=np.int64)
+        found = self._counted(profile, neighbours, scoring, filters)
+        return predict_stars(found.stars, found.similarities, wanted, self._own_mean(profile))
+
+    def film_verdict(
+        self,
+        ratings: Mapping[int, float],
+        movie_id: int,
+        *,
+        neighbours: int | None = None,
+        scoring: Mapping[str, Any] | None = None,
+        **filters: Sequence[str] | None,
+    ) -> FilmVerdict:
+        """How the person's neighbours (those `predict` asks, in one query) rated one film,
+        and the stars the person would likely give it. Raises `ValueError` as `predict`."""
+        profile = check_profile(self.catalog, ratings)
+        (film,) = check_movies(self.catalog, [movie_id])
+        found = self._counted(profile, neighbours, scoring, filters)
+        stars = found.stars.values[found.stars.indices == film].astype(np.float64)
+        wanted = np.array([film], dtype=np.int64)
+        mean = self._own_mean(profile)
+        predicted = float(predict_stars(found.stars, found.similarities, wanted, mean)[0])
+        return FilmVerdict(len(found), tuple(stars.tolist()), predicted)
+
+    def _counted(
+        self,
+        profile: Mapping[int, float],
+        neighbours: int | None,
+        scoring: Mapping[str, Any] | None,
+        filters: Mapping[str, Sequence[str] | None],
+    ) -> Neighbours:
+        """The neighbours whose ratings count for a checked profile (`predict`'s)."""
         if not profile:
             raise ValueError("a prediction needs at least one rating")
         options = self.options.override({"neighbours": neighbours, **(scoring or {})})
         where = check_filter(self.catalog, **filters)
-        found = counted(self.ask(profile, options, where), options)
-        return predict_stars(found.stars, found.similarities, wanted, self._own_mean(profile))
+        return counted(self.ask(profile, options, where), options)
 
     def recommend_group(
         self,

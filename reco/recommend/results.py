@@ -113,6 +113,15 @@ class Recommendations:
 
 
 @dataclass(frozen=True)
+class FilmVerdict:
+    """How a person's neighbours rated one film, and what the person would likely give it."""
+
+    neighbours: int  # how many neighbours were asked (and count)
+    stars: tuple[float, ...]  # the stars of those who rated it
+    predicted: float
+
+
+@dataclass(frozen=True)
 class GroupRecommendation:
     """A film for a group, with each member's predicted stars (in the members' order)."""
 
