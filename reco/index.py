@@ -105,11 +105,15 @@ def user_demographics(dataset: Dataset) -> dict[int, dict[str, Any]]:
 
 
 def user_batches(
-    dataset: Dataset, encoding: Encoding, batch_size: int = 1_000
+    dataset: Dataset,
+    encoding: Encoding,
+    batch_size: int = 1_000,
+    rows: tuple[np.ndarray, SparseRows] | None = None,
 ) -> Iterator[list[UserPoint]]:
     """The dataset's users as `UserPoint` batches: taste vector, raw stars, demographics.
-    Encoded a batch at a time, so that only one batch of taste vectors is in memory."""
-    user_ids, stars = user_rows(dataset)
+    Encoded a batch at a time, so that only one batch of taste vectors is in memory.
+    ``rows``: `user_rows` of the dataset, when the caller has them."""
+    user_ids, stars = rows if rows is not None else user_rows(dataset)
     demographics = user_demographics(dataset)
     counts = np.diff(stars.indptr)
     for start in range(0, len(user_ids), batch_size):
@@ -128,13 +132,17 @@ def user_batches(
 
 
 def film_batches(
-    dataset: Dataset, encoding: Encoding, batch_size: int = 1_000
+    dataset: Dataset,
+    encoding: Encoding,
+    batch_size: int = 1_000,
+    rows: tuple[np.ndarray, SparseRows] | None = None,
 ) -> Iterator[list[FilmPoint]]:
     """The dataset's rated films as `FilmPoint` batches: each film's raters as a unit-length
     vector over user ids, valued as the users' own vectors value their ratings (`Encoding`,
     before normalisation: so a film's vector is its column of the users' matrix), and how
-    many gave it each half star."""
-    user_ids, stars = user_rows(dataset)
+    many gave it each half star. ``rows``: `user_rows` of the dataset, when the caller has
+    them."""
+    user_ids, stars = rows if rows is not None else user_rows(dataset)
     owner = np.repeat(np.arange(len(user_ids)), np.diff(stars.indptr))
     values = encoding.entry_values(stars, owner)
     users = user_ids[owner]
@@ -181,7 +189,8 @@ def build_index(
     opened = None if force else store.ready(fingerprint)
     if opened is not None:
         return opened
-    users = int(dataset.ratings["user_id"].nunique())
+    rows = user_rows(dataset)  # once, for the users and for the films
+    users = len(rows[0])
     manifest = Manifest(
         dataset=dataset.name,
         ratings=len(dataset.ratings),
@@ -191,14 +200,14 @@ def build_index(
     )
     return store.rebuild(
         fingerprint,
-        user_batches(dataset, encoding, batch_size),
+        user_batches(dataset, encoding, batch_size, rows),
         total=users,
         catalog=Catalog.from_dataset(dataset),
         manifest=manifest,
         progress=progress,
         idf=encoding.idf,
         force=force,
-        films=film_batches(dataset, encoding, batch_size),
+        films=film_batches(dataset, encoding, batch_size, rows),
     )
 
 
