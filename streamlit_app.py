@@ -22,10 +22,12 @@ trace_fatal_signals()  # a write to a full disk kills without an exception: the 
 
 def main() -> None:
     st.set_page_config(page_title="Movie recommender", page_icon="🎬", layout="wide")
-    st.title("🎬 Movie recommender")
-    st.caption(
-        "Rate movies you know; the people whose ratings are most like yours suggest what to "
-        "watch next. Powered by Qdrant sparse vectors over MovieLens."
+    top = st.container(horizontal=True, vertical_alignment="center", key="page-top")
+    top.title(
+        "🎬 Movie recommender",
+        width="content",
+        help="Powered by Qdrant: each MovieLens user is a sparse vector of their ratings, and "
+        "the users whose vectors are nearest yours suggest what to watch next.",
     )
     try:
         configured = settings()
@@ -43,7 +45,7 @@ def main() -> None:
     name, recommender = opened
     notice = st.container()  # at the top, whatever part of the page got drawn
     try:
-        page_ui(name, recommender, offered)
+        page_ui(name, recommender, offered, top)
     except StoreUnavailable as error:  # the server stopped answering mid-session
         with notice:  # the page address already holds the ratings (`page_ui`)
             unavailable_ui(error)

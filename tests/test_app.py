@@ -170,7 +170,8 @@ def test_later_runs_draw_nothing_left_from_opening_the_release(app: AppTest) -> 
     app.run()
     assert not app.exception
     assert not app.get("progress") and not app.get("empty")
-    assert [node.type for node in app.main][1:3] == ["title", "caption"]
+    top = list(app.main)[1]  # the title's row, then the page
+    assert [node.type for node in top.children.values()] == ["title", "button_group"]
 
 
 def test_search_finds_a_known_title(app: AppTest, scenario: Scenario) -> None:
@@ -521,11 +522,14 @@ def test_each_recommendation_predicts_stars_and_explains_itself_in_your_terms(
         float(re.search(r"\*\*≈ (\d\.\d)\s★\*\* predicted for you", c).group(1)) for c in cards
     ]
     assert all(0.5 <= v <= 5 for v in values)
-    assert all(re.search(r"\d+ of your \d+ neighbours rated it: 👍 \d+ liked", c) for c in cards)
-    # those who liked it agree with you on your own films, named (the trilogy here)
+    assert all(re.search(r"👍 \d+ of your \d+ neighbours liked it", c) for c in cards)
+    # the card's tooltip has all of it: the verdicts, and those who liked it agree with you on
+    # your own films, named (the trilogy here)
+    whys = [m.proto.help for m in app.markdown if re.match(r"\*\*\d+\. ", m.value)]
+    assert all(re.search(r"\d+ of your \d+ neighbours rated it: 👍 \d+ liked", w) for w in whys)
     assert any(
-        f"*{title} " in c and "5\u00a0★ like you" in c
-        for c in cards
+        f"*{title} " in w and "5\u00a0★ like you" in w
+        for w in whys
         for title in scenario.liked_titles
     )
     why = [c.value for c in app.caption if "neighbours rated it: 👍" in c.value]
@@ -1206,9 +1210,10 @@ def test_the_page_says_what_the_order_of_recommendations_means(
 ) -> None:
     app.query_params["r"] = ",".join(f"{m}:5" for m in scenario.liked)
     app.run()
-    said = " ".join(c.value for c in app.caption)
-    assert "First the films they back most strongly" in said
-    assert "can come above one of higher predicted stars" in said
+    line = next(c for c in app.caption if "users most like you" in c.value)
+    assert "most strongly backed first, not highest stars" in line.value
+    assert "First the films they back most strongly" in line.proto.help  # its tooltip
+    assert "can come above one of higher predicted stars" in line.proto.help
 
 
 def test_a_group_of_one_says_how_small_it_is_and_keeps_minimum_raters(

@@ -60,7 +60,7 @@ def test_a_genre_narrows_the_list_and_goes_in_the_link(app: AppTest) -> None:
     app.session_state[keys.EXPLORE_OPEN] = False  # closed, the narrowing stays and is named
     app.run()
     assert set(recommended(app)) <= set(ROMANCE)
-    assert "Filters on: Romance" in [c.value for c in app.caption]
+    assert any("only films: Romance" in c.value for c in app.caption)
 
 
 def test_years_and_order_by_stars(app: AppTest) -> None:
@@ -79,7 +79,9 @@ def test_years_and_order_by_stars(app: AppTest) -> None:
         if "predicted for you" in m.value
     ]
     assert len(stars) >= 3 and stars == sorted(stars, reverse=True)
-    assert any("By the stars predicted for you" in c.value for c in app.caption)
+    line = next(c for c in app.caption if "users most like you" in c.value)
+    assert "by the stars predicted for you" in line.value
+    assert "By the stars predicted for you: the best of" in line.proto.help
     app.button(key=keys.EXPLORE_CLEAR).click().run()
     assert "o" not in app.query_params and app.session_state[ORDER] == "rank"
 
@@ -104,5 +106,5 @@ def test_a_link_explores_what_the_release_has_and_says_what_it_left_out(app: App
 def test_the_section_is_drawn_only_when_opened(app: AppTest) -> None:
     app.session_state[keys.EXPLORE_OPEN] = False
     rated(app)
-    assert [e.label for e in app.expander if e.label == SECTION] == [SECTION]
+    assert [b.proto.popover.label for b in app.get("popover")] == [SECTION]  # the button
     assert GENRES not in [w.key for w in app.multiselect]

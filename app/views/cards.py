@@ -148,29 +148,38 @@ def explanation_lines(explained: Explanation, names: Mapping[int, str]) -> list[
     return lines
 
 
-def card_text(item: Recommendation, rank: int, shown: Shown, names: Mapping[int, str]) -> str:
-    """A film card's text, one markdown block (one element to send, not four): title, genres
-    and links; the predicted stars; why it is here, in small grey type."""
-    links = link_line(shown.links.get(item.movie_id, {}))
-    lines = [
-        f"**{rank}. {md(item.display_title)}**",
-        md(item.genres.replace("|", ", ")) + (f" · {links}" if links else ""),
-    ]
+def card_text(item: Recommendation, rank: int, shown: Shown) -> str:
+    """A film card's two lines (markdown, data escaped), so that four cards fit a laptop's
+    first screen: its rank, title and the stars predicted for you; its genres, links out and
+    the neighbours' verdict in a few words (the whole of it: `card_why`)."""
+    title = f"**{rank}. {md(item.display_title)}**"
     if item.predicted is not None:
-        lines.append(f"**≈ {item.predicted:.1f}\u00a0★** predicted for you")
+        title += f" · **≈ {item.predicted:.1f}\u00a0★** predicted for you"
+    links = link_line(shown.links.get(item.movie_id, {}))
+    facts = [f":gray[{md(item.genres.replace('|', ', '))}]"] + ([links] if links else [])
     explained = shown.explanations.get(item.movie_id)
     neighbours = len(shown.result.neighbours)
     if explained is not None:
-        why = explanation_lines(explained, names)
+        facts.append(f":gray[👍 {explained.good} of your {neighbours} neighbours liked it]")
     elif item.popular:
-        why = [
+        facts.append(f":gray[liked by {item.score:,.0f} of the {item.raters:,} who rated it]")
+    elif neighbours:
+        facts.append(f":gray[{item.raters} of your {neighbours} neighbours rated it]")
+    return f"{title}  \n:small[{' · '.join(facts)}]"
+
+
+def card_why(item: Recommendation, shown: Shown, names: Mapping[int, str]) -> str | None:
+    """Why a film is on the list, in the person's terms (markdown, data escaped): the card's
+    tooltip."""
+    explained = shown.explanations.get(item.movie_id)
+    if explained is not None:
+        return "  \n".join(explanation_lines(explained, names))
+    if item.popular:
+        return (
             f"Liked ({LIKED_WORDS}) by {item.score:,.0f} of the {item.raters:,} who rated it · "
             f"mean {item.mean_rating:.1f} ★"
-        ]
-    else:
-        why = [f"{item.raters} of your {neighbours} neighbours rated it"] if neighbours else []
-    lines.extend(f":small[:gray[{line}]]" for line in why)
-    return "  \n".join(lines)
+        )
+    return None
 
 
 def film_list(name: str, shown: Shown, where: state.Where) -> None:
@@ -180,18 +189,23 @@ def film_list(name: str, shown: Shown, where: state.Where) -> None:
         st.info("Nothing to show.")
         return
     names = shown.titles
+    cards = st.container(gap="xsmall")  # closer than the page's elements: four on a screen
     for rank, item in enumerate(shown.items, start=1):
         # One wrapping row: the text takes a line of its own, the slider and the buttons the
         # next (a row inside the card would be one more element redrawn with every rating).
-        card = st.container(
+        card = cards.container(
             border=True,
             key=f"{where}-card-{item.movie_id}",
             horizontal=True,
             vertical_alignment="bottom",
-            gap="small",
+            gap="xsmall",
         )
         with card:
-            st.markdown(card_text(item, rank, shown, names), width="stretch")
+            st.markdown(
+                card_text(item, rank, shown),
+                help=card_why(item, shown, names),
+                width="stretch",
+            )
             star_slider(name, item.movie_id, where, item.display_title, width=CARD_SLIDER_PX)
             st.button(
                 "Not interested",

@@ -8,12 +8,10 @@ import streamlit as st
 
 from app import state
 from app.explore_link import checked
-from app.text import md
-from app.views.sidebar import filters_on
 from reco.catalog import Catalog
 from reco.explore import KNOWN, KNOWN_WORDS, ORDER_WORDS, ORDERS, genre_names, year_span
 
-SECTION = "Explore: genre, years, how well known, order"
+SECTION = "Explore"
 
 
 def prepare(name: str, catalog: Catalog) -> None:
@@ -40,12 +38,19 @@ def prepare(name: str, catalog: Catalog) -> None:
 
 
 def explore_ui(name: str, catalog: Catalog) -> None:
-    """The section; its changes rerun the main column (a fragment) with the link in step."""
+    """A button beside the heading that opens the section (drawn when open: four widgets
+    less in every rerun); its changes rerun the main column (a fragment) with the link in step.
+    What is chosen is named in the line above the cards (`app.views.for_me.about_the_list`)."""
     films, order = state.explore_chosen(name)
-    section = st.expander(SECTION, key=state.EXPLORE_OPEN, on_change="rerun")
+    section = st.popover(
+        SECTION,
+        icon=":material/tune:",
+        help="Narrow the list to genres, years, well known or lesser known films; order it "
+        "by predicted stars",
+        key=state.EXPLORE_OPEN,
+        on_change="rerun",
+    )
     if not section.open:
-        shown = films.shown() + ([f"by {ORDER_WORDS[order]}"] if order != ORDERS[0] else [])
-        filters_on(st, [md(part) for part in shown])
         return
     span = year_span(catalog)
     sync = {"on_change": state.sync_link, "args": (name,), "persist_state": "page"}

@@ -55,37 +55,37 @@ def onboarding_ui(name: str, picks: Sequence[Recommendation]) -> None:
     )
 
 
-def about_the_list(result: Recommendations, items: Sequence[Recommendation]) -> str:
-    """Where the films come from and what their order means (markdown, data escaped)."""
+def about_the_list(result: Recommendations, items: Sequence[Recommendation]) -> tuple[str, str]:
+    """Where the films come from and what their order means: a line, and the whole of it for
+    its tooltip (markdown, data escaped)."""
     chosen = "; ".join(map(md, result.where.shown()))
     narrowed = "; ".join(map(md, result.films.shown()))
-    text = f"From the {len(result.neighbours)} users whose ratings are most like yours" + (
+    line = f"From the {len(result.neighbours)} users most like you" + (
         f" ({chosen})" if chosen else ""
     )
     if narrowed:
-        text += f", only films: {narrowed}"
+        line += f", only films: {narrowed}"
+    backing = (
+        "the films they back most strongly (how many of them rated it, how alike their taste "
+        "is to yours and how much they liked it)"
+    )
     if result.order == "stars":
-        text += (
-            ". By the stars predicted for you: the best of the films they back most strongly "
-            "(how many of them rated it, how alike their taste is to yours and how much they "
-            "liked it)."
-        )
+        line += " · by the stars predicted for you"
+        detail = f"By the stars predicted for you: the best of {backing}."
     else:
-        text += (
-            ". First the films they back most strongly (how many of them rated it, how alike "
-            "their taste is to yours and how much they liked it), so a film can come above one "
-            "of higher predicted stars."
-        )
+        line += " · most strongly backed first, not highest stars"
+        detail = f"First {backing}, so a film can come above one of higher predicted stars."
     filled = sum(item.popular for item in items)
     if filled:
-        text += (
-            f" Your neighbours rated too few of these: the last {plural(filled, 'film')} "
-            "are the most liked of them."
+        line += (
+            f". Your neighbours rated too few of these: the last {plural(filled, 'film')} "
+            "are the most liked of them"
         )
-    return (
-        text + " Rate a film you have seen, or hide one you do not want (restore it under "
+    detail += (
+        " Rate a film you have seen, or hide one you do not want (restore it under "
         "*My ratings*): the list updates."
     )
+    return line, detail
 
 
 def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> None:
@@ -110,8 +110,9 @@ def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> Non
             with popular:
                 film_list(name, shown, "pop")
         return
-    st.subheader("🎯 Recommended for you")
-    explore_ui(name, recommender.catalog)
+    with st.container(horizontal=True, vertical_alignment="center", key="for-me-heading"):
+        st.subheader("🎯 Recommended for you", width="content")
+        explore_ui(name, recommender.catalog)
     notice = shown.notice
     if notice is not None:
         st.warning(notice_text(notice))
@@ -125,9 +126,12 @@ def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> Non
         if notice.stop:
             return
     if result.popular:
+        if result.films:
+            st.caption("Only films: " + "; ".join(map(md, result.films.shown())))
         film_list(name, shown, "pop")
         return
-    st.caption(about_the_list(result, shown.items))
+    line, detail = about_the_list(result, shown.items)
+    st.caption(line, help=detail)
     film_list(name, shown, "rec")
     draw_chart(
         st.container(key="recommendation-chart"),

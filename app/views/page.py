@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from app import prefs, state
 from app.fetch import Choices, FilmShown, GroupShown, Shown, fetch_film, fetch_group, fetch_shown
@@ -52,7 +53,22 @@ def retry() -> None:
     st.rerun()
 
 
-def page_ui(name: str, recommender: Recommender, offered: list[str]) -> None:
+def view_ui(where: DeltaGenerator, name: str) -> None:
+    """*For me* or *Movie night*, beside the title (a change reruns the page)."""
+    where.segmented_control(
+        "View",
+        VIEWS,
+        key=state.VIEW,
+        default=VIEWS[0],
+        required=True,
+        label_visibility="collapsed",
+        on_change=state.open_film,  # another view closes a film's page
+        args=(name, None),
+    )
+
+
+def page_ui(name: str, recommender: Recommender, offered: list[str], top: DeltaGenerator) -> None:
+    """The page under ``top``, the title's row (which gets the view control)."""
     known = recommender.movie_ids
     state.follow_history(name, known, offered)  # Back: an undo
     state.restore_from_link(name, known, offered)
@@ -65,10 +81,12 @@ def page_ui(name: str, recommender: Recommender, offered: list[str]) -> None:
     state.sync_link(name)  # a full run; a change's callback keeps it in step from then on
     messages_ui()
     choices = choices_ui(recommender, name)
+    view_ui(top, name)
     # The main column comes first: on a phone, where columns stack, the quick-rate set or the
     # recommendations are at the top, searching and one's ratings below, one tap away.
     st.markdown(  # plain: :small[] directives cost a first render 0.15 s, grey links contrast
-        f"Jump to [🔎 Find movies](#{state.SEARCH_ANCHOR}) · [⭐ My ratings](#{state.MINE_ANCHOR})"
+        "Rate films you know; people of like taste suggest what to watch next. Jump to "
+        f"[🔎 Find movies](#{state.SEARCH_ANCHOR}) · [⭐ My ratings](#{state.MINE_ANCHOR})"
     )
     main_column, side = st.columns([7, 4], gap="large")
     with side:  # searching and rating go on while the engine is away
@@ -110,16 +128,6 @@ def main_ui(name: str, recommender: Recommender, choices: Choices, offered: Sequ
             )
     except (ValueError, StoreUnavailable) as error:
         problem = error
-    st.segmented_control(
-        "View",
-        VIEWS,
-        key=state.VIEW,
-        default=VIEWS[0],
-        required=True,
-        label_visibility="collapsed",
-        on_change=state.open_film,  # another view closes a film's page
-        args=(name, None),
-    )
     if isinstance(problem, StoreUnavailable):
         unavailable_ui(problem)
     elif problem is not None:
