@@ -9,6 +9,7 @@ holds, asking more neighbours when too few are left (`reco.recommend.recommender
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import weakref
@@ -18,6 +19,7 @@ from typing import Literal
 import numpy as np
 
 from reco.catalog import Catalog
+from reco.datasets import NO_GENRE
 
 Known = Literal["any", "well-known", "lesser-known"]
 KNOWN: tuple[Known, ...] = ("any", "well-known", "lesser-known")
@@ -34,7 +36,6 @@ STARS_POOL = 50
 """Ordered by predicted stars: the best ``max(STARS_POOL, 5 * limit)`` of the ranking,
 reordered (over every candidate, films two neighbours loved would crowd out the rest)."""
 
-NO_GENRE = "(no genres listed)"
 _YEARS = re.compile(r"^\s*(\d{4})\s*(?:(s)|[-–]\s*(\d{4}))?\s*$")
 
 
@@ -150,20 +151,9 @@ class _Masks:
             return found
 
     def __init__(self, catalog: Catalog):
-        movies = catalog.movies
+        movies = self._movies = catalog.movies  # not the catalog: the key of `_of`
         size = len(catalog.rating_counts)
         ids = movies["movie_id"].to_numpy(np.int64)
-        by_genre: dict[str, list[int]] = {}
-        for movie_id, names in zip(ids.tolist(), movies["genres"].astype(str), strict=True):
-            for genre in names.split("|"):
-                if genre and genre != NO_GENRE:
-                    by_genre.setdefault(genre, []).append(movie_id)
-        self.genres = frozenset(by_genre)
-        self._genre: dict[str, np.ndarray] = {}
-        for genre, members in by_genre.items():
-            mask = np.zeros(size, dtype=bool)
-            mask[members] = True
-            self._genre[genre] = mask
         self._year = np.full(size, -1, dtype=np.int64)
         years = movies["year"].to_numpy(dtype=np.float64, na_value=np.nan)
         dated = ~np.isnan(years)
@@ -178,6 +168,28 @@ class _Masks:
         self._well = np.zeros(size, dtype=bool)
         self._well[well[counts[well] > 0]] = True
         self._masks: dict[FilmFilter, np.ndarray] = {}
+
+    @functools.cached_property
+    def _genre(self) -> dict[str, np.ndarray]:
+        """Each genre's films, worked out when a genre is first asked for (splitting every
+        film's genres is most of the work here; the year span is wanted on every page)."""
+        size = len(self._film)
+        ids = self._movies["movie_id"].to_numpy(np.int64)
+        by_genre: dict[str, list[int]] = {}
+        for movie_id, names in zip(ids.tolist(), self._movies["genres"].astype(str), strict=True):
+            for genre in names.split("|"):
+                if genre and genre != NO_GENRE:
+                    by_genre.setdefault(genre, []).append(movie_id)
+        masks = {}
+        for genre, members in by_genre.items():
+            mask = np.zeros(size, dtype=bool)
+            mask[members] = True
+            masks[genre] = mask
+        return masks
+
+    @property
+    def genres(self) -> frozenset[str]:
+        return frozenset(self._genre)
 
     def mask(self, films: FilmFilter) -> np.ndarray:
         with self._lock:

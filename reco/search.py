@@ -13,6 +13,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from reco.catalog import Catalog
+from reco.datasets import NO_GENRE
 
 _ARTICLES = frozenset({"the", "a", "an", "l", "la", "le", "les", "il", "el", "der", "die", "das"})
 _NON_WORD = re.compile(r"[^0-9a-z]+")
@@ -77,7 +78,7 @@ class MovieSearch:
         return cls(catalog.movies, catalog.movies.set_index("movie_id")["raters"])
 
     def genres(self) -> list[str]:
-        return sorted(g for g in self._genre_rows if g and g != "(no genres listed)")
+        return sorted(g for g in self._genre_rows if g and g != NO_GENRE)
 
     def search(
         self,

@@ -91,6 +91,21 @@ def two_taste() -> Dataset:
     return two_taste_dataset()
 
 
+@pytest.fixture
+def two_taste_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """The page (AppTest, lazy sections open) over the two-taste release in the ml-100k layout,
+    in a data folder of its own (Streamlit's caches cleared before and after)."""
+    import streamlit as st
+
+    write_release(tmp_path / "data" / "ml-100k", "ml-100k", two_taste_dataset())
+    monkeypatch.setenv("RECO_DATA_DIR", str(tmp_path / "data"))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield page_test()
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
 def write_release(folder: Path, fmt: str, dataset: Dataset) -> Path:
     """Write ``dataset`` in a MovieLens release layout (``ml-100k``, ``ml-1m`` or ``csv``)."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -4,12 +4,8 @@ predicted stars, in the link and back from it; on the two-taste release in the m
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-import streamlit as st
-from conftest import ROMANCE, page_test, two_taste_dataset, write_release
+from conftest import ROMANCE
 from streamlit.testing.v1 import AppTest
 
 from app import state as keys
@@ -24,16 +20,9 @@ KNOWN = keys.per_release(keys.EXPLORE_KNOWN, NAME)
 
 
 @pytest.fixture
-def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
-    write_release(tmp_path / "data" / NAME, "ml-100k", two_taste_dataset())
-    monkeypatch.setenv("RECO_DATA_DIR", str(tmp_path / "data"))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    page = page_test()
-    page.session_state[keys.EXPLORE_OPEN] = True
-    yield page
-    st.cache_resource.clear()
-    st.cache_data.clear()
+def app(two_taste_page: AppTest) -> AppTest:
+    two_taste_page.session_state[keys.EXPLORE_OPEN] = True
+    return two_taste_page
 
 
 def recommended(app: AppTest) -> list[int]:

@@ -4,12 +4,8 @@ the ml-100k layout (known answers: the sci-fi films are alike)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-import streamlit as st
-from conftest import SCIFI, page_test, two_taste_dataset, write_release
+from conftest import SCIFI
 from streamlit.testing.v1 import AppTest
 
 from app import state as keys
@@ -19,14 +15,8 @@ RATINGS = keys.per_release(keys.RATINGS, NAME)
 
 
 @pytest.fixture
-def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
-    write_release(tmp_path / "data" / NAME, "ml-100k", two_taste_dataset())
-    monkeypatch.setenv("RECO_DATA_DIR", str(tmp_path / "data"))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield page_test()
-    st.cache_resource.clear()
-    st.cache_data.clear()
+def app(two_taste_page: AppTest) -> AppTest:
+    return two_taste_page
 
 
 def heading(app: AppTest) -> str | None:

@@ -196,6 +196,22 @@ def chosen_films(args: argparse.Namespace) -> FilmFilter:
     return FilmFilter(tuple(args.genres), args.years, args.known)
 
 
+def add_profile(parser: argparse.ArgumentParser, rate_help: str, hide_help: str) -> None:
+    """A person's ratings and hidden films: ``--rate MOVIE_ID=STARS`` and ``--hide MOVIE_ID``,
+    each repeatable (`profile_of` reads them)."""
+    parser.add_argument(
+        "--rate", action="append", default=[], metavar="MOVIE_ID=STARS", help=rate_help
+    )
+    parser.add_argument(
+        "--hide", action="append", default=[], type=int, metavar="MOVIE_ID", help=hide_help
+    )
+
+
+def profile_of(args: argparse.Namespace) -> dict[int, float]:
+    """The ratings given with ``--rate``."""
+    return dict(parse_rating(text) for text in args.rate)
+
+
 def parse_rating(text: str) -> tuple[int, float]:
     """``"50=4.5"`` -> ``(50, 4.5)``; `ValueError` with a readable message otherwise."""
     movie, sep, stars = text.partition("=")

@@ -10,10 +10,11 @@ from typing import TextIO
 from reco.cli.common import (
     add_explore,
     add_filters,
+    add_profile,
     chosen_films,
     chosen_filters,
     open_from,
-    parse_rating,
+    profile_of,
     show,
     whole,
 )
@@ -32,22 +33,12 @@ def add(
     recommend = commands.add_parser(
         "recommend", parents=[engine], help="recommend movies for your ratings"
     )
-    recommend.add_argument(
-        "--rate",
-        action="append",
-        default=[],
-        metavar="MOVIE_ID=STARS",
-        help="a rating from 0.5 to 5, e.g. --rate 50=5 (repeatable)",
+    add_profile(
+        recommend,
+        "a rating from 0.5 to 5, e.g. --rate 50=5 (repeatable)",
+        "a film you are not interested in: never recommended (repeatable)",
     )
     add_filters(recommend, "neighbours")
-    recommend.add_argument(
-        "--hide",
-        action="append",
-        default=[],
-        type=int,
-        metavar="MOVIE_ID",
-        help="a film you are not interested in: never recommended (repeatable)",
-    )
     add_explore(recommend)
     recommend.add_argument("--limit", type=whole(1, 1_000), default=10)
     recommend.add_argument("--neighbours", type=whole(1, 10_000), default=None)
@@ -57,7 +48,7 @@ def add(
 
 
 def run(args: argparse.Namespace, out: TextIO) -> None:
-    profile = dict(parse_rating(text) for text in args.rate)
+    profile = profile_of(args)
     recommender, _, _ = open_from(args)
     started = time.perf_counter()
     result = recommender.recommend_explained(

@@ -7,7 +7,7 @@ import time
 from dataclasses import asdict
 from typing import TextIO
 
-from reco.cli.common import open_from, parse_rating, show, whole
+from reco.cli.common import add_profile, open_from, profile_of, show, whole
 
 
 def add(
@@ -20,15 +20,10 @@ def add(
         "similar", parents=[engine], help="films like a film (more like this)"
     )
     similar.add_argument("movie_id", type=int, help="the film, by id (see `search`)")
-    similar.add_argument(
-        "--rate",
-        action="append",
-        default=[],
-        metavar="MOVIE_ID=STARS",
-        help="your rating (repeatable): your liked and disliked films near it steer the list",
-    )
-    similar.add_argument(
-        "--hide", action="append", default=[], type=int, metavar="MOVIE_ID", help="never show"
+    add_profile(
+        similar,
+        "your rating (repeatable): your liked and disliked films near it steer the list",
+        "a film never shown (repeatable)",
     )
     similar.add_argument("--limit", type=whole(1, 1_000), default=10)
     similar.add_argument("--json", action="store_true", help="machine-readable output")
@@ -36,7 +31,7 @@ def add(
 
 
 def run(args: argparse.Namespace, out: TextIO) -> None:
-    profile = dict(parse_rating(text) for text in args.rate)
+    profile = profile_of(args)
     recommender, _, _ = open_from(args)
     started = time.perf_counter()
     found = recommender.similar(args.movie_id, args.limit, ratings=profile, hidden=args.hide)

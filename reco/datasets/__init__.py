@@ -14,6 +14,7 @@ from pathlib import Path
 
 from reco.datasets.frames import (
     MOVIE_COLUMNS,
+    NO_GENRE,
     RATING_COLUMNS,
     Dataset,
     DatasetError,
@@ -43,6 +44,7 @@ __all__ = [
     "DEFAULT_DATASET",
     "KNOWN_DATASETS",
     "MOVIE_COLUMNS",
+    "NO_GENRE",
     "RATING_COLUMNS",
     "Dataset",
     "DatasetError",

@@ -28,6 +28,7 @@ class DatasetUnavailable(DatasetError):
 
 RATING_COLUMNS = ("user_id", "movie_id", "rating", "timestamp")
 MOVIE_COLUMNS = ("movie_id", "title", "genres", "year")
+NO_GENRE = "(no genres listed)"  # a film's genres when it has none ("|"-joined otherwise)
 
 
 def user_columns() -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from typing import IO, Literal
 import numpy as np
 import pandas as pd
 
-from reco.datasets.frames import Dataset, DatasetError, pairs_ascending
+from reco.datasets.frames import NO_GENRE, Dataset, DatasetError, pairs_ascending
 from reco.datasets.titles import with_titles
 from reco.scale import MAX_STARS, MIN_STARS
 from reco.words import plural
@@ -45,7 +45,7 @@ ML1M_OCCUPATIONS: tuple[str, ...] = (
 )
 
 ML100K_GENRES: tuple[str, ...] = (
-    "(no genres listed)",
+    NO_GENRE,
     "Action",
     "Adventure",
     "Animation",
@@ -452,7 +452,7 @@ def _with_links(files: _Files, movies: pd.DataFrame) -> pd.DataFrame:
     return merged
 
 
-_GENRE_ALIASES = {"unknown": "(no genres listed)", "Children's": "Children"}
+_GENRE_ALIASES = {"unknown": NO_GENRE, "Children's": "Children"}
 
 
 def _read_ml100k_users(files: _Files) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from reco.datasets import Dataset, Progress
+from reco.datasets import NO_GENRE, Dataset, Progress
 from reco.evaluate.metrics import hit_rate, mean_interval, ndcg_at
 from reco.evaluate.protocol import Case, EvalProtocol, make_folds
 from reco.recommend import Recommender
@@ -141,7 +141,7 @@ def evaluate_similar(
 def _genres(recommender: Recommender) -> dict[int, set[str]]:
     movies = recommender.catalog.movies
     return {
-        int(m): set(str(g).split("|")) - {"", "(no genres listed)"}
+        int(m): set(str(g).split("|")) - {"", NO_GENRE}
         for m, g in zip(movies["movie_id"], movies["genres"], strict=True)
     }
 

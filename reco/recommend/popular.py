@@ -8,6 +8,7 @@ from collections.abc import Collection
 import numpy as np
 
 from reco.catalog import Catalog, Popular
+from reco.datasets import NO_GENRE
 from reco.recommend.results import Recommendation, item
 
 
@@ -54,7 +55,7 @@ def starter_movies(
     covered: set[str] = set()
     chosen: list[Recommendation] = []
     for candidate in candidates:
-        genres = set(candidate.genres.split("|")) - {"", "(no genres listed)"}
+        genres = set(candidate.genres.split("|")) - {"", NO_GENRE}
         if genres - covered:
             chosen.append(candidate)
             covered |= genres

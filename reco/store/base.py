@@ -203,6 +203,20 @@ def strongest(indices: Sequence[int], values: Sequence[float], keep: int = EXAMP
     return indices, values
 
 
+Cut = tuple[np.ndarray, np.ndarray]  # a film's strongest raters: indices, values
+
+
+def examples(
+    found: Mapping[int, Any], positive: Sequence[int], negative: Sequence[int]
+) -> tuple[list[Cut], list[Cut]]:
+    """The examples of a more-like-this query from their vectors as an engine returned them
+    (``found``: film id -> a sparse vector with ``indices`` and ``values``), each cut to its
+    strongest raters (`strongest`): the liked, then the disliked, in the order given, those
+    the engine has."""
+    cut = {int(m): strongest(v.indices, v.values) for m, v in found.items()}
+    return [cut[m] for m in positive if m in cut], [cut[m] for m in negative if m in cut]
+
+
 @dataclass(frozen=True)
 class Neighbours:
     """Users found for a query, most similar first: row ``i`` of ``stars`` holds the raw

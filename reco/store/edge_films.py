@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import qdrant_edge as qe
 
-from reco.store.base import RATERS, STARS, FilmPoint, SimilarFilm, strongest
+from reco.store.base import RATERS, STARS, FilmPoint, SimilarFilm, examples
 
 
 def films_config(idf: bool) -> qe.EdgeConfig:
@@ -90,17 +90,16 @@ class EdgeFilms:
         limit: int,
         exclude: Collection[int],
     ) -> list[SimilarFilm]:
-        examples = {
-            int(record.id): strongest(record.vector[RATERS].indices, record.vector[RATERS].values)
-            for record in self.shard.retrieve(
-                [*positive, *negative], with_payload=False, with_vector=[RATERS]
-            )
-            if record.vector and RATERS in record.vector
-        }
-        liked = [examples[m] for m in positive if m in examples]
+        records = self.shard.retrieve(
+            [*positive, *negative], with_payload=False, with_vector=[RATERS]
+        )
+        liked, disliked = examples(
+            {r.id: r.vector[RATERS] for r in records if r.vector and RATERS in r.vector},
+            positive,
+            negative,
+        )
         if not liked or limit <= 0:
             return []
-        disliked = [examples[m] for m in negative if m in examples]
         skipped = {int(m) for m in (*positive, *negative, *exclude)}
         hits = self.shard.query(
             qe.QueryRequest(

@@ -28,9 +28,9 @@ from reco.store.base import (
     SimilarFilm,
     StoreUnavailable,
     UserPoint,
+    examples,
     is_index_name,
     read_manifest,
-    strongest,
 )
 from reco.store.hits import neighbours_each, neighbours_from_hits
 
@@ -411,22 +411,22 @@ class QdrantServerStore:
         if not positive or limit <= 0:
             return []
         films = self._films_collection()
-        examples = {
-            int(point.id): strongest(point.vector[RATERS].indices, point.vector[RATERS].values)
-            for point in self.client.retrieve(
-                films, [int(m) for m in (*positive, *negative)], with_vectors=[RATERS]
-            )
-            if isinstance(point.vector, dict) and RATERS in point.vector
-        }
-
-        def vectors(movie_ids: Sequence[int]) -> list[Any]:
-            return [
-                models.SparseVector(indices=examples[m][0].tolist(), values=examples[m][1].tolist())
-                for m in movie_ids
-                if m in examples
-            ]
-
-        liked, disliked = vectors(positive), vectors(negative)
+        points = self.client.retrieve(
+            films, [int(m) for m in (*positive, *negative)], with_vectors=[RATERS]
+        )
+        cut = examples(
+            {
+                p.id: p.vector[RATERS]
+                for p in points
+                if isinstance(p.vector, dict) and RATERS in p.vector
+            },
+            positive,
+            negative,
+        )
+        liked, disliked = (
+            [models.SparseVector(indices=i.tolist(), values=v.tolist()) for i, v in vectors]
+            for vectors in cut
+        )
         if not liked:
             return []
         skipped = sorted({int(m) for m in (*exclude, *positive, *negative)})
