@@ -138,6 +138,7 @@ KEEP_OPEN = "keep-open"
 ALL_RATINGS_OPEN = "all-ratings-open"
 HIDDEN_OPEN = "hidden-open"
 HIDDEN_PAGE = "hidden-page"
+FILM_GROUPS_OPEN = "film-groups-open"
 LAZY_SECTIONS = (
     WHY_OPEN,
     NEIGHBOURS_OPEN,
@@ -145,6 +146,7 @@ LAZY_SECTIONS = (
     ALL_RATINGS_OPEN,
     HIDDEN_OPEN,
     OPEN_RATED_OPEN,
+    FILM_GROUPS_OPEN,
 )
 
 VIEWS = ("For me", "Movie night")

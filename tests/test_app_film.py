@@ -24,10 +24,9 @@ def heading(app: AppTest) -> str | None:
 
 
 def like_ids(app: AppTest) -> list[int]:
+    """The films like this one, in order (by their "Its page" buttons)."""
     return [
-        int(s.key.removeprefix("like-").split("--")[0])
-        for s in app.select_slider
-        if s.key.startswith("like-")
+        int(b.key.removeprefix("open-like-")) for b in app.button if b.key.startswith("open-like-")
     ]
 
 
@@ -59,6 +58,21 @@ def test_a_card_opens_its_page_and_a_rating_there_is_kept(app: AppTest) -> None:
     assert app.session_state[RATINGS][4] == 5.0
     assert "4:5" in app.query_params["r"]
     assert heading(app) == "🎬 Solaris \\(1972\\)"  # the page stays open
+
+
+def test_a_film_like_it_is_rated_in_its_popover_and_leaves_the_list(app: AppTest) -> None:
+    app.session_state[RATINGS] = {1: 5.0, 2: 5.0}
+    app.query_params["film"] = "1"
+    app.run()
+    first = like_ids(app)[0]
+    assert not [s for s in app.select_slider if s.key.startswith("like-")]  # drawn when opened
+    app.session_state[f"rate-like-{first}"] = True  # the person opens its "Rate it"
+    app.run()
+    slider = next(s for s in app.select_slider if s.key.split("--")[0] == f"like-{first}")
+    slider.set_value(4.5).run()
+    assert app.session_state[RATINGS][first] == 4.5
+    assert first not in like_ids(app)  # rated: no longer offered as like this
+    assert heading(app) == "🎬 Alien \\(1979\\)"
 
 
 def test_more_like_this_search_and_my_ratings_open_pages(app: AppTest) -> None:

@@ -878,9 +878,12 @@ def test_open_a_film_rate_it_there_and_open_one_like_it(
     film = link_of(page)["film"]
     assert film.isdigit() and link_of(page)["r"]
     expect(page.locator(".st-key-film-stars svg.marks")).to_be_visible()
-    expect(page.locator(".st-key-film-groups svg.marks")).to_be_visible()
     expect(page.get_by_text("predicted for you")).to_be_visible()
     expect(page.locator(LIKE_CARDS)).to_have_count(10)
+    expect(page.locator(".st-key-film-groups")).to_have_count(0)  # drawn when opened
+    page.get_by_text("Who liked it: by age group, gender, occupation").click()
+    expect(page.locator(".st-key-film-groups svg.marks")).to_be_visible()
+    wait_idle(page)
     shot(page, f"15-film-page-{width}", whole=width == "desktop")
 
     page.locator(f".st-key-film-{film} {SLIDERS}").focus()
@@ -889,6 +892,10 @@ def test_open_a_film_rate_it_there_and_open_one_like_it(
     assert f"{film}:5" in link_of(page)["r"]
     like = page.locator(LIKE_CARDS).first
     other = re.sub(r"^\d+\. ", "", like.locator("strong").first.inner_text())
+    like.get_by_role("button", name="Rate it").click()  # its slider, drawn when opened
+    expect(page.locator(f"{SLIDERS}[aria-label={json.dumps(other)}]")).to_be_visible()
+    page.keyboard.press("Escape")
+    wait_idle(page)
     like.get_by_role("button", name="Its page").click()
     page.wait_for_function(HEADING_SAYS, arg=f"🎬 {other}")
     wait_idle(page)

@@ -12,7 +12,7 @@ from app import state
 from app.charts import EVERYONE, composition_caption, composition_chart, stars_chart
 from app.fetch import FilmShown
 from app.text import link_line, md
-from app.views.cards import draw_chart, film_button, star_slider
+from app.views.cards import CARD_SLIDER_PX, draw_chart, film_button, star_slider
 from reco import filters
 from reco.scale import LIKED_WORDS
 from reco.words import plural
@@ -78,10 +78,23 @@ def stars_ui(shown: FilmShown) -> None:
 
 
 def groups_ui(shown: FilmShown) -> None:
-    """Who liked it, by age group, gender or occupation, against everyone (one shown)."""
+    """Who liked it, by age group, gender or occupation, against everyone (one shown), in a
+    section drawn when opened (a second chart costs the page about a tenth of a second)."""
     if not shown.groups or not any(sum(liked.values()) for liked, _ in shown.groups.values()):
         return
     fields = [f for f in filters.FILTERS if f.name in shown.groups]
+    section = st.expander(
+        "Who liked it: by " + ", ".join(f.title.lower() for f in fields) + ", against everyone",
+        key=state.FILM_GROUPS_OPEN,
+        on_change="rerun",
+    )
+    if not section.open:
+        return
+    with section:
+        group_chart_ui(shown, fields)
+
+
+def group_chart_ui(shown: FilmShown, fields: list[filters.FilterField]) -> None:
     chosen = st.segmented_control(
         "Who liked it, by",
         [f.title for f in fields],
@@ -121,16 +134,27 @@ def like_this_ui(name: str, shown: FilmShown) -> None:
         + (f", steered by {plural(steered, 'film')} you rated near it" if steered else "")
         + "); the better known first among those as alike. Films you rated or hid are left out."
     )
+    cards = st.container(gap="xsmall")
     for rank, item in enumerate(found.items, start=1):
-        with st.container(border=True, key=f"like-card-{item.movie_id}"):
+        with cards.container(border=True, key=f"like-card-{item.movie_id}", gap="xsmall"):
             links = link_line(shown.links_of_like.get(item.movie_id, {}))
-            st.markdown(
-                f"**{rank}. {md(item.display_title)}**  \n"
-                + md(item.genres.replace("|", ", "))
-                + (f" · {links}" if links else "")
-                + f"  \n:small[:gray[similarity {item.similarity:.2f} · "
-                f"{plural(item.raters, 'rating')}]]"
+            facts = [f":gray[{md(item.genres.replace('|', ', '))}]"] + ([links] if links else [])
+            facts.append(
+                f":gray[similarity {item.similarity:.2f} · {plural(item.raters, 'rating')}]"
             )
-            with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-                star_slider(name, item.movie_id, "like", item.display_title, width=280)
+            st.markdown(f"**{rank}. {md(item.display_title)}**  \n:small[{' · '.join(facts)}]")
+            with st.container(horizontal=True, gap="xsmall"):
+                rate_later(name, item.movie_id, item.display_title)
                 film_button(name, item.movie_id, "like", label="Its page")
+
+
+def rate_later(name: str, movie_id: int, title: str) -> None:
+    """A film's star slider in a popover drawn when opened: ten sliders drawn with a page
+    cost it about a tenth of a second in the browser, and rating a film like this one is
+    rarer than opening it (its rating then takes it off the list)."""
+    rate = st.popover(
+        "Rate it", icon=":material/star:", key=f"rate-like-{movie_id}", on_change="rerun"
+    )
+    if rate.open:
+        with rate:
+            star_slider(name, movie_id, "like", title, width=CARD_SLIDER_PX)
