@@ -16,6 +16,7 @@ from reco.cli import main
 from reco.datasets import Dataset
 from reco.explore import FilmFilter, check_films, genre_names, parse_years, years_text
 from reco.recommend import Recommender
+from reco.recommend.recommender import widening
 from reco.store import UserStore
 
 FAN = {1: 5.0, 2: 5.0, 3: 4.5}  # a science-fiction fan who has not seen movie 4
@@ -75,9 +76,15 @@ def test_too_few_films_asks_more_neighbours(recommender: Recommender) -> None:
     plain = recommender.recommend_explained(FAN, neighbours=2)
     narrowed = recommender.recommend_explained(FAN, neighbours=2, films=FilmFilter(("Romance",)))
     assert len(plain.neighbours) == 2
-    assert len(narrowed.neighbours) == 10  # five times as many asked, the ten sci-fi fans
+    # the two rated the four romances, too few of ten: asked again, 4 times as many
+    assert widening(len(ROMANCE), 10) == 4
+    assert len(narrowed.neighbours) == 8
     assert {i.movie_id for i in narrowed.items} == set(ROMANCE)
     assert narrowed.films == FilmFilter(("Romance",))
+
+
+def test_widening_asks_about_as_many_times_more_as_films_lacked() -> None:
+    assert [widening(found, 10) for found in (0, 1, 3, 5, 7, 9)] == [5, 5, 5, 3, 2, 2]
 
 
 def test_the_most_liked_films_fill_a_narrowing_its_neighbours_did_not_rate(
