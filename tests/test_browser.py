@@ -522,7 +522,7 @@ def test_age_group_changes_the_neighbour_chart(app_url: str, page: Page, timings
     wait_idle(page)
     choose(page, "age_groups-ml-100k", AGE_GROUP)
     page.keyboard.press("Escape")
-    expect(page.get_by_text(f"most like yours ({AGE_GROUP})")).to_be_visible()
+    expect(page.get_by_text(f"most like you ({AGE_GROUP})")).to_be_visible()
     wait_for_chart(page, "neighbour-charts", labels)
     wait_for_chart(page, "recommendation-chart", bars)
     expect(page.locator(".st-key-age_groups-ml-100k")).to_be_visible()  # open as one chooses
