@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -113,3 +114,35 @@ def test_a_release_bench_measures_every_phase_in_fresh_processes(tmp_path: Path)
     assert not (tmp_path / "server-releases" / "synthetic-60").exists()  # opened without it
     markdown = release_table(result)
     assert markdown.count("\n") == 9 and "| build (≤ 60 s, ≤ 4 GB) |" in markdown
+
+
+def test_the_cost_curve_measures_each_size_in_fresh_processes(tmp_path: Path) -> None:
+    from reco.cli import main
+
+    out = tmp_path / "out"
+    assert main(["bench", "--release-users", "240,120", "--out", str(out)]) == 0
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["curve.html", "curve.json", "curve.md", "curve.png"]
+    rows = json.loads((out / "curve.json").read_text())["results"]
+    assert [row["users"] for row in rows] == [120, 240]  # smallest first
+    for row in rows:
+        assert row["rows"] == row["ratings"] > row["users"] * 5  # pandas read every rating
+        assert 0 < row["first_rss_mb"] and 0 < row["build_rss_mb"]
+        assert 0 < row["recommend_p50_ms"] <= row["recommend_p99_ms"]
+    assert rows[1]["ratings"] > rows[0]["ratings"]
+    lines = (out / "curve.md").read_text().splitlines()
+    assert lines[0].startswith("| Users | Ratings | pandas read s | Build s")
+    assert lines[2].startswith("| 120 |") and lines[3].startswith("| 240 |")
+
+
+def test_release_users_must_be_user_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    from reco.cli import main
+
+    for given, said in (
+        ("12,abc", "user counts, comma-separated"),
+        ("5", "each user count is from 10"),
+        (",", "each user count is from 10"),
+    ):
+        with pytest.raises(SystemExit):
+            main(["bench", "--release-users", given])
+        assert said in capsys.readouterr().err

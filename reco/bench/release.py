@@ -119,7 +119,7 @@ def _search_queries(titles: Sequence[str], count: int, seed: int = 3) -> list[st
     return queries
 
 
-def _phase(phase: str, release: Path, data_dir: Path, env: dict[str, str] | None = None) -> dict:
+def run_phase(phase: str, release: Path, data_dir: Path, env: dict[str, str] | None = None) -> dict:
     command = [
         sys.executable,
         "-m",
@@ -156,14 +156,14 @@ def bench_release(
     try:
         release = root / "releases" / f"synthetic-{options.users}"
         say(f"writing a synthetic release of {options.users:,} users …")
-        result: dict[str, Any] = {"release": release.name, **_phase("write", release, root)}
+        result: dict[str, Any] = {"release": release.name, **run_phase("write", release, root)}
         say("pandas reading ratings.csv …")
-        result.update(_phase("pandas", release, root))
+        result.update(run_phase("pandas", release, root))
         say("building the index (fresh process) …")
         shutil.rmtree(root / "data", ignore_errors=True)  # a build, even in a kept --workdir
-        result.update(_phase("build", release, root / "data"))
+        result.update(run_phase("build", release, root / "data"))
         say("start to first recommendation (fresh process) …")
-        result.update(_phase("start", release, root / "data"))
+        result.update(run_phase("start", release, root / "data"))
         result["server"] = _server_path(root, options.server_users, say)
     finally:
         if workdir is None:
@@ -175,18 +175,18 @@ def _server_path(root: Path, users: int, say: Callable[[str], None]) -> dict[str
     release = root / "server-releases" / f"synthetic-{users}"
     for earlier in ("qdrant-local", "server-data", "server-edge"):  # measure builds, not reuse
         shutil.rmtree(root / earlier, ignore_errors=True)
-    _phase("write", release, root)
+    run_phase("write", release, root)
     url = {"QDRANT_URL": f"file://{root / 'qdrant-local'}"}
     say(f"server code path: building {users:,} users into qdrant-client's local mode …")
     began = time.perf_counter()
-    built = _phase("answers", release, root / "server-data", url)
+    built = run_phase("answers", release, root / "server-data", url)
     build_s = time.perf_counter() - began
-    embedded = _phase("answers", release, root / "server-edge")
+    embedded = run_phase("answers", release, root / "server-edge")
     shutil.rmtree(release)  # the second process has no data files at all
     shutil.rmtree(root / "server-data", ignore_errors=True)
     say("server code path: opening with no data files (fresh process) …")
     began = time.perf_counter()
-    opened = _phase("answers", release, root / "server-data", url)
+    opened = run_phase("answers", release, root / "server-data", url)
     return {
         "users": users,
         "build_and_answer_s": round(build_s, 1),

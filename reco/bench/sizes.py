@@ -23,7 +23,14 @@ import pandas as pd
 
 from reco.bench.reference import PostingLists
 from reco.bench.synthetic import sample_profiles, synthetic_movielens
-from reco.bench.timing import folder_bytes, percentiles, popular_timings, rss_mb, time_each
+from reco.bench.timing import (
+    folder_bytes,
+    machine,
+    percentiles,
+    popular_timings,
+    rss_mb,
+    time_each,
+)
 from reco.datasets import AGE_GROUPS, Dataset, load_movielens
 from reco.explore import FilmFilter, genre_names
 from reco.recommend import Recommender
@@ -289,11 +296,10 @@ def chart(results: Sequence[dict[str, Any]]) -> alt.Chart:
 
 def save(results: Sequence[dict[str, Any]], folder: str | Path) -> list[Path]:
     """Write bench.md, bench.json (with the machine), bench.html and bench.png."""
-    machine = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": sys.platform}
     return write_report(
         folder,
         "bench",
         markdown=table(results),
-        data={"machine": machine, "results": list(results)},
+        data={"machine": machine(), "results": list(results)},
         chart=chart(results),
     )

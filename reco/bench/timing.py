@@ -3,7 +3,9 @@ bytes on disk."""
 
 from __future__ import annotations
 
+import os
 import resource
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,6 +15,11 @@ import numpy as np
 
 from reco import filters
 from reco.recommend import Recommender
+
+
+def machine() -> dict[str, Any]:
+    """What a run was measured on, written beside its figures."""
+    return {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": sys.platform}
 
 
 def percentiles(seconds: Sequence[float]) -> dict[str, float]:

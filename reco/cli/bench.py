@@ -12,6 +12,17 @@ from reco.cli.common import folder, seconds, show, whole
 from reco.reports import write_report
 
 
+def user_counts(text: str) -> list[int]:
+    """``--release-users``: one user count or several, comma-separated, each at least 10."""
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"user counts, comma-separated; got {text!r}") from None
+    if not counts or any(not 10 <= count <= 100_000_000 for count in counts):
+        raise argparse.ArgumentTypeError("each user count is from 10 to 100,000,000")
+    return counts
+
+
 def add(
     commands: argparse._SubParsersAction,
     common: argparse.ArgumentParser,
@@ -53,10 +64,11 @@ def add(
     )
     bench.add_argument(
         "--release-users",
-        type=whole(10, 100_000_000),
+        type=user_counts,
         default=None,
         help="instead: write a synthetic release of this many users in the ml-25m CSV layout "
-        "and measure build, start-up, memory, search and the server code path (fresh processes)",
+        "and measure build, start-up, memory, search and the server code path (fresh "
+        "processes); several, comma-separated: the cost curve (curve.md, curve.png)",
     )
     bench.add_argument(
         "--workdir", default=None, help="with --release-users: keep the release and indexes here"
@@ -74,8 +86,12 @@ def run(args: argparse.Namespace, out: TextIO) -> None:
     from reco.bench import (
         BenchOptions,
         ReleaseOptions,
+        bench_curve,
         bench_one,
         bench_release,
+        curve_chart,
+        curve_table,
+        machine,
         release_phase,
         release_table,
         run,
@@ -90,9 +106,27 @@ def run(args: argparse.Namespace, out: TextIO) -> None:
         json.dump(phase, out)
         out.write("\n")
         return
+    if args.release_users and len(args.release_users) > 1:
+        rows = bench_curve(
+            args.release_users,
+            args.workdir,
+            progress=lambda text: print(text, file=sys.stderr, flush=True),
+        )
+        write_report(
+            args.out,
+            "curve",
+            markdown=curve_table(rows),
+            data={"machine": machine(), "results": rows},
+            chart=curve_chart(rows),
+        )
+        if args.json:
+            show(rows, out)
+        else:
+            print(curve_table(rows), file=out)
+        return
     if args.release_users:
         result = bench_release(
-            ReleaseOptions(users=args.release_users, profiles=args.profiles),
+            ReleaseOptions(users=args.release_users[0], profiles=args.profiles),
             args.workdir,
             progress=lambda text: print(text, file=sys.stderr, flush=True),
         )
