@@ -38,8 +38,8 @@ def prepare(name: str, catalog: Catalog) -> None:
 
 
 def explore_ui(name: str, catalog: Catalog) -> None:
-    """A button beside the heading that opens the section (drawn when open: four widgets
-    less in every rerun); its changes rerun the main column (a fragment) with the link in step.
+    """A button beside the heading that opens the section (drawn when open: four fewer widgets
+    in every rerun); its changes rerun the main column (a fragment) with the link in step.
     What is chosen is named in the line above the cards (`app.views.for_me.about_the_list`)."""
     films, order = state.explore_chosen(name)
     section = st.popover(
