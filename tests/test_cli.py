@@ -298,7 +298,7 @@ def test_evaluate_tune_by_size_prints_and_saves_both_tables(
         (["build", "--dataset", "/proc"], "no MovieLens files in /proc"),
         (["build", "--data-dir", "/dev/null"], "/dev/null is not a folder"),
         (["bench", "--profiles", "0"], "--profiles: must be a whole number from 1"),
-        (["bench", "--release-users", "-1"], "--release-users: must be a whole number from 10"),
+        (["bench", "--release-users", "-1"], "--release-users: each user count is from 10"),
         (["evaluate", "--folds", "100000"], "--folds: must be a whole number from 2 to 100"),
         (["recommend", "--limit", "x"], "--limit: must be a whole number from 1 to 1,000"),
         (["bench", "--seed-cap", "nan"], "--seed-cap: must be a number of seconds"),
