@@ -55,11 +55,16 @@ def onboarding_ui(name: str, picks: Sequence[Recommendation]) -> None:
     )
 
 
+def narrowing(result: Recommendations) -> str:
+    """What explore narrowed the list to (markdown, data escaped; empty: nothing)."""
+    return "; ".join(map(md, result.films.shown()))
+
+
 def about_the_list(result: Recommendations, items: Sequence[Recommendation]) -> tuple[str, str]:
     """Where the films come from and what their order means: a line, and the whole of it for
     its tooltip (markdown, data escaped)."""
     chosen = "; ".join(map(md, result.where.shown()))
-    narrowed = "; ".join(map(md, result.films.shown()))
+    narrowed = narrowing(result)
     line = f"From the {len(result.neighbours)} users most like you" + (
         f" ({chosen})" if chosen else ""
     )
@@ -127,7 +132,7 @@ def recommendations_ui(name: str, recommender: Recommender, shown: Shown) -> Non
             return
     if result.popular:
         if result.films:
-            st.caption("Only films: " + "; ".join(map(md, result.films.shown())))
+            st.caption(f"Only films: {narrowing(result)}")
         film_list(name, shown, "pop")
         return
     line, detail = about_the_list(result, shown.items)

@@ -15,6 +15,7 @@ import altair as alt
 import pandas as pd
 
 from reco.bench.release import run_phase
+from reco.bench.sizes import log_log_panels
 
 COLUMNS = (  # (key, heading): what the table shows of each size, in order
     ("users", "Users"),
@@ -98,16 +99,4 @@ def curve_chart(rows: Sequence[dict[str, Any]]) -> alt.FacetChart:
             for key, panel in panels.items()
         ]
     )
-    return (
-        alt.Chart(frame)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("users:Q", scale=alt.Scale(type="log"), title="Users"),
-            y=alt.Y("value:Q", scale=alt.Scale(type="log"), title=None),
-            color=alt.Color("what:N", title=None, legend=alt.Legend(orient="bottom", columns=2)),
-            tooltip=["what", "users", alt.Tooltip("value:Q", format=".3f")],
-        )
-        .properties(width=240, height=200)
-        .facet(column=alt.Column("panel:N", title=None))
-        .resolve_scale(y="independent")
-    )
+    return log_log_panels(frame, width=240, height=200)

@@ -278,7 +278,12 @@ def chart(results: Sequence[dict[str, Any]]) -> alt.Chart:
                 ("seed engine build", seed["build_s"], build),
             ]
         rows += [{"users": r["users"], "what": w, "value": v, "panel": p} for w, v, p in points]
-    frame = pd.DataFrame(rows)
+    return log_log_panels(pd.DataFrame(rows), width=320, height=240)
+
+
+def log_log_panels(frame: pd.DataFrame, *, width: int, height: int) -> alt.FacetChart:
+    """Rows of ``users``, ``what``, ``value`` and ``panel`` as lines against users, log-log, a
+    panel each with its own scale (the bench's chart and the cost curve's)."""
     return (
         alt.Chart(frame)
         .mark_line(point=True)
@@ -288,7 +293,7 @@ def chart(results: Sequence[dict[str, Any]]) -> alt.Chart:
             color=alt.Color("what:N", title=None, legend=alt.Legend(orient="bottom", columns=2)),
             tooltip=["what", "users", alt.Tooltip("value:Q", format=".3f")],
         )
-        .properties(width=320, height=240)
+        .properties(width=width, height=height)
         .facet(column=alt.Column("panel:N", title=None))
         .resolve_scale(y="independent")
     )
